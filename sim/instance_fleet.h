@@ -1,0 +1,36 @@
+// The simulated instances' HTTP servers: one listening socket per instance on its own loopback address
+// (127.0.x.y:port), all served by one epoll thread, answering every request with the instance id. One thread
+// for thousands of instances is why this is written here instead of with cpp-httplib (a thread pool per server).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "util/result.h"
+
+namespace hasg::sim {
+
+class InstanceFleet {
+ public:
+  InstanceFleet();
+  ~InstanceFleet();
+  InstanceFleet(const InstanceFleet&) = delete;
+  InstanceFleet& operator=(const InstanceFleet&) = delete;
+
+  // Starts serving `id` on address:port (HTTP/1.1, keep-alive). Body: "<id>\n"; header X-Instance-Id: <id>.
+  // `delay_ms` > 0 makes every answer wait that long (slow servers for draining tests).
+  Status start(const std::string& id, const std::string& address, int port, int delay_ms = 0);
+  // Stops serving: closes the listener and resets every open connection, as a dying machine would.
+  void kill(const std::string& id);
+  bool running(const std::string& id) const;
+  // Requests answered so far by `id` (0 when unknown).
+  uint64_t requests(const std::string& id) const;
+  size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hasg::sim

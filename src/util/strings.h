@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hasg {
+
+std::string_view trim(std::string_view s);
+std::vector<std::string> split(std::string_view s, char sep);
+bool starts_with_icase(std::string_view s, std::string_view prefix);
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+// RFC 3986 percent-encoding of everything but unreserved characters (A-Z a-z 0-9 - _ . ~), as AWS wants it.
+std::string uri_encode(std::string_view s, bool encode_slash = true);
+std::string uri_decode(std::string_view s, bool plus_is_space = false);
+// Parses durations like "5s", "250ms", "2m", "1h"; a bare number is seconds. Returns -1 on bad input.
+long long parse_duration_ms(std::string_view s);
+
+}  // namespace hasg
