@@ -1,1 +1,241 @@
-// (being written)
+// The planner: desired membership vs HAProxy's actual servers, plus the drain book and the time, gives an ordered,
+// duplicate-free plan. Pure and deterministic: same input, same plan.
+//
+// Rules worth knowing (the header has the contract; these are the decisions behind it):
+// - A backend HAProxy lacks (missing or exists=false) gets no ops; the plan asks for a reload naming it.
+// - Servers listed in `unmanaged` ("backend/server") are invisible here: never added, changed, drained or removed,
+//   and not counted by the removal cap.
+// - A desired server is added when absent; otherwise its address is set in place when it differs (SetAddress) and
+//   it is enabled when in drain or maintenance (Enable, after SetAddress). A desired server never keeps a drain-book
+//   entry.
+// - A managed server that is not desired:
+//   * discovery incomplete: nothing at all (no drain, no remove, no adoption into the book); existing book entries
+//     are kept unchanged; one warning per backend.
+//   * in drain, or in the drain book (whatever its admin state): removed when its sessions reached 0, or once
+//     drain_timeout passed since the book entry; otherwise it keeps draining. In drain without a book entry (the
+//     daemon restarted mid-drain) it is adopted with since=now. In the book but shown Ready (the drain command was
+//     lost) it gets a Drain op again, keeping its original `since`; it does not use the removal cap (it already did).
+//   * in maintenance and not in the book (left there by an interrupted cycle): removed.
+//   * Ready: drained, at most max(1, floor(max_remove_fraction * managed Ready servers)) a cycle per backend, by name;
+//     the rest wait for later cycles, with a warning.
+// - A book entry whose `since` lies in the future (the clock went back) is clamped to now, so a drain never lasts
+//   more than drain_timeout after the jump.
+// - Book entries of servers or backends that are no longer there (or no longer managed) are dropped.
+// - Ops are ordered Add, SetAddress, Enable (capacity first), then Drain, then Remove; within a kind by backend, then
+//   server name.
+
+#include "core/planner.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string_view>
+#include <tuple>
+
+namespace hasg::core {
+namespace {
+
+std::string book_key(const std::string& backend, const std::string& server) { return backend + "/" + server; }
+
+std::string endpoint(const std::string& address, int port) {
+  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
+  return address + ":" + std::to_string(port);
+}
+
+// Same address, also when two spellings of one IPv6 address differ (HAProxy may print it otherwise than EC2).
+bool same_address(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  std::array<unsigned char, 16> x{}, y{};
+  if (inet_pton(AF_INET6, a.c_str(), x.data()) == 1 && inet_pton(AF_INET6, b.c_str(), y.data()) == 1) return x == y;
+  return false;
+}
+
+// "30s", "1.5s", "0.25s".
+std::string seconds_text(std::chrono::milliseconds d) {
+  long long ms = std::max<long long>(0, d.count());
+  std::string text = std::to_string(ms / 1000);
+  if (long long frac = ms % 1000; frac != 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03lld", frac);
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    text += f;
+  }
+  return text + "s";
+}
+
+int kind_rank(OpKind k) {
+  switch (k) {
+    case OpKind::Add: return 0;
+    case OpKind::SetAddress: return 1;
+    case OpKind::Enable: return 2;
+    case OpKind::Drain: return 3;
+    case OpKind::Remove: return 4;
+  }
+  return 5;
+}
+
+// max(1, floor(fraction * ready)). The small epsilon keeps e.g. 0.29 * 100 (28.999999999999996) at 29.
+std::size_t removal_cap(double fraction, std::size_t ready) {
+  if (!(fraction > 0)) fraction = 0;  // also NaN
+  if (fraction > 1) fraction = 1;
+  auto n = static_cast<std::size_t>(std::floor(fraction * static_cast<double>(ready) + 1e-9));
+  return std::max<std::size_t>(1, n);
+}
+
+std::string servers_word(std::size_t n) { return n == 1 ? "server" : "servers"; }
+
+Op make_op(OpKind kind, const std::string& backend, const std::string& server, std::string reason) {
+  Op op{};
+  op.kind = kind;
+  op.backend = backend;
+  op.server = server;
+  op.reason = std::move(reason);
+  return op;
+}
+
+void plan_backend(const DesiredBackend& want, const ActualBackend& have, const PlanInput& in, Plan& out) {
+  const std::string& be = want.backend;
+  auto managed = [&](const std::string& server) { return !in.unmanaged.contains(book_key(be, server)); };
+  auto book = [&](const std::string& server) -> const DrainRecord* {
+    auto it = in.drains.find(book_key(be, server));
+    return it == in.drains.end() ? nullptr : &it->second;
+  };
+
+  // First entry wins should a name appear twice, so that no server gets two ops of one kind.
+  std::map<std::string_view, const ActualServer*> actual;
+  for (const ActualServer& s : have.servers) actual.emplace(s.name, &s);
+
+  // Desired servers: add, set address, enable.
+  std::map<std::string_view, const DesiredServer*> desired;
+  for (const DesiredServer& s : want.servers) {
+    if (!managed(s.name) || !desired.emplace(s.name, &s).second) continue;
+    auto it = actual.find(s.name);
+    if (it == actual.end()) {
+      Op op = make_op(OpKind::Add, be, s.name, "new member " + s.address);
+      op.address = s.address;
+      op.port = s.port;
+      op.server_options = want.server_options;
+      out.ops.push_back(std::move(op));
+      continue;
+    }
+    const ActualServer& a = *it->second;
+    if (!same_address(a.address, s.address) || a.port != s.port) {
+      Op op = make_op(OpKind::SetAddress, be, s.name,
+                      "address " + endpoint(a.address, a.port) + " -> " + endpoint(s.address, s.port));
+      op.address = s.address;
+      op.port = s.port;
+      out.ops.push_back(std::move(op));
+    }
+    if (a.admin == AdminState::Drain) out.ops.push_back(make_op(OpKind::Enable, be, s.name, "back in service"));
+    if (a.admin == AdminState::Maint) out.ops.push_back(make_op(OpKind::Enable, be, s.name, "was in maintenance"));
+  }
+
+  // Managed servers that are not desired.
+  std::size_t ready = 0;
+  std::size_t held_incomplete = 0;
+  std::vector<const ActualServer*> candidates;  // Ready, to be drained; by name (the map's order)
+  for (const auto& [name, a] : actual) {
+    if (!managed(a->name)) continue;
+    if (a->admin == AdminState::Ready) ++ready;
+    if (desired.contains(name)) continue;
+    const std::string key = book_key(be, a->name);
+    const DrainRecord* rec = book(a->name);
+
+    if (!want.discovery_complete) {
+      ++held_incomplete;
+      if (rec != nullptr) out.drains[key] = *rec;
+      continue;
+    }
+
+    if (rec != nullptr || a->admin == AdminState::Drain) {
+      if (a->current_sessions <= 0) {
+        out.ops.push_back(make_op(OpKind::Remove, be, a->name, "drained"));
+        continue;
+      }
+      if (rec == nullptr) {  // draining when the daemon (re)started: its drain starts counting now
+        out.drains[key] = DrainRecord{in.now};
+        continue;
+      }
+      TimePoint since = std::min(rec->since, in.now);
+      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(in.now - since);
+      if (elapsed >= want.drain_timeout) {
+        out.ops.push_back(make_op(OpKind::Remove, be, a->name,
+                                  "drain timeout after " + seconds_text(elapsed) + " with " +
+                                      std::to_string(a->current_sessions) + " sessions"));
+        continue;
+      }
+      out.drains[key] = DrainRecord{since};
+      if (a->admin == AdminState::Ready) {
+        out.ops.push_back(make_op(OpKind::Drain, be, a->name, "no longer a member (drain again: HAProxy shows it ready)"));
+      }
+      continue;
+    }
+
+    if (a->admin == AdminState::Maint) {
+      out.ops.push_back(make_op(OpKind::Remove, be, a->name, "in maintenance, not a member"));
+      continue;
+    }
+    candidates.push_back(a);
+  }
+
+  if (held_incomplete > 0) {
+    out.warnings.push_back("backend " + be + ": discovery of group " + want.group +
+                           " was incomplete; not draining or removing " + std::to_string(held_incomplete) + " " +
+                           servers_word(held_incomplete) + " that may no longer be members");
+  }
+
+  std::size_t cap = in.options.unlimited_removal ? candidates.size() : removal_cap(in.options.max_remove_fraction, ready);
+  for (std::size_t i = 0; i < candidates.size() && i < cap; ++i) {
+    const ActualServer& a = *candidates[i];
+    out.ops.push_back(make_op(OpKind::Drain, be, a.name, "no longer a member"));
+    out.drains[book_key(be, a.name)] = DrainRecord{in.now};
+  }
+  if (candidates.size() > cap) {
+    std::size_t held = candidates.size() - cap;
+    out.warnings.push_back("backend " + be + ": removal cap held back " + std::to_string(held) + " of " +
+                           std::to_string(candidates.size()) + " " + servers_word(candidates.size()) +
+                           " no longer members (at most " + std::to_string(cap) + " of " + std::to_string(ready) +
+                           " serving drained per cycle); they will be drained in later cycles");
+  }
+}
+
+}  // namespace
+
+Plan plan(const PlanInput& input) {
+  Plan out;
+  std::vector<std::string> missing;
+  std::map<std::string_view, bool> seen;
+  for (const DesiredBackend& want : input.desired) {
+    if (!seen.emplace(want.backend, true).second) {
+      out.warnings.push_back("backend " + want.backend + " is managed more than once; only its first entry is used");
+      continue;
+    }
+    auto it = std::find_if(input.actual.begin(), input.actual.end(),
+                           [&](const ActualBackend& a) { return a.backend == want.backend; });
+    if (it == input.actual.end() || !it->exists) {
+      missing.push_back(want.backend);
+      continue;
+    }
+    plan_backend(want, *it, input, out);
+  }
+
+  if (!missing.empty()) {
+    out.reload_needed = true;
+    out.reload_reason = missing.size() == 1 ? "HAProxy lacks backend " : "HAProxy lacks backends ";
+    for (std::size_t i = 0; i < missing.size(); ++i) out.reload_reason += (i ? ", " : "") + missing[i];
+  }
+
+  std::stable_sort(out.ops.begin(), out.ops.end(), [](const Op& a, const Op& b) {
+    return std::forward_as_tuple(kind_rank(a.kind), a.backend, a.server) <
+           std::forward_as_tuple(kind_rank(b.kind), b.backend, b.server);
+  });
+  return out;
+}
+
+}  // namespace hasg::core
