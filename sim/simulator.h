@@ -1,0 +1,98 @@
+// The AWS simulator: the Auto Scaling and EC2 Query APIs and IMDSv2 on 127.0.0.1, speaking AWS's wire format
+// (SigV4 checked on every request, AWS's XML shapes, AWS's error documents), with a real HTTP server behind each
+// simulated instance on its own loopback address. Tests embed it; `haproxy-asg-sim` runs it for the demo.
+//
+// Control: the C++ methods below, or the same over HTTP under /_sim/ (see README "Simulator").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace hasg::sim {
+
+struct SimOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+  std::string region = "us-east-1";
+  std::string access_key_id = "AKIDSIMULATOR";
+  std::string secret_access_key = "simulator-secret-key";
+  // Simulated instances get 127.<instance_net>.<hi>.<lo> and, when instance_port > 0, an HTTP server there.
+  int instance_net = 0;
+  int instance_port = 0;
+  int instance_delay_ms = 0;          // every instance answers this slowly
+  std::chrono::milliseconds pending{0};      // Pending -> InService after this long
+  std::chrono::milliseconds terminating{0};  // Terminating -> terminated (server dies) after this long
+  std::chrono::seconds imds_credentials_lifetime{3600};
+  std::string imds_role = "haproxy-asg";
+  std::vector<std::string> zones = {"us-east-1a", "us-east-1b", "us-east-1c"};
+  uint64_t seed = 0;  // instance id prefix; 0: random
+};
+
+struct Fault {
+  enum class Kind { Throttle, ServerError, Slow, Malformed };
+  std::string action = "*";  // an Action name, or "*" for every AWS call
+  Kind kind = Kind::Throttle;
+  int count = 1;             // how many calls it hits; -1: until cleared
+  int delay_ms = 0;          // for Slow
+};
+
+struct SimInstance {
+  std::string id;
+  std::string group;
+  std::string zone;
+  std::string address;
+  std::string lifecycle;   // Auto Scaling lifecycle state
+  std::string health = "Healthy";
+  std::string ec2_state;   // pending, running, shutting-down, terminated, stopping, stopped
+  bool server_running = false;
+};
+
+class Simulator {
+ public:
+  explicit Simulator(SimOptions options = {});
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  Status start();
+  void stop();
+  int port() const;
+  std::string url() const;  // http://127.0.0.1:PORT
+  const SimOptions& options() const;
+
+  // Groups and instances.
+  Status create_group(const std::string& name, int desired, int min_size = 0, int max_size = 10000);
+  Status set_desired(const std::string& name, int desired);
+  Status set_lifecycle(const std::string& instance_id, const std::string& state);
+  Status set_health(const std::string& instance_id, const std::string& health);
+  Status set_ec2_state(const std::string& instance_id, const std::string& state);
+  Status kill_server(const std::string& instance_id);
+  std::vector<SimInstance> instances(const std::string& group = "") const;  // current members, by id
+
+  // Faults.
+  void inject(const Fault& fault);
+  void clear_faults();
+
+  // Counters: accepted AWS calls by action (faulted ones included), and requests answered by an instance.
+  uint64_t calls(const std::string& action) const;
+  std::map<std::string, uint64_t> all_calls() const;
+  uint64_t instance_requests(const std::string& instance_id) const;
+
+  // A JSON snapshot of everything (what GET /_sim/state answers).
+  std::string state_json() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+Result<Fault::Kind> parse_fault_kind(const std::string& s);
+
+}  // namespace hasg::sim

@@ -1,0 +1,74 @@
+#include "aws/ec2.h"
+
+#include <pugixml.hpp>
+
+namespace hasg::aws {
+
+namespace {
+
+Error malformed(const std::string& what) {
+  return make_error("MalformedResponse", "malformed DescribeInstances answer: " + what, false);
+}
+
+}  // namespace
+
+Result<Ec2Page> parse_describe_instances(const std::string& xml) {
+  pugi::xml_document doc;
+  auto parsed = doc.load_string(xml.c_str());
+  if (!parsed) return malformed(std::string(parsed.description()) + " at byte " + std::to_string(parsed.offset));
+  auto root = doc.child("DescribeInstancesResponse");
+  if (!root) return malformed("no DescribeInstancesResponse element");
+  auto reservations = root.child("reservationSet");
+  if (!reservations) return malformed("no reservationSet element");
+
+  Ec2Page page;
+  page.next_token = root.child_value("nextToken");
+  for (auto r : reservations.children("item")) {
+    for (auto i : r.child("instancesSet").children("item")) {
+      Ec2Instance inst;
+      inst.instance_id = i.child_value("instanceId");
+      inst.state = i.child("instanceState").child_value("name");
+      if (inst.instance_id.empty() || inst.state.empty())
+        return malformed("an instance without instanceId or instanceState");
+      inst.private_ipv4 = i.child_value("privateIpAddress");
+      inst.availability_zone = i.child("placement").child_value("availabilityZone");
+      inst.ipv6 = i.child_value("ipv6Address");  // the primary IPv6 address, when the instance has one
+      if (inst.ipv6.empty()) {
+        for (auto ni : i.child("networkInterfaceSet").children("item")) {
+          auto a = ni.child("ipv6AddressesSet").child("item").child_value("ipv6Address");
+          if (*a) {
+            inst.ipv6 = a;
+            break;
+          }
+        }
+      }
+      page.instances.push_back(std::move(inst));
+    }
+  }
+  return page;
+}
+
+Result<std::vector<Ec2Instance>> describe_instances(QueryClient& client, const std::vector<std::string>& ids,
+                                                    size_t batch_size) {
+  std::vector<Ec2Instance> out;
+  batch_size = std::max<size_t>(1, std::min<size_t>(batch_size, 1000));
+  for (size_t start = 0; start < ids.size(); start += batch_size) {
+    std::string token;
+    do {
+      QueryParams params{{"Filter.1.Name", "instance-id"}};
+      for (size_t i = start; i < std::min(ids.size(), start + batch_size); ++i)
+        params.emplace_back("Filter.1.Value." + std::to_string(i - start + 1), ids[i]);
+      params.emplace_back("MaxResults", "1000");
+      if (!token.empty()) params.emplace_back("NextToken", token);
+      auto body = client.call("DescribeInstances", params);
+      if (!body) return body.error();
+      auto page = parse_describe_instances(*body);
+      if (!page) return page.error();
+      for (auto& i : page->instances) out.push_back(std::move(i));
+      token = page->next_token;
+    } while (!token.empty());
+  }
+  return out;
+}
+
+}  // namespace hasg::aws

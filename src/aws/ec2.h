@@ -1,0 +1,38 @@
+// The EC2 calls haproxy-asg makes, and the decoding of their XML answers
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "aws/query_client.h"
+#include "util/result.h"
+
+namespace hasg::aws {
+
+inline constexpr const char* kEc2Version = "2016-11-15";
+
+struct Ec2Instance {
+  std::string instance_id;
+  std::string state;  // "pending", "running", "shutting-down", "terminated", "stopping", "stopped"
+  std::string private_ipv4;
+  std::string ipv6;   // first IPv6 address of the primary interface, if any
+  std::string availability_zone;
+  bool operator==(const Ec2Instance&) const = default;
+};
+
+struct Ec2Page {
+  std::vector<Ec2Instance> instances;
+  std::string next_token;
+};
+
+Result<Ec2Page> parse_describe_instances(const std::string& xml);
+
+// Describes `ids` in batches of `batch_size` ids, each batch paginated. The ids go in an "instance-id" filter rather
+// than InstanceId.N so that MaxResults and NextToken apply (EC2 refuses MaxResults together with InstanceId), and
+// so that an id that no longer exists is simply absent instead of failing the whole call with
+// InvalidInstanceID.NotFound.
+Result<std::vector<Ec2Instance>> describe_instances(QueryClient& client, const std::vector<std::string>& ids,
+                                                    size_t batch_size = 200);
+
+}  // namespace hasg::aws

@@ -1,0 +1,99 @@
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "aws/http.h"
+#include "util/strings.h"
+
+namespace hasg::aws {
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return {};
+}
+
+namespace {
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  std::string_view line(data, size * n);
+  auto* headers = static_cast<Headers*>(user);
+  if (line.starts_with("HTTP/")) {
+    headers->clear();  // a new response (after a 100 Continue or a redirect): keep only the last one's headers
+  } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+    headers->emplace_back(std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+  }
+  return size * n;
+}
+
+class CurlHttpClient : public HttpClient {
+ public:
+  CurlHttpClient() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    curl_ = curl_easy_init();
+  }
+  ~CurlHttpClient() override { curl_easy_cleanup(curl_); }
+
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    // One easy handle, reused: libcurl keeps the connection (and the TLS session) alive between calls.
+    std::lock_guard lock(mu_);
+    if (!curl_) return make_error("ConnectionError", "libcurl failed to initialise", false);
+    curl_easy_reset(curl_);
+    HttpResponse resp;
+    curl_easy_setopt(curl_, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method == "HEAD") curl_easy_setopt(curl_, CURLOPT_NOBODY, 1L);
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+      curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+    curl_slist* list = nullptr;
+    for (const auto& [k, v] : request.headers) list = curl_slist_append(list, (k + ": " + v).c_str());
+    // The body is signed as sent; libcurl must not add "Expect: 100-continue" or a default Content-Type.
+    list = curl_slist_append(list, "Expect:");
+    bool has_ct = false;
+    for (const auto& [k, v] : request.headers) has_ct = has_ct || iequals(k, "content-type");
+    if (!has_ct) list = curl_slist_append(list, "Content-Type:");
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &resp.headers);
+    curl_easy_setopt(curl_, CURLOPT_USERAGENT, "haproxy-asg/0.1");
+    // No proxy from the environment: AWS endpoints and IMDS are reached directly (IMDS must never go through one).
+    curl_easy_setopt(curl_, CURLOPT_NOPROXY, "*");
+    CURLcode rc = curl_easy_perform(curl_);
+    curl_slist_free_all(list);
+    if (rc != CURLE_OK) {
+      std::string what = curl_easy_strerror(rc);
+      if (rc == CURLE_OPERATION_TIMEDOUT)
+        return make_error("RequestTimeout",
+                          request.method + " " + request.url + ": no answer within " +
+                              std::to_string(request.timeout.count()) + " ms",
+                          true);
+      return make_error("ConnectionError", request.method + " " + request.url + ": " + what, true);
+    }
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &resp.status);
+    return resp;
+  }
+
+ private:
+  std::mutex mu_;
+  CURL* curl_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> make_curl_http_client() { return std::make_unique<CurlHttpClient>(); }
+
+}  // namespace hasg::aws

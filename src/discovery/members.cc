@@ -1,0 +1,51 @@
+#include "discovery/members.h"
+
+#include <algorithm>
+
+namespace hasg::discovery {
+
+std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>& wanted,
+                                                 const std::vector<aws::AutoScalingGroup>& groups,
+                                                 const std::map<std::string, aws::Ec2Instance>& instances) {
+  std::vector<core::GroupMembers> out;
+  for (const auto& name : wanted) {
+    core::GroupMembers gm;
+    gm.group = name;
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.name == name; });
+    if (g != groups.end()) {
+      gm.found = true;
+      for (const auto& ai : g->instances) {
+        core::Member m;
+        m.instance_id = ai.instance_id;
+        m.group = name;
+        m.lifecycle_state = ai.lifecycle_state;
+        m.health_status = ai.health_status;
+        m.availability_zone = ai.availability_zone;
+        auto ec2 = instances.find(ai.instance_id);
+        if (ec2 != instances.end()) {
+          m.instance_state = ec2->second.state;
+          m.private_ipv4 = ec2->second.private_ipv4;
+          m.ipv6 = ec2->second.ipv6;
+        }
+        if (m.lifecycle_state != "InService") {
+          m.not_served_reason = "lifecycle state " + m.lifecycle_state;
+        } else if (ec2 == instances.end()) {
+          m.not_served_reason = "not listed by EC2";
+        } else if (m.instance_state != "running") {
+          m.not_served_reason = "instance " + m.instance_state;
+        } else if (m.private_ipv4.empty() && m.ipv6.empty()) {
+          m.not_served_reason = "no private address";
+        } else {
+          m.served = true;
+        }
+        gm.members.push_back(std::move(m));
+      }
+      std::sort(gm.members.begin(), gm.members.end(),
+                [](const auto& a, const auto& b) { return a.instance_id < b.instance_id; });
+    }
+    out.push_back(std::move(gm));
+  }
+  return out;
+}
+
+}  // namespace hasg::discovery
