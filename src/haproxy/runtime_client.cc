@@ -1,1 +1,395 @@
-// (being written)
+#include "haproxy/runtime_client.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <string_view>
+#include <thread>
+
+#include "haproxy/unix_socket.h"
+#include "util/strings.h"
+
+namespace hasg::haproxy {
+
+namespace {
+
+// Ops per connection in apply(). All commands of a batch are pipelined before any answer is read, so a failure is
+// noticed only at the end of its batch (the rest of that batch was already executed by HAProxy); smaller batches
+// stop sooner, larger ones cost more connections. 500 ops (up to 1500 commands) is one short connection on 2.6.12.
+constexpr size_t kOpsPerBatch = 500;
+
+// "del server" right after "shutdown sessions server" races with the sessions being killed (asynchronous), and an
+// idle keep-alive connection to the server also blocks it; 2.6.12 then answers "Server still has connections
+// attached to it, cannot remove it." (seen with one request in flight: deleted on the retry ~20 ms later; with an
+// idle pooled connection to a static server: deleted ~1 s later). The server is already in maintenance, so the
+// del alone is retried for a while.
+constexpr std::string_view kStillConnected = "Server still has connections attached to it";
+constexpr std::chrono::milliseconds kDelRetryFor{3000};
+
+bool parse_int(std::string_view s, int& out) {
+  s = trim(s);
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::vector<std::string_view> split_ws(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t b = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
+    if (i > b) out.push_back(s.substr(b, i - b));
+  }
+  return out;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    out.push_back(line);
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string one_line(std::string_view s) {
+  std::string out(trim(s));
+  for (auto& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (out.size() > 300) out = out.substr(0, 300) + "...";
+  return out;
+}
+
+// srv_admin_state bits (HAProxy 2.6 enum srv_admin): 0x01 forced maint ("set server state maint"), 0x02 inherited
+// from a tracked server, 0x04 "disabled" in the config (always with 0x01: seen as 5), 0x20 address resolution
+// failure; 0x08 forced drain ("set server state drain"), 0x10 inherited drain. Observed on 2.6.12: a fresh dynamic
+// server shows 1, after "state drain" 8 (drain clears the forced maint), after "state ready" 0.
+constexpr int kAdminMaintMask = 0x01 | 0x02 | 0x04 | 0x20;
+constexpr int kAdminDrainMask = 0x08 | 0x10;
+
+core::AdminState admin_from_bits(int bits) {
+  if (bits & kAdminMaintMask) return core::AdminState::Maint;
+  if (bits & kAdminDrainMask) return core::AdminState::Drain;
+  return core::AdminState::Ready;
+}
+
+bool has_check_keyword(std::string_view options) {
+  for (auto tok : split_ws(options))
+    if (tok == "check") return true;
+  return false;
+}
+
+std::string addr_port(const std::string& address, int port) {
+  // HAProxy 2.6 takes "[::1]:80" for IPv6 in "add server" (checked: registered as ::1, port 80).
+  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
+  return address + ":" + std::to_string(port);
+}
+
+Error command_failed(const std::string& cmd, const std::string& answer, const std::string& context) {
+  return make_error("HaproxyCommandFailed",
+                    "runtime command \"" + cmd + "\" failed: HAProxy answered \"" + one_line(answer) + "\"" +
+                        (context.empty() ? "" : " (" + context + ")"));
+}
+
+}  // namespace
+
+UnixSocketTransport::UnixSocketTransport(std::string socket_path, std::chrono::milliseconds timeout)
+    : path_(std::move(socket_path)), timeout_(timeout) {}
+
+Result<std::vector<std::string>> UnixSocketTransport::run(const std::vector<std::string>& commands) {
+  if (commands.empty()) return std::vector<std::string>{};
+  // Interactive mode: "prompt" first, then one command per line, then "quit" (HAProxy closes the connection).
+  // HAProxy reads the pipelined lines one by one and prints each answer followed by the prompt.
+  std::string request = "prompt\n";
+  for (const auto& c : commands) {
+    // ';' separates commands and a newline ends one: either would shift every later answer.
+    if (c.find_first_of("\n\r;") != std::string::npos || trim(c).empty())
+      return make_error("InvalidCommand", "refusing to send runtime command \"" + one_line(c) +
+                                              "\": empty, or contains a newline or ';'");
+    request += c;
+    request += '\n';
+  }
+  request += "quit\n";
+  auto raw = unix_exchange(path_, request, timeout_);
+  if (!raw) return raw.error();
+  auto answers = split_prompt_answers(*raw, commands.size());
+  if (!answers) {
+    Error e = answers.error();
+    e.message = "HAProxy socket " + path_ + ": " + e.message;
+    return e;
+  }
+  return answers;
+}
+
+Result<std::vector<std::string>> split_prompt_answers(const std::string& raw, size_t commands) {
+  static constexpr std::string_view kPrompt = "\n> ";
+  std::vector<std::string> pieces;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = raw.find(kPrompt, start);
+    if (pos == std::string::npos) break;
+    pieces.emplace_back(raw.substr(start, pos - start));
+    start = pos + kPrompt.size();
+  }
+  // pieces[0] is the answer to "prompt" itself; then one per command.
+  if (pieces.size() < commands + 1) {
+    size_t got = pieces.empty() ? 0 : pieces.size() - 1;
+    return make_error("ProtocolError",
+                      "expected " + std::to_string(commands) + " answers in prompt mode, got " + std::to_string(got) +
+                          (pieces.empty() ? "; HAProxy said \"" + one_line(raw) + "\"" : ""),
+                      /*retryable=*/true);
+  }
+  std::vector<std::string> out;
+  out.reserve(commands);
+  for (size_t i = 1; i <= commands; ++i) {
+    std::string a = std::move(pieces[i]);
+    while (!a.empty() && (a.back() == '\n' || a.back() == '\r')) a.pop_back();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+bool is_success_answer(const std::string& command, const std::string& answer) {
+  std::string_view a = trim(answer);
+  // Observed on 2.6.12:
+  //   add server        -> "New server registered."   (errors: "Already exists a server with the same name in
+  //                        backend.", "unknown keyword 'x'.", "No such backend.")
+  //   del server        -> "Server deleted."          (error: "Only servers in maintenance mode can be deleted.")
+  //   set server addr   -> "IP changed from 'A' to 'B', port changed from 'P' to 'Q' by 'stats socket command'",
+  //                        or "no need to change the addr[, ...]" when already so
+  //   set server state, enable health, shutdown sessions -> "" (errors: "No such server.", "No such backend.",
+  //                        "Health check was not configured on this server, cannot enable.")
+  if (starts_with(command, "add server ")) return ends_with(a, "New server registered.");
+  if (starts_with(command, "del server ")) return ends_with(a, "Server deleted.");
+  if (starts_with(command, "set server ") && command.find(" addr ") != std::string::npos)
+    return starts_with(a, "IP changed from") || starts_with(a, "no need to change the addr");
+  return a.empty();
+}
+
+std::vector<std::string> RuntimeClient::commands_for(const core::Op& op) {
+  const std::string bs = op.backend + "/" + op.server;
+  switch (op.kind) {
+    case core::OpKind::Add: {
+      // A dynamic server starts in maintenance with its checks disabled (2.6.12: srv_admin_state 1,
+      // srv_check_state 2 = configured, not enabled); "enable health" is refused ("Health check was not
+      // configured...") unless "check" was given, so it is sent only then.
+      std::string add = "add server " + bs + " " + addr_port(op.address, op.port);
+      std::string_view opts = trim(op.server_options);
+      if (!opts.empty()) add += " " + std::string(opts);
+      std::vector<std::string> cmds{add};
+      if (has_check_keyword(opts)) cmds.push_back("enable health " + bs);
+      cmds.push_back("set server " + bs + " state ready");
+      return cmds;
+    }
+    case core::OpKind::Enable:
+      return {"set server " + bs + " state ready"};
+    case core::OpKind::SetAddress:
+      return {"set server " + bs + " addr " + op.address + " port " + std::to_string(op.port)};
+    case core::OpKind::Drain:
+      return {"set server " + bs + " state drain"};
+    case core::OpKind::Remove:
+      // "del server" only takes a server in maintenance; the sessions still on it are cut first. On 2.6.12 this
+      // deletes static servers (declared in the file) as well as dynamic ones.
+      return {"set server " + bs + " state maint", "shutdown sessions server " + bs, "del server " + bs};
+  }
+  return {};
+}
+
+Result<RuntimeClient::ApplyResult> RuntimeClient::apply(const std::vector<core::Op>& ops) {
+  ApplyResult res;
+  for (size_t first = 0; first < ops.size(); first += kOpsPerBatch) {
+    size_t last = std::min(ops.size(), first + kOpsPerBatch);
+    std::vector<std::string> cmds;
+    std::vector<size_t> op_of;  // index into ops for each command
+    for (size_t i = first; i < last; ++i)
+      for (auto& c : commands_for(ops[i])) {
+        cmds.push_back(std::move(c));
+        op_of.push_back(i);
+      }
+    auto answers = t_.run(cmds);
+    if (!answers) {
+      Error e = answers.error();
+      e.message += " (while applying ops " + std::to_string(first + 1) + "-" + std::to_string(last) + " of " +
+                   std::to_string(ops.size()) + "; " + std::to_string(res.applied) + " applied before)";
+      return e;
+    }
+    for (size_t k = 0; k < cmds.size(); ++k) {
+      ++res.commands;
+      std::string& answer = (*answers)[k];
+      if (starts_with(cmds[k], "del server ") && answer.find(kStillConnected) != std::string::npos) {
+        auto deadline = std::chrono::steady_clock::now() + kDelRetryFor;
+        std::chrono::milliseconds pause{20};
+        while (answer.find(kStillConnected) != std::string::npos && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(pause);
+          pause = std::min(pause * 2, std::chrono::milliseconds(400));
+          auto again = t_.run({cmds[k]});
+          if (!again) return again.error();
+          ++res.commands;
+          answer = again->front();
+        }
+      }
+      if (!is_success_answer(cmds[k], answer)) {
+        const auto& op = ops[op_of[k]];
+        size_t later = cmds.size() - k - 1;
+        return command_failed(cmds[k], answer,
+                              "op " + std::to_string(op_of[k] + 1) + " of " + std::to_string(ops.size()) + ": " +
+                                  core::to_string(op.kind) + " " + op.backend + "/" + op.server + "; " +
+                                  std::to_string(op_of[k]) + " ops applied before it" +
+                                  (later ? "; " + std::to_string(later) +
+                                               " later commands of the same batch were already sent"
+                                         : ""));
+      }
+      if (k + 1 == cmds.size() || op_of[k + 1] != op_of[k]) ++res.applied;
+    }
+  }
+  return res;
+}
+
+Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vector<std::string>& backends) {
+  if (backends.empty()) return std::vector<core::ActualBackend>{};
+  std::vector<std::string> cmds;
+  for (const auto& b : backends) cmds.push_back("show servers state " + b);
+  // Servers only (type 4) of every proxy: the CSV header plus one row per server.
+  cmds.push_back("show stat -1 4 -1");
+  auto answers = t_.run(cmds);
+  if (!answers) return answers.error();
+
+  auto stats = parse_stat_sessions(answers->back());
+  if (!stats) return stats.error();
+  std::map<std::pair<std::string, std::string>, int> scur;
+  for (const auto& [be, srv] : *stats) scur[{be, srv.first}] = srv.second;
+
+  std::vector<core::ActualBackend> out;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const std::string& answer = (*answers)[i];
+    core::ActualBackend ab;
+    ab.backend = backends[i];
+    // 2.6.12 answers "Can't find backend." for an unknown name.
+    if (trim(answer) == "Can't find backend.") {
+      ab.exists = false;
+      out.push_back(std::move(ab));
+      continue;
+    }
+    auto parsed = parse_servers_state(answer);
+    if (!parsed) {
+      Error e = parsed.error();
+      e.message = "\"" + cmds[i] + "\": " + e.message;
+      return e;
+    }
+    for (auto& b : *parsed) {
+      if (b.backend != ab.backend) continue;
+      for (auto& s : b.servers) ab.servers.push_back(std::move(s));
+    }
+    for (auto& s : ab.servers) {
+      auto it = scur.find({ab.backend, s.name});
+      if (it != scur.end()) s.current_sessions = it->second;
+    }
+    std::sort(ab.servers.begin(), ab.servers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    out.push_back(std::move(ab));
+  }
+  return out;
+}
+
+Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text) {
+  auto lines = lines_of(text);
+  size_t i = 0;
+  while (i < lines.size() && trim(lines[i]).empty()) ++i;
+  if (i == lines.size() || trim(lines[i]) != "1")
+    return make_error("ProtocolError", "\"show servers state\": expected format version 1, got \"" +
+                                           one_line(i < lines.size() ? lines[i] : "") + "\"");
+  ++i;
+  if (i == lines.size() || !starts_with(lines[i], "#"))
+    return make_error("ProtocolError", "\"show servers state\": missing the \"# be_id be_name ...\" header");
+  auto header = split_ws(lines[i].substr(1));
+  ++i;
+  auto col = [&](std::string_view name) -> int {
+    for (size_t c = 0; c < header.size(); ++c)
+      if (header[c] == name) return static_cast<int>(c);
+    return -1;
+  };
+  const int c_be = col("be_name"), c_srv = col("srv_name"), c_addr = col("srv_addr"), c_op = col("srv_op_state"),
+            c_admin = col("srv_admin_state"), c_port = col("srv_port");
+  if (c_be < 0 || c_srv < 0 || c_addr < 0 || c_op < 0 || c_admin < 0 || c_port < 0)
+    return make_error("ProtocolError", "\"show servers state\": header lacks a needed column: \"" +
+                                           one_line(lines[i - 1]) + "\"");
+  const size_t need = static_cast<size_t>(std::max({c_be, c_srv, c_addr, c_op, c_admin, c_port})) + 1;
+
+  std::vector<core::ActualBackend> out;
+  std::map<std::string, size_t> index;
+  for (; i < lines.size(); ++i) {
+    std::string_view line = trim(lines[i]);
+    if (line.empty() || line[0] == '#') continue;
+    auto f = split_ws(line);
+    int op = 0, admin = 0, port = 0;
+    if (f.size() < need || !parse_int(f[static_cast<size_t>(c_op)], op) ||
+        !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port))
+      return make_error("ProtocolError", "\"show servers state\": malformed line \"" + one_line(line) + "\"");
+    std::string be(f[static_cast<size_t>(c_be)]);
+    auto [it, inserted] = index.emplace(be, out.size());
+    if (inserted) {
+      core::ActualBackend ab;
+      ab.backend = be;
+      out.push_back(std::move(ab));
+    }
+    core::ActualServer s;
+    s.name = std::string(f[static_cast<size_t>(c_srv)]);
+    s.address = std::string(f[static_cast<size_t>(c_addr)]);
+    s.port = port;
+    s.admin = admin_from_bits(admin);
+    // srv_op_state: 0 stopped, 1 starting (slowstart: already takes traffic), 2 running, 3 stopping. A server in
+    // maintenance shows 0; one without checks shows 2 once ready.
+    s.up = op == 1 || op == 2;
+    out[it->second].servers.push_back(std::move(s));
+  }
+  for (auto& b : out)
+    std::sort(b.servers.begin(), b.servers.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_stat_sessions(
+    const std::string& text) {
+  auto lines = lines_of(text);
+  size_t i = 0;
+  while (i < lines.size() && trim(lines[i]).empty()) ++i;
+  if (i == lines.size() || !starts_with(lines[i], "# "))
+    return make_error("ProtocolError", "\"show stat\": missing the \"# pxname,svname,...\" header");
+  auto header = split(lines[i].substr(2), ',');
+  int c_px = -1, c_sv = -1, c_scur = -1;
+  for (size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == "pxname") c_px = static_cast<int>(c);
+    if (header[c] == "svname") c_sv = static_cast<int>(c);
+    if (header[c] == "scur") c_scur = static_cast<int>(c);
+  }
+  if (c_px < 0 || c_sv < 0 || c_scur < 0)
+    return make_error("ProtocolError", "\"show stat\": header lacks pxname, svname or scur");
+  const size_t need = static_cast<size_t>(std::max({c_px, c_sv, c_scur})) + 1;
+  std::vector<std::pair<std::string, std::pair<std::string, int>>> out;
+  for (++i; i < lines.size(); ++i) {
+    if (trim(lines[i]).empty() || lines[i][0] == '#') continue;
+    auto f = split(lines[i], ',');
+    if (f.size() < need) return make_error("ProtocolError", "\"show stat\": short line \"" + one_line(lines[i]) + "\"");
+    const std::string& sv = f[static_cast<size_t>(c_sv)];
+    if (sv == "FRONTEND" || sv == "BACKEND") continue;
+    int scur = 0;
+    const std::string& sc = f[static_cast<size_t>(c_scur)];
+    if (!trim(sc).empty() && !parse_int(sc, scur))
+      return make_error("ProtocolError", "\"show stat\": bad scur in \"" + one_line(lines[i]) + "\"");
+    out.push_back({f[static_cast<size_t>(c_px)], {sv, scur}});
+  }
+  return out;
+}
+
+}  // namespace hasg::haproxy

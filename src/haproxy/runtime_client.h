@@ -47,7 +47,8 @@ class RuntimeClient {
   // which; what was applied before it stays applied (the next cycle sees it and plans from there).
   // Op::Add -> "add server B/S ADDR:PORT OPTIONS", then "enable health B/S" when OPTIONS has "check", then
   // "set server B/S state ready". Op::Remove -> "set server B/S state maint", "shutdown sessions server B/S",
-  // "del server B/S".
+  // "del server B/S" (the del is retried for up to 3 s while HAProxy answers "Server still has connections
+  // attached to it": the cut sessions and idle connections close asynchronously).
   struct ApplyResult {
     size_t applied = 0;          // ops fully applied
     size_t commands = 0;         // runtime commands sent
@@ -62,6 +63,13 @@ class RuntimeClient {
 };
 
 // Parsers of HAProxy's answers; pure.
+// Splits what an interactive ("prompt") session printed into one answer per command. HAProxy 2.6 ends every
+// answer, including the empty one of "prompt" itself, with "\n> "; what follows the last prompt ("quit") is empty.
+// A trailing newline of each answer is dropped. An Error when fewer than `commands` answers came back.
+Result<std::vector<std::string>> split_prompt_answers(const std::string& raw, size_t commands);
+// Whether `answer` is HAProxy's success answer to `command` (one of those commands_for produces).
+bool is_success_answer(const std::string& command, const std::string& answer);
+
 // "show servers state" (format 1). Returns backend -> servers (scur left 0).
 Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text);
 // "show stat" CSV: (backend, server) -> scur. Only server rows.

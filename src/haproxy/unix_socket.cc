@@ -1,0 +1,103 @@
+#include "haproxy/unix_socket.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hasg::haproxy {
+
+namespace {
+
+Error conn_error(const std::string& path, const std::string& what, int err = 0) {
+  std::string msg = "HAProxy socket " + path + ": " + what;
+  if (err != 0) msg += ": " + std::string(std::strerror(err));
+  return make_error("ConnectionError", msg, /*retryable=*/true);
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+int poll_ms(std::chrono::milliseconds t) {
+  auto c = t.count();
+  return c > 0x7fffffff ? 0x7fffffff : static_cast<int>(c < 1 ? 1 : c);
+}
+
+}  // namespace
+
+Result<std::string> unix_exchange(const std::string& path, const std::string& request,
+                                  std::chrono::milliseconds timeout, bool half_close) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return conn_error(path, "bad socket path");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  Fd s;
+  s.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s.fd < 0) return conn_error(path, "socket", errno);
+
+  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    // A unix socket connects at once or fails, except EAGAIN when the listen backlog is full.
+    if (errno != EINPROGRESS && errno != EAGAIN) return conn_error(path, "connect", errno);
+    pollfd p{s.fd, POLLOUT, 0};
+    int r = ::poll(&p, 1, poll_ms(timeout));
+    if (r == 0) return conn_error(path, "connect timed out");
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (r < 0 || ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0)
+      return conn_error(path, "connect", soerr != 0 ? soerr : errno);
+  }
+
+  std::string out;
+  size_t written = 0;
+  char buf[65536];
+  for (;;) {
+    pollfd p{s.fd, static_cast<short>(POLLIN | (written < request.size() ? POLLOUT : 0)), 0};
+    int r = ::poll(&p, 1, poll_ms(timeout));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return conn_error(path, "poll", errno);
+    }
+    if (r == 0)
+      return conn_error(path, "timed out after " + std::to_string(timeout.count()) + " ms without progress (" +
+                                  std::to_string(written) + " of " + std::to_string(request.size()) +
+                                  " bytes sent, " + std::to_string(out.size()) + " received)");
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        out.append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        break;  // the peer closed: the whole answer is in
+      } else if (errno != EAGAIN && errno != EINTR) {
+        // HAProxy may close with unread input (e.g. after "quit"): what was read is the answer.
+        if (errno == ECONNRESET && written == request.size()) break;
+        return conn_error(path, "read", errno);
+      }
+    }
+    if (written < request.size() && (p.revents & POLLOUT)) {
+      ssize_t n = ::send(s.fd, request.data() + written, request.size() - written, MSG_NOSIGNAL);
+      if (n > 0) {
+        written += static_cast<size_t>(n);
+        if (written == request.size() && half_close) ::shutdown(s.fd, SHUT_WR);
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        if (errno == EPIPE || errno == ECONNRESET) {
+          // Closed on us before taking everything: keep reading what it said, the caller judges.
+          written = request.size();
+          continue;
+        }
+        return conn_error(path, "write", errno);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace hasg::haproxy

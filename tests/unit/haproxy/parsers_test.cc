@@ -1,0 +1,177 @@
+// Parsers of HAProxy's answers, fed with outputs captured from Debian's HAProxy 2.6.12.
+#include <gtest/gtest.h>
+
+#include "haproxy/master_client.h"
+#include "haproxy/runtime_client.h"
+
+namespace hasg::haproxy {
+namespace {
+
+using core::AdminState;
+
+// "show servers state be" after: s1 static (set to drain), s2 static with check (down: nothing listens), d1 added
+// dynamically (still in maintenance), d2 dynamic set ready, s3 "disabled" in the config, v6 added as [::1]:18001.
+const char* kServersState = R"(1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 be 1 s1 127.0.0.1 2 8 7 7 0 1 0 4 0 0 0 0 - 18081 - 0 0 - - 0
+3 be 2 s2 127.0.0.1 0 0 7 7 12 8 2 0 6 0 0 0 - 18082 - 0 0 - - 0
+3 be 3 d1 127.0.0.1 0 1 1 1 3 1 0 0 0 0 0 0 - 18090 - 0 0 - - 0
+3 be 4 d2 127.0.0.1 2 0 1 1 0 1 0 0 0 0 0 0 - 18091 - 0 0 - - 0
+3 be 5 s3 127.0.0.1 0 5 7 7 12 1 0 0 14 0 0 0 - 18083 - 0 0 - - 0
+3 be 6 v6 ::1 0 1 1 1 0 1 0 0 0 0 0 0 - 18001 - 0 0 - - 0
+4 other 1 a 127.0.0.2 2 0 1 1 0 1 0 0 0 0 0 0 - 80 - 0 0 - - 0
+)";
+
+TEST(ParseServersState, CapturedOutput) {
+  auto r = parse_servers_state(kServersState);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  const auto& be = (*r)[0];
+  EXPECT_EQ(be.backend, "be");
+  EXPECT_TRUE(be.exists);
+  ASSERT_EQ(be.servers.size(), 6u);
+  // Sorted by name: d1 d2 s1 s2 s3 v6.
+  EXPECT_EQ(be.servers[0], (core::ActualServer{"d1", "127.0.0.1", 18090, AdminState::Maint, false, 0}));
+  EXPECT_EQ(be.servers[1], (core::ActualServer{"d2", "127.0.0.1", 18091, AdminState::Ready, true, 0}));
+  EXPECT_EQ(be.servers[2], (core::ActualServer{"s1", "127.0.0.1", 18081, AdminState::Drain, true, 0}));
+  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0}));
+  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0}));
+  EXPECT_EQ(be.servers[5], (core::ActualServer{"v6", "::1", 18001, AdminState::Maint, false, 0}));
+  EXPECT_EQ((*r)[1].backend, "other");
+  ASSERT_EQ((*r)[1].servers.size(), 1u);
+  EXPECT_EQ((*r)[1].servers[0].address, "127.0.0.2");
+}
+
+TEST(ParseServersState, EmptyBackendHasHeaderOnly) {
+  auto r = parse_servers_state(
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+      "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+      "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port "
+      "srv_check_addr srv_agent_addr srv_agent_port\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_TRUE(r->empty());
+}
+
+TEST(ParseServersState, RejectsOtherAnswers) {
+  EXPECT_FALSE(parse_servers_state("Can't find backend.").ok());
+  EXPECT_FALSE(parse_servers_state("").ok());
+  EXPECT_FALSE(parse_servers_state("2\n# be_id be_name\n").ok());
+  auto bad = parse_servers_state(
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_port\n3 be 1 s1\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("malformed"), std::string::npos);
+}
+
+// "show stat -1 4 -1" with two requests in flight on s1 (a slow server) and s3 disabled.
+const char* kStat = R"(# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,-,ssl_sess,ssl_reused_sess,ssl_failed_handshake,h2_headers_rcvd,h2_data_rcvd,h2_settings_rcvd,h2_rst_stream_rcvd,h2_goaway_rcvd,h2_detected_conn_protocol_errors,h2_detected_strm_protocol_errors,h2_rst_stream_resp,h2_goaway_resp,h2_open_connections,h2_backend_open_streams,h2_total_connections,h2_backend_total_streams,h1_open_connections,h1_open_streams,h1_total_connections,h1_total_streams,h1_bytes_in,h1_bytes_out,h1_spliced_bytes_in,h1_spliced_bytes_out,
+be,s1,0,0,2,2,,2,0,0,,0,,0,0,0,0,no check,1,1,0,,,2,,,1,3,1,,2,,2,2,,2,,,,0,0,0,0,0,0,,,,0,0,0,,,,,0,,,0,0,0,0,,,,,,,,,,,,127.0.0.1:18081,,http,,,,,,,,0,2,0,,,0,,0,0,0,0,0,0,0,2,2,1,,,,-,0,0,0,,,,,,,,,,,,,,,,,,,,,,
+be,s3,0,0,0,0,,0,0,0,,0,,0,0,0,0,MAINT,1,1,0,,,2,,,1,3,2,,0,,2,0,,0,,,,0,0,0,0,0,0,,,,0,0,0,,,,,-1,,,0,0,0,0,,,,,,,,,,,,127.0.0.1:18083,,http,,,,,,,,0,0,0,,,0,,0,0,0,0,0,0,0,0,0,1,,,,-,0,0,0,,,,,,,,,,,,,,,,,,,,,,
+fe,FRONTEND,,,0,0,9979,0,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,0,0,0,,,,0,0,0,0,0,0,,0,0,0,,,0,0,0,0,,,,,,,,,,,,,,,,,,,,,http,,0,0,0,0,0,0,0,,,0,0,,,,,,,0,,,,,,,,,-,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+be,BACKEND,0,0,2,2,998,0,0,0,0,0,,0,0,0,0,UP,8,2,0,,1,15,9,,1,3,0,,0,,1,0,,0,,,,0,0,0,0,0,0,,,,0,0,0,0,0,0,0,-1,,,0,0,0,0,,,,,,,,,,,,,,http,roundrobin,,,,,,,0,0,0,0,0,,,0,0,0,0,0,,,,,8,0,0,0,-,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+)";
+
+TEST(ParseStatSessions, ServerRowsOnlyScurByHeader) {
+  auto r = parse_stat_sessions(kStat);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0], (std::pair<std::string, std::pair<std::string, int>>{"be", {"s1", 2}}));
+  EXPECT_EQ((*r)[1], (std::pair<std::string, std::pair<std::string, int>>{"be", {"s3", 0}}));
+}
+
+TEST(ParseStatSessions, ColumnFoundByName) {
+  auto r = parse_stat_sessions("# svname,pxname,scur\nx,b,7\nBACKEND,b,9\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].first, "b");
+  EXPECT_EQ((*r)[0].second, (std::pair<std::string, int>{"x", 7}));
+  EXPECT_FALSE(parse_stat_sessions("Unknown command").ok());
+  EXPECT_FALSE(parse_stat_sessions("# pxname,svname\n").ok());
+}
+
+// Bytes of an interactive session: "prompt", "set server be/s1 state ready", "show servers state nope",
+// "add server be/d1 ...", "del server be/d1" (refused), then "quit".
+TEST(SplitPromptAnswers, CapturedFraming) {
+  std::string raw =
+      "\n> "
+      "\n> "
+      "Can't find backend.\n\n> "
+      "New server registered.\n\n> "
+      "Only servers in maintenance mode can be deleted.\n> ";
+  auto r = split_prompt_answers(raw, 4);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, (std::vector<std::string>{"", "Can't find backend.", "New server registered.",
+                                          "Only servers in maintenance mode can be deleted."}));
+  auto short_read = split_prompt_answers(raw, 5);
+  ASSERT_FALSE(short_read.ok());
+  EXPECT_NE(short_read.error().message.find("expected 5 answers"), std::string::npos);
+  EXPECT_FALSE(split_prompt_answers("Permission denied\n", 1).ok());
+}
+
+TEST(SuccessAnswers, AsObservedOn2612) {
+  EXPECT_TRUE(is_success_answer("add server be/a 127.0.0.1:80", "New server registered.\n"));
+  EXPECT_FALSE(is_success_answer("add server be/a 127.0.0.1:80",
+                                 "Already exists a server with the same name in backend."));
+  EXPECT_TRUE(is_success_answer("del server be/a", "Server deleted."));
+  EXPECT_FALSE(is_success_answer("del server be/a", "Only servers in maintenance mode can be deleted."));
+  EXPECT_TRUE(is_success_answer("set server be/a state ready", ""));
+  EXPECT_FALSE(is_success_answer("set server be/a state ready", "No such server."));
+  EXPECT_TRUE(is_success_answer("enable health be/a", ""));
+  EXPECT_FALSE(is_success_answer("enable health be/a",
+                                 "Health check was not configured on this server, cannot enable."));
+  EXPECT_TRUE(is_success_answer("shutdown sessions server be/a", ""));
+  EXPECT_TRUE(is_success_answer(
+      "set server be/a addr 127.0.0.5 port 19000",
+      "IP changed from '127.0.0.1' to '127.0.0.5', port changed from '18091' to '19000' by 'stats socket command'"));
+  EXPECT_TRUE(is_success_answer("set server be/a addr 127.0.0.5 port 19000",
+                                "no need to change the addr, no need to change the port by 'stats socket command'"));
+  EXPECT_FALSE(is_success_answer("set server be/a addr 127.0.0.5 port 19000", "No such server."));
+}
+
+// "show proc" on the master CLI, captured: fresh; after a reload with an old worker still finishing a request;
+// after a failed reload (the current worker's own count shows 1, yet it is the current generation).
+TEST(ParseShowProc, Fresh) {
+  auto r = parse_show_proc(
+      "#<PID>          <type>          <reloads>       <uptime>        <version>      \n"
+      "6426            master          0 [failed: 0]   0d00h00m08s     2.6.12-1+deb12u4\n"
+      "# workers\n"
+      "6427            worker          0               0d00h00m08s     2.6.12-1+deb12u4\n"
+      "# programs\n"
+      "\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, (ProcInfo{6426, 0, 0, {6427}}));
+}
+
+TEST(ParseShowProc, OldWorkersAreNotCurrent) {
+  auto r = parse_show_proc(
+      "#<PID>          <type>          <reloads>       <uptime>        <version>      \n"
+      "6426            master          2 [failed: 0]   0d00h00m15s     2.6.12-1+deb12u4\n"
+      "# workers\n"
+      "6745            worker          0               0d00h00m00s     2.6.12-1+deb12u4\n"
+      "# old workers\n"
+      "6644            worker          1               0d00h00m07s     2.6.12-1+deb12u4\n"
+      "# programs\n"
+      "\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, (ProcInfo{6426, 2, 0, {6745}}));
+}
+
+TEST(ParseShowProc, AfterFailedReload) {
+  auto r = parse_show_proc(
+      "#<PID>          <type>          <reloads>       <uptime>        <version>      \n"
+      "6426            master          3 [failed: 1]   0d00h00m16s     2.6.12-1+deb12u4\n"
+      "# workers\n"
+      "6745            worker          1               0d00h00m01s     2.6.12-1+deb12u4\n"
+      "# old workers\n"
+      "6644            worker          2               0d00h00m08s     2.6.12-1+deb12u4\n"
+      "# programs\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, (ProcInfo{6426, 3, 1, {6745}}));
+}
+
+TEST(ParseShowProc, NoMasterLineIsAnError) {
+  EXPECT_FALSE(parse_show_proc("").ok());
+  EXPECT_FALSE(parse_show_proc("Unknown command.\n").ok());
+}
+
+}  // namespace
+}  // namespace hasg::haproxy

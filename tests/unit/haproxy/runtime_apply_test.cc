@@ -1,0 +1,167 @@
+// RuntimeClient over a fake transport: the commands each op becomes, answer checking, batching, servers().
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "haproxy/runtime_client.h"
+
+namespace hasg::haproxy {
+namespace {
+
+using core::Op;
+using core::OpKind;
+
+class FakeTransport : public RuntimeTransport {
+ public:
+  std::function<std::string(const std::string&)> answer = [](const std::string& c) -> std::string {
+    if (c.rfind("add server", 0) == 0) return "New server registered.\n";
+    if (c.rfind("del server", 0) == 0) return "Server deleted.";
+    return "";
+  };
+  std::vector<std::vector<std::string>> calls;
+  Result<std::vector<std::string>> run(const std::vector<std::string>& commands) override {
+    calls.push_back(commands);
+    std::vector<std::string> out;
+    for (const auto& c : commands) out.push_back(answer(c));
+    return out;
+  }
+};
+
+Op add(const std::string& s, const std::string& opts = "") {
+  return Op{OpKind::Add, "be", s, "10.0.0.1", 80, opts, "test"};
+}
+
+TEST(CommandsFor, EachKind) {
+  EXPECT_EQ(RuntimeClient::commands_for(add("i-1", "check inter 2s weight 10")),
+            (std::vector<std::string>{"add server be/i-1 10.0.0.1:80 check inter 2s weight 10",
+                                      "enable health be/i-1", "set server be/i-1 state ready"}));
+  EXPECT_EQ(RuntimeClient::commands_for(add("i-1")),
+            (std::vector<std::string>{"add server be/i-1 10.0.0.1:80", "set server be/i-1 state ready"}));
+  // "check-ssl" alone does not turn checks on; only "check" does.
+  EXPECT_EQ(RuntimeClient::commands_for(add("i-1", "check-ssl")).size(), 2u);
+  Op v6{OpKind::Add, "be", "i-6", "fd00::1", 8080, "", ""};
+  EXPECT_EQ(RuntimeClient::commands_for(v6)[0], "add server be/i-6 [fd00::1]:8080");
+  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::Enable, "be", "i-1", "", 0, "", ""}),
+            (std::vector<std::string>{"set server be/i-1 state ready"}));
+  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::Drain, "be", "i-1", "", 0, "", ""}),
+            (std::vector<std::string>{"set server be/i-1 state drain"}));
+  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::SetAddress, "be", "i-1", "10.0.0.9", 81, "", ""}),
+            (std::vector<std::string>{"set server be/i-1 addr 10.0.0.9 port 81"}));
+  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::Remove, "be", "i-1", "", 0, "", ""}),
+            (std::vector<std::string>{"set server be/i-1 state maint", "shutdown sessions server be/i-1",
+                                      "del server be/i-1"}));
+}
+
+TEST(Apply, AllOnOneConnection) {
+  FakeTransport t;
+  RuntimeClient c(t);
+  auto r = c.apply({add("a", "check"), Op{OpKind::Remove, "be", "b", "", 0, "", ""}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->applied, 2u);
+  EXPECT_EQ(r->commands, 6u);
+  ASSERT_EQ(t.calls.size(), 1u);
+  EXPECT_EQ(t.calls[0].size(), 6u);
+}
+
+TEST(Apply, NothingToDoSendsNothing) {
+  FakeTransport t;
+  RuntimeClient c(t);
+  auto r = c.apply({});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->applied, 0u);
+  EXPECT_TRUE(t.calls.empty());
+}
+
+TEST(Apply, FirstFailureNamesCommandAndAnswer) {
+  FakeTransport t;
+  t.answer = [](const std::string& c) -> std::string {
+    if (c == "add server be/b 10.0.0.1:80") return "Already exists a server with the same name in backend.\n";
+    if (c.rfind("add server", 0) == 0) return "New server registered.\n";
+    return "";
+  };
+  RuntimeClient c(t);
+  auto r = c.apply({add("a"), add("b"), add("c")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "HaproxyCommandFailed");
+  const auto& m = r.error().message;
+  EXPECT_NE(m.find("\"add server be/b 10.0.0.1:80\""), std::string::npos) << m;
+  EXPECT_NE(m.find("Already exists a server with the same name in backend."), std::string::npos) << m;
+  EXPECT_NE(m.find("op 2 of 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("1 ops applied before it"), std::string::npos) << m;
+}
+
+TEST(Apply, DelRetriedWhileConnectionsClose) {
+  FakeTransport t;
+  int refusals = 2;
+  t.answer = [&](const std::string& c) -> std::string {
+    if (c.rfind("del server", 0) == 0)
+      return refusals-- > 0 ? "Server still has connections attached to it, cannot remove it." : "Server deleted.";
+    return "";
+  };
+  RuntimeClient c(t);
+  auto r = c.apply({Op{OpKind::Remove, "be", "a", "", 0, "", ""}, Op{OpKind::Drain, "be", "b", "", 0, "", ""}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->applied, 2u);
+  EXPECT_EQ(r->commands, 6u);  // 4 in the batch + 2 retries of the del
+  ASSERT_EQ(t.calls.size(), 3u);
+  EXPECT_EQ(t.calls[1], (std::vector<std::string>{"del server be/a"}));
+}
+
+TEST(Apply, LargeListsAreBatched) {
+  FakeTransport t;
+  RuntimeClient c(t);
+  std::vector<Op> ops;
+  for (int i = 0; i < 1200; ++i) ops.push_back(add("s" + std::to_string(i)));
+  auto r = c.apply(ops);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->applied, 1200u);
+  EXPECT_EQ(r->commands, 2400u);
+  EXPECT_GE(t.calls.size(), 2u);
+  size_t total = 0;
+  for (const auto& call : t.calls) total += call.size();
+  EXPECT_EQ(total, 2400u);
+}
+
+TEST(Apply, TransportErrorPropagates) {
+  struct Down : RuntimeTransport {
+    Result<std::vector<std::string>> run(const std::vector<std::string>&) override {
+      return make_error("ConnectionError", "HAProxy socket /x: connect: No such file or directory", true);
+    }
+  } t;
+  RuntimeClient c(t);
+  auto r = c.apply({add("a")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ConnectionError");
+  EXPECT_TRUE(r.error().retryable);
+}
+
+TEST(Servers, CombinesStateAndStat) {
+  FakeTransport t;
+  t.answer = [](const std::string& c) -> std::string {
+    if (c == "show servers state be")
+      return "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+             "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+             "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl "
+             "srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n"
+             "3 be 2 z 127.0.0.1 2 8 1 1 0 1 0 0 0 0 0 0 - 81 - 0 0 - - 0\n"
+             "3 be 1 a 127.0.0.1 2 0 1 1 0 1 0 0 0 0 0 0 - 80 - 0 0 - - 0\n";
+    if (c == "show servers state nope") return "Can't find backend.";
+    if (c.rfind("show stat", 0) == 0) return "# pxname,svname,qcur,qmax,scur\nbe,z,0,0,4\nbe,BACKEND,0,0,4\n";
+    return "?";
+  };
+  RuntimeClient c(t);
+  auto r = c.servers({"be", "nope"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].backend, "be");
+  ASSERT_EQ((*r)[0].servers.size(), 2u);
+  EXPECT_EQ((*r)[0].servers[0].name, "a");
+  EXPECT_EQ((*r)[0].servers[1].name, "z");
+  EXPECT_EQ((*r)[0].servers[1].current_sessions, 4);
+  EXPECT_EQ((*r)[0].servers[1].admin, core::AdminState::Drain);
+  EXPECT_EQ((*r)[1], (core::ActualBackend{"nope", false, {}}));
+  ASSERT_EQ(t.calls.size(), 1u);  // one connection
+}
+
+}  // namespace
+}  // namespace hasg::haproxy

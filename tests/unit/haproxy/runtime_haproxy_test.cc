@@ -1,0 +1,351 @@
+// RuntimeClient and MasterClient against a real HAProxy 2.6 (Debian's) in master-worker mode. Loopback only.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "haproxy/master_client.h"
+#include "haproxy/runtime_client.h"
+#include "support/haproxy_fixture.h"
+
+namespace hasg::haproxy {
+namespace {
+
+using core::AdminState;
+using core::Op;
+using core::OpKind;
+using test::HaproxyFixture;
+
+// A TCP listener on 127.0.0.1 that accepts and closes (enough for HAProxy's layer-4 health checks), or with
+// `hold` keeps every connection open without answering (a request in flight).
+class Listener {
+ public:
+  explicit Listener(bool hold = false) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    listen(fd_, 64);
+    th_ = std::thread([this, hold] {
+      while (!stop_) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        if (hold)
+          held_.push_back(c);
+        else
+          close(c);
+      }
+    });
+  }
+  ~Listener() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    th_.join();
+    close(fd_);
+    for (int c : held_) close(c);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<int> held_;
+  std::thread th_;
+};
+
+// Connects to 127.0.0.1:port and sends an HTTP request; the caller closes the returned fd.
+int send_request(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return fd;
+  const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  (void)!send(fd, req, sizeof req - 1, MSG_NOSIGNAL);
+  return fd;
+}
+
+class RuntimeHaproxy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaproxyFixture::available()) GTEST_SKIP() << "no /usr/sbin/haproxy";
+    dead_port_ = test::free_port();  // nothing listens there
+    fe_port_ = test::free_port();
+    std::string cfg = HaproxyFixture::preamble() +
+                      "  default-server inter 3s weight 7 fall 5 rise 4 maxconn 33\n"
+                      "frontend fe\n"
+                      "  bind 127.0.0.1:" + std::to_string(fe_port_) + "\n"
+                      "  default_backend be\n"
+                      "backend be\n"
+                      "  server s1 127.0.0.1:" + std::to_string(dead_port_) + "\n"
+                      "backend empty\n";
+    ASSERT_TRUE(fx_.start(cfg)) << fx_.log();
+  }
+
+  const core::ActualServer* find(const std::vector<core::ActualBackend>& bes, const std::string& be,
+                                 const std::string& srv) {
+    for (const auto& b : bes)
+      if (b.backend == be)
+        for (const auto& s : b.servers)
+          if (s.name == srv) return &s;
+    return nullptr;
+  }
+
+  Result<std::vector<core::ActualBackend>> servers() {
+    UnixSocketTransport t(fx_.admin_socket());
+    return RuntimeClient(t).servers({"be"});
+  }
+
+  HaproxyFixture fx_;
+  int dead_port_ = 0;
+  int fe_port_ = 0;
+};
+
+TEST_F(RuntimeHaproxy, ServersOfKnownAndUnknownBackends) {
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  auto r = c.servers({"be", "empty", "missing"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0], (core::ActualBackend{"be", true, {{"s1", "127.0.0.1", dead_port_, AdminState::Ready, true, 0}}}));
+  EXPECT_EQ((*r)[1], (core::ActualBackend{"empty", true, {}}));
+  EXPECT_EQ((*r)[2], (core::ActualBackend{"missing", false, {}}));
+}
+
+TEST_F(RuntimeHaproxy, AddWithCheckDrainSetAddressRemove) {
+  Listener l;
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  auto r = c.apply({Op{OpKind::Add, "be", "i-1", "127.0.0.1", l.port(), "check inter 1s", "new"}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->applied, 1u);
+  EXPECT_EQ(r->commands, 3u);
+  bool ready = test::wait_until([&] {
+    auto s = servers();
+    auto* srv = s.ok() ? find(*s, "be", "i-1") : nullptr;
+    return srv && srv->admin == AdminState::Ready && srv->up;
+  });
+  ASSERT_TRUE(ready) << fx_.runtime("show servers state be");
+  // Checks really run ("enable health" was needed): the first one reports L4OK within the 1 s interval.
+  EXPECT_TRUE(test::wait_until([&] { return fx_.runtime("show stat -1 4 -1").find("L4OK") != std::string::npos; }))
+      << fx_.runtime("show stat -1 4 -1");
+
+  ASSERT_TRUE(c.apply({Op{OpKind::Drain, "be", "i-1", "", 0, "", "leaving"}}).ok());
+  auto s = servers();
+  ASSERT_TRUE(s.ok());
+  ASSERT_NE(find(*s, "be", "i-1"), nullptr);
+  EXPECT_EQ(find(*s, "be", "i-1")->admin, AdminState::Drain);
+
+  auto moved = c.apply({Op{OpKind::SetAddress, "be", "i-1", "127.0.0.2", 9999, "", "moved"}});
+  ASSERT_TRUE(moved.ok()) << moved.error().to_string();
+  s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(find(*s, "be", "i-1")->address, "127.0.0.2");
+  EXPECT_EQ(find(*s, "be", "i-1")->port, 9999);
+  // Setting the same address again answers "no need to change the addr...": still a success.
+  EXPECT_TRUE(c.apply({Op{OpKind::SetAddress, "be", "i-1", "127.0.0.2", 9999, "", ""}}).ok());
+
+  auto rm = c.apply({Op{OpKind::Remove, "be", "i-1", "", 0, "", "gone"}});
+  ASSERT_TRUE(rm.ok()) << rm.error().to_string();
+  EXPECT_EQ(rm->commands, 3u);
+  s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(find(*s, "be", "i-1"), nullptr);
+}
+
+TEST_F(RuntimeHaproxy, FailedCommandIsAnErrorNamingIt) {
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  auto r = c.apply({Op{OpKind::Enable, "be", "nosuch", "", 0, "", ""}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("\"set server be/nosuch state ready\""), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("No such server."), std::string::npos) << r.error().message;
+
+  auto bad = c.apply({Op{OpKind::Add, "be", "x", "127.0.0.1", dead_port_, "bogus", ""}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("unknown keyword 'bogus'"), std::string::npos) << bad.error().message;
+
+  auto dup = c.apply({Op{OpKind::Add, "be", "s1", "127.0.0.1", dead_port_, "", ""}});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().message.find("Already exists a server with the same name"), std::string::npos);
+
+  // An unknown command: the transport still frames its (help text) answer, and the check fails.
+  auto raw = t.run({"show nonsense", "show servers state be"});
+  ASSERT_TRUE(raw.ok()) << raw.error().to_string();
+  ASSERT_EQ(raw->size(), 2u);
+  EXPECT_NE((*raw)[0].find("Unknown command"), std::string::npos);
+  EXPECT_EQ((*raw)[1].substr(0, 2), "1\n");
+}
+
+TEST_F(RuntimeHaproxy, MissingSocketIsAConnectionError) {
+  UnixSocketTransport t(fx_.dir() + "/nope.sock", std::chrono::milliseconds(500));
+  auto r = RuntimeClient(t).servers({"be"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ConnectionError");
+  EXPECT_TRUE(r.error().retryable);
+}
+
+// Facts the design relies on, checked on this HAProxy.
+TEST_F(RuntimeHaproxy, DynamicServersIgnoreDefaultServerAndStaticOnesCanBeDeleted) {
+  // default-server says weight 7, maxconn 33; a dynamic server gets weight 1 and no maxconn (2.6.12).
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  ASSERT_TRUE(c.apply({Op{OpKind::Add, "be", "dyn", "127.0.0.1", dead_port_, "", ""}}).ok());
+  std::string state = fx_.runtime("show servers state be");
+  EXPECT_NE(state.find(" s1 127.0.0.1 2 0 7 7 "), std::string::npos) << state;   // static: weight 7
+  EXPECT_NE(state.find(" dyn 127.0.0.1 2 0 1 1 "), std::string::npos) << state;  // dynamic: weight 1
+  // Explicit options are taken: weight 20.
+  ASSERT_TRUE(c.apply({Op{OpKind::Add, "be", "dyn2", "127.0.0.1", dead_port_, "weight 20 maxconn 50", ""}}).ok());
+  state = fx_.runtime("show servers state be");
+  EXPECT_NE(state.find(" dyn2 127.0.0.1 2 0 20 20 "), std::string::npos) << state;
+
+  // A server declared in the file (static) is deleted like a dynamic one once in maintenance.
+  EXPECT_EQ(fx_.runtime("del server be/s1"), "Only servers in maintenance mode can be deleted.\n");
+  auto rm = c.apply({Op{OpKind::Remove, "be", "s1", "", 0, "", ""}});
+  ASSERT_TRUE(rm.ok()) << rm.error().to_string();
+  auto s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(find(*s, "be", "s1"), nullptr);
+}
+
+// A request in flight shows in scur; Remove cuts it. On 2.6.12 the "del server" pipelined right after "shutdown
+// sessions" is often refused ("Server still has connections attached to it, cannot remove it.") because the
+// sessions die asynchronously: apply() retries the del, so the op still succeeds.
+TEST_F(RuntimeHaproxy, RemoveCutsSessionsInFlight) {
+  Listener hold(/*hold=*/true);
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  ASSERT_TRUE(c.apply({Op{OpKind::Remove, "be", "s1", "", 0, "", ""},
+                       Op{OpKind::Add, "be", "busy", "127.0.0.1", hold.port(), "", ""}})
+                  .ok());
+  int client = send_request(fe_port_);
+  bool busy = test::wait_until([&] {
+    auto s = servers();
+    auto* srv = s.ok() ? find(*s, "be", "busy") : nullptr;
+    return srv && srv->current_sessions == 1;
+  });
+  ASSERT_TRUE(busy) << fx_.runtime("show stat -1 4 -1");
+  auto rm = c.apply({Op{OpKind::Remove, "be", "busy", "", 0, "", ""}});
+  ASSERT_TRUE(rm.ok()) << rm.error().to_string();
+  auto s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE((*s)[0].servers.empty());
+  close(client);
+}
+
+TEST_F(RuntimeHaproxy, ThousandsOfCommandsOnOneConnection) {
+  UnixSocketTransport t(fx_.admin_socket());
+  std::vector<std::string> cmds(5000, "set server be/s1 state ready");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = t.run(cmds);
+  auto t1 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 5000u);
+  for (const auto& a : *r) ASSERT_EQ(a, "");
+  std::cout << "5000 commands on one connection: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count() << " ms\n";
+}
+
+TEST_F(RuntimeHaproxy, FiveHundredAddsThenRemoves) {
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  std::vector<Op> adds, removes;
+  for (int i = 0; i < 500; ++i) {
+    std::string name = "i-" + std::to_string(100000 + i);
+    std::string addr = "127.0." + std::to_string(1 + i / 250) + "." + std::to_string(1 + i % 250);
+    // With checks on (to a port where nothing listens): 3 commands per add.
+    adds.push_back(Op{OpKind::Add, "be", name, addr, dead_port_, "check inter 2s weight 10", ""});
+    removes.push_back(Op{OpKind::Remove, "be", name, "", 0, "", ""});
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.apply(adds);
+  auto t1 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->applied, 500u);
+  EXPECT_EQ(r->commands, 1500u);
+  std::cout << "500 adds (1500 commands): "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count() << " ms\n";
+
+  auto t2 = std::chrono::steady_clock::now();
+  auto s = servers();
+  auto t3 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  std::cout << "servers() with 501 servers: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(t3 - t2).count() << " ms\n";
+  ASSERT_EQ((*s)[0].servers.size(), 501u);
+  for (const auto& op : adds) {
+    auto* srv = find(*s, "be", op.server);
+    ASSERT_NE(srv, nullptr) << op.server;
+    EXPECT_EQ(srv->address, op.address);
+    EXPECT_EQ(srv->admin, AdminState::Ready);
+  }
+  std::cout << "after checks to a closed port: " << (*s)[0].servers[0].name << " up=" << (*s)[0].servers[0].up
+            << "\n";
+
+  auto t4 = std::chrono::steady_clock::now();
+  auto rm = c.apply(removes);
+  auto t5 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(rm.ok()) << rm.error().to_string();
+  EXPECT_EQ(rm->commands, 1500u);
+  std::cout << "500 removes (1500 commands): "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(t5 - t4).count() << " ms\n";
+  s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)[0].servers.size(), 1u);
+}
+
+TEST_F(RuntimeHaproxy, MasterReloadAndShowProc) {
+  MasterClient m(fx_.master_socket());
+  auto before = m.show_proc();
+  ASSERT_TRUE(before.ok()) << before.error().to_string();
+  EXPECT_EQ(before->master_pid, fx_.master_pid());
+  EXPECT_EQ(before->reloads, 0);
+  EXPECT_EQ(before->failed_reloads, 0);
+  ASSERT_EQ(before->current_worker_pids.size(), 1u);
+
+  auto st = m.reload();
+  ASSERT_TRUE(st.ok()) << st.error().to_string() << "\n" << fx_.log();
+  auto after = m.show_proc();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->reloads, 1);
+  EXPECT_EQ(after->master_pid, before->master_pid);
+  ASSERT_EQ(after->current_worker_pids.size(), 1u);
+  EXPECT_NE(after->current_worker_pids[0], before->current_worker_pids[0]);
+  EXPECT_EQ(fx_.master_reloads(), 1);
+
+  // Runtime changes are lost by a reload (the file is what counts): the runtime socket works again after it.
+  UnixSocketTransport t(fx_.admin_socket());
+  EXPECT_TRUE(test::wait_until([&] { return RuntimeClient(t).servers({"be"}).ok(); }));
+}
+
+TEST_F(RuntimeHaproxy, FailedReloadIsAnError) {
+  MasterClient m(fx_.master_socket());
+  auto before = m.show_proc();
+  ASSERT_TRUE(before.ok());
+  fx_.write_config(HaproxyFixture::preamble() + "this_is_not_a_keyword\n");
+  auto st = m.reload();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "ReloadFailed");
+  EXPECT_NE(st.error().message.find("reload failed"), std::string::npos) << st.error().message;
+  // The old worker keeps serving.
+  auto after = m.show_proc();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->failed_reloads, 1);
+  EXPECT_EQ(after->current_worker_pids, before->current_worker_pids);
+  EXPECT_NE(fx_.runtime("show info").find("Name: HAProxy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hasg::haproxy
