@@ -25,5 +25,7 @@ struct Url {
 };
 Result<Url> parse_url(const std::string& url);
 bool is_loopback_host(const std::string& host);
+// A region name becomes part of a host name, so it must be one DNS label of lower-case letters, digits and '-'.
+bool is_valid_region(const std::string& region);
 
 }  // namespace hasg::aws
