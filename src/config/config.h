@@ -1,0 +1,56 @@
+// The daemon's YAML configuration: which backends of the user's haproxy.cfg template are managed, by which Auto
+// Scaling group, and where HAProxy's files and sockets are. Every error names FILE:LINE and the key, so a typo is
+// found without guessing; unknown keys are errors for the same reason.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.h"
+
+namespace hasg::config {
+
+struct BackendConfig {
+  std::string backend;         // a backend (or listen) section of the template
+  std::string group;           // the Auto Scaling group
+  int port = 0;                // the instances' port
+  std::string server_options;  // appended to every server line, e.g. "check inter 2s"
+  std::chrono::milliseconds drain_timeout{30000};
+  std::string address_family = "ipv4";  // "ipv4" or "ipv6": which private address to use
+
+  bool operator==(const BackendConfig&) const = default;
+};
+
+struct HaproxySettings {
+  std::string template_path;   // key: template
+  std::string config_path;     // key: config; what HAProxy runs with
+  std::string runtime_socket;
+  std::string master_socket;   // optional: without it structural changes cannot be reloaded seamlessly
+  std::string binary = "/usr/sbin/haproxy";
+
+  bool operator==(const HaproxySettings&) const = default;
+};
+
+struct Config {
+  std::string source;  // the YAML file's path
+  std::chrono::milliseconds interval{5000};
+  HaproxySettings haproxy;
+  std::vector<BackendConfig> backends;
+  double max_remove_fraction = 0.5;       // key: max_remove_share, a number 0..1 or a percentage string "50%"
+  std::string state_file;                 // optional; key state_file
+  std::string listen = "127.0.0.1:9717";  // metrics/health endpoint; key: listen
+  std::string log_format = "text";        // "text" | "json"; key: log_format
+
+  bool operator==(const Config&) const = default;
+  std::vector<std::string> groups() const;  // distinct group names in backend order
+};
+
+// Parses YAML text; `filename` is used in error messages and to resolve relative paths (against its directory).
+// Errors have code "ConfigError" and the message "FILE:LINE: KEY: what is wrong".
+Result<Config> parse_config(std::string_view yaml_text, const std::string& filename);
+// Reads and parses the file; an unreadable file is an Error naming the path.
+Result<Config> load_config(const std::string& path);
+
+}  // namespace hasg::config

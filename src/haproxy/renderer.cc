@@ -1,0 +1,206 @@
+#include "haproxy/renderer.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <map>
+
+#include "util/strings.h"
+
+namespace hasg::haproxy {
+namespace {
+
+// Words that open a section in HAProxy 2.6's configuration (log-forward too, which 2.6 has).
+constexpr std::array<std::string_view, 14> kSectionKeywords = {
+    "global", "defaults", "frontend", "backend", "listen",  "peers", "resolvers",
+    "userlist", "program", "http-errors", "ring", "mailers", "cache", "log-forward"};
+
+constexpr std::string_view kIndent = "    ";
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// The first `n` whitespace-separated words of a line, stopping at a comment.
+std::vector<std::string_view> words(std::string_view line, size_t n) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (out.size() < n) {
+    while (i < line.size() && is_space(line[i])) ++i;
+    if (i == line.size() || line[i] == '#') break;
+    size_t b = i;
+    while (i < line.size() && !is_space(line[i])) ++i;
+    out.push_back(line.substr(b, i - b));
+  }
+  return out;
+}
+
+// Lines without their '\n'; a final line without a newline is a line too.
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+bool is_blank_or_comment(std::string_view line) {
+  std::string_view t = trim(line);
+  return t.empty() || t.front() == '#';
+}
+
+bool is_marker(std::string_view line) { return trim(line).starts_with(kMarkerPrefix); }
+
+struct Section {
+  size_t start = 0;  // the header line
+  size_t end = 0;    // one past its last line (the next header, or the end)
+  std::string keyword;
+  std::string name;
+};
+
+Result<std::vector<Section>> sections_of(const std::vector<std::string_view>& lines, const std::string& filename) {
+  std::vector<Section> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto w = words(lines[i], 2);
+    if (w.empty() || std::find(kSectionKeywords.begin(), kSectionKeywords.end(), w[0]) == kSectionKeywords.end())
+      continue;
+    if (!out.empty()) out.back().end = i;
+    Section s{i, lines.size(), std::string(w[0]), w.size() > 1 ? std::string(w[1]) : ""};
+    if (s.name.empty() && (s.keyword == "backend" || s.keyword == "listen"))
+      return make_error("TemplateError",
+                        filename + ":" + std::to_string(i + 1) + ": '" + s.keyword + "' section without a name");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool is_proxy_with_servers(const Section& s) { return s.keyword == "backend" || s.keyword == "listen"; }
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  size_t size = 0;
+  for (const auto& l : lines) size += l.size() + 1;
+  out.reserve(size);
+  for (const auto& l : lines) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+// A server name or address goes into the file as one word: anything else would change its meaning.
+bool is_word(std::string_view s) {
+  return !s.empty() && std::none_of(s.begin(), s.end(), [](char c) { return is_space(c) || c == '#'; });
+}
+
+}  // namespace
+
+std::string format_address(const std::string& address, int port) {
+  bool ipv6 = address.find(':') != std::string::npos && !address.starts_with("[");
+  return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+Result<TemplateInfo> inspect_template(std::string_view text, const std::string& filename) {
+  if (trim(text).empty()) return make_error("TemplateError", filename + ": the template is empty");
+  auto lines = lines_of(text);
+  auto sections = sections_of(lines, filename);
+  if (!sections.ok()) return sections.error();
+  TemplateInfo info;
+  for (const auto& s : *sections) {
+    if (!is_proxy_with_servers(s)) continue;
+    info.backends.insert(s.name);
+    bool in_managed_block = false;  // a rendered file's managed servers are not the template's own
+    for (size_t i = s.start + 1; i < s.end; ++i) {
+      if (is_marker(lines[i])) {
+        in_managed_block = true;
+        continue;
+      }
+      auto w = words(lines[i], 2);
+      if (in_managed_block && !w.empty() && w[0] == "server") continue;
+      in_managed_block = false;
+      if (w.size() == 2 && w[0] == "server") info.declared_servers.insert(s.name + "/" + std::string(w[1]));
+    }
+  }
+  return info;
+}
+
+Result<std::string> render(std::string_view template_text, const std::string& template_name,
+                           const std::vector<ManagedBackend>& managed) {
+  if (trim(template_text).empty()) return make_error("TemplateError", template_name + ": the template is empty");
+  auto lines = lines_of(template_text);
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (is_marker(lines[i]))
+      return make_error("TemplateError", template_name + ":" + std::to_string(i + 1) +
+                                             ": the template already holds haproxy-asg's managed servers "
+                                             "(is it a rendered haproxy.cfg rather than the template?)");
+  auto sections = sections_of(lines, template_name);
+  if (!sections.ok()) return sections.error();
+
+  // First section of each name wins; HAProxy itself rejects two proxies of one name, and `haproxy -c` says so.
+  std::map<std::string, const Section*> by_name;
+  for (const auto& s : *sections)
+    if (is_proxy_with_servers(s)) by_name.emplace(s.name, &s);
+
+  std::map<size_t, std::vector<std::string>> inserts;  // line index -> lines inserted before it
+  std::set<std::string> seen;
+  for (const auto& m : managed) {
+    if (!seen.insert(m.backend).second)
+      return make_error("TemplateError", template_name + ": backend '" + m.backend + "' is managed twice");
+    auto it = by_name.find(m.backend);
+    if (it == by_name.end())
+      return make_error("TemplateError", template_name + ": no 'backend " + m.backend +
+                                             "' section for managed backend '" + m.backend + "'");
+    const Section& s = *it->second;
+    // After the section's last directive: blank lines and comments before the next header belong to what follows.
+    size_t at = s.start + 1;
+    for (size_t i = s.start + 1; i < s.end; ++i)
+      if (!is_blank_or_comment(lines[i])) at = i + 1;
+
+    std::string options(trim(m.server_options));
+    std::vector<std::string> block;
+    block.push_back(std::string(kIndent) + std::string(kMarkerPrefix) + m.group + ", port " +
+                    std::to_string(m.port) + ", options: " + (options.empty() ? "none" : options) +
+                    " (managed; do not edit)");
+    std::vector<core::DesiredServer> servers = m.servers;
+    std::sort(servers.begin(), servers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    for (const auto& srv : servers) {
+      if (!is_word(srv.name) || !is_word(srv.address))
+        return make_error("TemplateError", "backend '" + m.backend + "': cannot write server '" + srv.name +
+                                               "' with address '" + srv.address + "'");
+      std::string line = std::string(kIndent) + "server " + srv.name + " " +
+                         format_address(srv.address, srv.port != 0 ? srv.port : m.port);
+      if (!options.empty()) line += " " + options;
+      block.push_back(std::move(line));
+    }
+    inserts[at] = std::move(block);
+  }
+
+  std::vector<std::string> out;
+  out.reserve(lines.size() + 16);
+  for (size_t i = 0; i <= lines.size(); ++i) {
+    if (auto it = inserts.find(i); it != inserts.end())
+      for (auto& l : it->second) out.push_back(std::move(l));
+    if (i < lines.size()) out.emplace_back(lines[i]);
+  }
+  return join_lines(out);
+}
+
+std::string structure_of(std::string_view rendered) {
+  std::vector<std::string> out;
+  bool in_managed_block = false;
+  for (auto line : lines_of(rendered)) {
+    if (is_marker(line)) {
+      in_managed_block = true;
+    } else if (in_managed_block) {
+      auto w = words(line, 1);
+      if (!w.empty() && w[0] == "server") continue;
+      in_managed_block = false;
+    }
+    out.emplace_back(line);
+  }
+  return join_lines(out);
+}
+
+}  // namespace hasg::haproxy

@@ -1,0 +1,283 @@
+// The YAML loader: the documented example parses to the documented values, and every mistake is reported as
+// "FILE:LINE: KEY: what is wrong".
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "support/process.h"
+
+namespace hasg::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// DESIGN.md's example, verbatim.
+const char* kExample = R"(interval: 5s
+haproxy:
+  template: /etc/haproxy/haproxy.cfg.template
+  config: /etc/haproxy/haproxy.cfg          # what HAProxy runs with; written atomically
+  runtime_socket: /run/haproxy/admin.sock
+  master_socket: /run/haproxy/master.sock
+backends:
+  - backend: autoscaling_group              # a backend section of the template
+    group: app                              # the Auto Scaling group
+    port: 80
+    server_options: check inter 2s
+    drain_timeout: 30s
+)";
+
+const char* kMinimalHead = R"(haproxy:
+  template: /t.cfg
+  config: /c.cfg
+  runtime_socket: /admin.sock
+)";
+
+Error parse_error(const std::string& yaml, const std::string& file = "/etc/haproxy-asg.yaml") {
+  auto r = parse_config(yaml, file);
+  EXPECT_FALSE(r.ok()) << "expected an error for:\n" << yaml;
+  if (r.ok()) return {};
+  EXPECT_EQ(r.error().code, "ConfigError");
+  return r.error();
+}
+
+TEST(Config, DesignExample) {
+  auto r = parse_config(kExample, "/etc/haproxy-asg.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const Config& c = *r;
+  EXPECT_EQ(c.source, "/etc/haproxy-asg.yaml");
+  EXPECT_EQ(c.interval, milliseconds(5000));
+  EXPECT_EQ(c.haproxy.template_path, "/etc/haproxy/haproxy.cfg.template");
+  EXPECT_EQ(c.haproxy.config_path, "/etc/haproxy/haproxy.cfg");
+  EXPECT_EQ(c.haproxy.runtime_socket, "/run/haproxy/admin.sock");
+  EXPECT_EQ(c.haproxy.master_socket, "/run/haproxy/master.sock");
+  EXPECT_EQ(c.haproxy.binary, "/usr/sbin/haproxy");
+  ASSERT_EQ(c.backends.size(), 1u);
+  EXPECT_EQ(c.backends[0], (BackendConfig{"autoscaling_group", "app", 80, "check inter 2s", milliseconds(30000), "ipv4"}));
+  EXPECT_EQ(c.max_remove_fraction, 0.5);
+  EXPECT_EQ(c.state_file, "");
+  EXPECT_EQ(c.listen, "127.0.0.1:9717");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.groups(), std::vector<std::string>{"app"});
+}
+
+TEST(Config, AllKeys) {
+  auto r = parse_config(R"(interval: 500ms
+haproxy:
+  template: /t.cfg
+  config: /c.cfg
+  runtime_socket: /admin.sock
+  binary: /opt/haproxy/sbin/haproxy
+backends:
+  - backend: web
+    group: g1
+    port: 8080
+  - backend: api
+    group: g2
+    port: 9000
+    address_family: ipv6
+    drain_timeout: 2m
+    server_options:
+  - backend: web2
+    group: g1
+    port: 8081
+max_remove_share: 25%
+state_file: /var/lib/haproxy-asg/state.json
+listen: "[::1]:9000"
+log_format: json
+)",
+                        "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->interval, milliseconds(500));
+  EXPECT_EQ(r->haproxy.master_socket, "");
+  EXPECT_EQ(r->haproxy.binary, "/opt/haproxy/sbin/haproxy");
+  ASSERT_EQ(r->backends.size(), 3u);
+  EXPECT_EQ(r->backends[0], (BackendConfig{"web", "g1", 8080, "", milliseconds(30000), "ipv4"}));
+  EXPECT_EQ(r->backends[1], (BackendConfig{"api", "g2", 9000, "", milliseconds(120000), "ipv6"}));
+  EXPECT_DOUBLE_EQ(r->max_remove_fraction, 0.25);
+  EXPECT_EQ(r->state_file, "/var/lib/haproxy-asg/state.json");
+  EXPECT_EQ(r->listen, "[::1]:9000");
+  EXPECT_EQ(r->log_format, "json");
+  EXPECT_EQ(r->groups(), (std::vector<std::string>{"g1", "g2"}));
+}
+
+TEST(Config, ShareAsNumber) {
+  auto r = parse_config(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\nmax_remove_share: 1\n",
+                        "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->max_remove_fraction, 1.0);
+  r = parse_config(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\nmax_remove_share: 0.1\n",
+                   "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_DOUBLE_EQ(r->max_remove_fraction, 0.1);
+}
+
+TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {
+  auto r = parse_config(R"(haproxy:
+  template: haproxy.cfg.template
+  config: out/../haproxy.cfg
+  runtime_socket: run/admin.sock
+  master_socket: run/master.sock
+  binary: haproxy
+state_file: state.json
+backends: [{backend: b, group: g, port: 80}]
+)",
+                        "/srv/demo/haproxy-asg.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->haproxy.template_path, "/srv/demo/haproxy.cfg.template");
+  EXPECT_EQ(r->haproxy.config_path, "/srv/demo/haproxy.cfg");
+  EXPECT_EQ(r->haproxy.runtime_socket, "/srv/demo/run/admin.sock");
+  EXPECT_EQ(r->haproxy.master_socket, "/srv/demo/run/master.sock");
+  EXPECT_EQ(r->haproxy.binary, "haproxy");  // a bare name is looked up in PATH
+  EXPECT_EQ(r->state_file, "/srv/demo/state.json");
+}
+
+TEST(Config, BadPortNamesFileLineAndKey) {
+  // Line 8 holds the port.
+  std::string yaml = std::string(kMinimalHead) + R"(backends:
+  - backend: app
+    group: app
+    port: http
+)";
+  EXPECT_EQ(parse_error(yaml).message,
+            "/etc/haproxy-asg.yaml:8: backends[0].port: expected a port number 1-65535, got 'http'");
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 0}]\n").message.find(
+                "backends[0].port: expected a port number 1-65535, got '0'"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 65536}]\n")
+                .message.find("got '65536'"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 80x}]\n")
+                .message.find("got '80x'"),
+            std::string::npos);
+}
+
+TEST(Config, UnknownKeysAreErrors) {
+  std::string yaml = std::string(kMinimalHead) + R"(backends:
+  - backend: a
+    group: g
+    port: 80
+  - backend: b
+    group: g
+    port: 81
+    drain_timeot: 10s
+)";
+  EXPECT_EQ(parse_error(yaml).message,
+            "/etc/haproxy-asg.yaml:12: backends[1].drain_timeot: unknown key (known: backend, group, port, "
+            "server_options, drain_timeout, address_family)");
+  auto top = parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\nintervall: 5s\n");
+  EXPECT_EQ(top.message.rfind("/etc/haproxy-asg.yaml:6: intervall: unknown key (known: interval, haproxy,", 0), 0u)
+      << top.message;
+  auto hp = parse_error("haproxy:\n  template: /t\n  confg: /c\n");
+  EXPECT_EQ(hp.message.rfind("/etc/haproxy-asg.yaml:3: haproxy.confg: unknown key", 0), 0u) << hp.message;
+}
+
+TEST(Config, RepeatedKeyIsAnError) {
+  auto e = parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\ninterval: 1s\ninterval: 2s\n");
+  EXPECT_EQ(e.message, "/etc/haproxy-asg.yaml:7: interval: key given twice");
+}
+
+TEST(Config, RequiredKeys) {
+  auto missing = [](const std::string& yaml) { return parse_error(yaml).message; };
+  EXPECT_NE(missing("backends: [{backend: b, group: g, port: 1}]\n").find(": haproxy: required key missing"),
+            std::string::npos);
+  EXPECT_NE(missing("haproxy: {config: /c, runtime_socket: /s}\nbackends: [{backend: b, group: g, port: 1}]\n")
+                .find("haproxy.template: required key missing"),
+            std::string::npos);
+  EXPECT_NE(missing("haproxy: {template: /t, runtime_socket: /s}\nbackends: [{backend: b, group: g, port: 1}]\n")
+                .find("haproxy.config: required key missing"),
+            std::string::npos);
+  EXPECT_NE(missing("haproxy: {template: /t, config: /c}\nbackends: [{backend: b, group: g, port: 1}]\n")
+                .find("haproxy.runtime_socket: required key missing"),
+            std::string::npos);
+  EXPECT_NE(missing(kMinimalHead).find("backends: required key missing"), std::string::npos);
+  EXPECT_NE(missing(std::string(kMinimalHead) + "backends: []\n").find("backends: at least one backend"),
+            std::string::npos);
+  EXPECT_NE(missing(std::string(kMinimalHead) + "backends: {backend: b}\n").find("backends: expected a list"),
+            std::string::npos);
+  EXPECT_EQ(missing(std::string(kMinimalHead) + "backends:\n  - group: g\n    port: 1\n"),
+            "/etc/haproxy-asg.yaml:6: backends[0].backend: required key missing (a backend section of the template)");
+  EXPECT_NE(missing(std::string(kMinimalHead) + "backends:\n  - backend: b\n    port: 1\n")
+                .find("backends[0].group: required key missing"),
+            std::string::npos);
+  EXPECT_NE(missing(std::string(kMinimalHead) + "backends:\n  - backend: b\n    group: g\n")
+                .find("backends[0].port: required key missing"),
+            std::string::npos);
+  EXPECT_NE(missing(std::string(kMinimalHead) + "backends:\n  - backend:\n    group: g\n    port: 1\n")
+                .find("backends[0].backend: expected a value, got nothing"),
+            std::string::npos);
+}
+
+TEST(Config, DuplicateBackend) {
+  auto e = parse_error(std::string(kMinimalHead) + R"(backends:
+  - {backend: app, group: g1, port: 80}
+  - {backend: app, group: g2, port: 80}
+)");
+  EXPECT_EQ(e.message, "/etc/haproxy-asg.yaml:7: backends[1].backend: backend 'app' is managed twice");
+}
+
+TEST(Config, ValueChecks) {
+  std::string be = "backends: [{backend: b, group: g, port: 1}]\n";
+  auto msg = [&](const std::string& tail) { return parse_error(std::string(kMinimalHead) + be + tail).message; };
+  EXPECT_EQ(msg("interval: 50ms\n"), "/etc/haproxy-asg.yaml:6: interval: must be at least 100ms, got '50ms'");
+  EXPECT_NE(msg("interval: soon\n").find("interval: expected a duration"), std::string::npos);
+  EXPECT_NE(msg("max_remove_share: 1.5\n").find("max_remove_share: expected a share"), std::string::npos);
+  EXPECT_NE(msg("max_remove_share: 150%\n").find("max_remove_share: expected a share"), std::string::npos);
+  EXPECT_NE(msg("max_remove_share: half\n").find("got 'half'"), std::string::npos);
+  EXPECT_NE(msg("log_format: xml\n").find("log_format: expected 'text' or 'json', got 'xml'"), std::string::npos);
+  EXPECT_NE(msg("listen: localhost\n").find("listen: expected HOST:PORT"), std::string::npos);
+  EXPECT_NE(msg("state_file: [a, b]\n").find("state_file: expected a string, got a list"), std::string::npos);
+  auto fam = parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1, address_family: v6}]\n");
+  EXPECT_NE(fam.message.find("backends[0].address_family: expected 'ipv4' or 'ipv6', got 'v6'"), std::string::npos);
+  auto drain = parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1, drain_timeout: -1s}]\n");
+  EXPECT_NE(drain.message.find("backends[0].drain_timeout: expected a duration"), std::string::npos);
+  auto same = parse_error("haproxy: {template: /x.cfg, config: /x.cfg, runtime_socket: /s}\n" + be);
+  EXPECT_NE(same.message.find("haproxy.config: must differ from haproxy.template"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorsAndEmptyFiles) {
+  auto e = parse_error(std::string(kMinimalHead) + "backends:\n  - backend: [unclosed\n");
+  EXPECT_NE(e.message.find("/etc/haproxy-asg.yaml:"), std::string::npos);
+  EXPECT_NE(e.message.find("YAML syntax error"), std::string::npos) << e.message;
+  auto tab = parse_error("haproxy:\n  template: a\n\tconfig: b\n");
+  EXPECT_EQ(tab.message.rfind("/etc/haproxy-asg.yaml:3: YAML syntax error", 0), 0u) << tab.message;
+  EXPECT_EQ(parse_error("").message, "/etc/haproxy-asg.yaml:1: the configuration is empty");
+  EXPECT_EQ(parse_error("# only a comment\n").message, "/etc/haproxy-asg.yaml:1: the configuration is empty");
+  EXPECT_NE(parse_error("- a\n- b\n").message.find("configuration: expected a mapping, got a list"),
+            std::string::npos);
+}
+
+TEST(Config, LoadFromFile) {
+  test::TempDir dir;
+  test::write_file(dir.file("asg.yaml"), R"(haproxy:
+  template: haproxy.cfg.template
+  config: haproxy.cfg
+  runtime_socket: admin.sock
+backends: [{backend: b, group: g, port: 80}]
+)");
+  auto r = load_config(dir.file("asg.yaml"));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->source, dir.file("asg.yaml"));
+  EXPECT_EQ(r->haproxy.template_path, dir.file("haproxy.cfg.template"));
+  EXPECT_EQ(r->haproxy.config_path, dir.file("haproxy.cfg"));
+
+  auto missing = load_config(dir.file("nope.yaml"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "NotFound");
+  EXPECT_NE(missing.error().message.find(dir.file("nope.yaml")), std::string::npos);
+  EXPECT_NE(missing.error().message.find("No such file"), std::string::npos);
+
+  auto is_dir = load_config(dir.path());
+  ASSERT_FALSE(is_dir.ok());
+  EXPECT_NE(is_dir.error().message.find(dir.path()), std::string::npos);
+
+  test::write_file(dir.file("bad.yaml"), "interval: 5s\nbogus: 1\n");
+  auto bad = load_config(dir.file("bad.yaml"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind(dir.file("bad.yaml") + ":2: bogus: unknown key", 0), 0u)
+      << bad.error().message;
+}
+
+}  // namespace
+}  // namespace hasg::config

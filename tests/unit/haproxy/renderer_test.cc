@@ -1,0 +1,273 @@
+// The renderer: the template's lines are kept byte for byte, managed servers land at the end of their section,
+// and structure_of() separates what needs a reload (options, port) from what the runtime API applies (membership).
+#include "haproxy/renderer.h"
+
+#include <gtest/gtest.h>
+
+namespace hasg::haproxy {
+namespace {
+
+using core::DesiredServer;
+
+const char* kTemplate = R"(# Global settings
+global
+    log /dev/log local0
+    stats socket /run/haproxy/admin.sock mode 660 level admin
+
+defaults
+	mode http   # a tab-indented line
+	timeout connect 5s
+
+frontend www
+    bind 127.0.0.1:8080
+    default_backend app
+
+# The application servers
+backend app
+    balance roundrobin
+    # a comment inside the section
+    option httpchk GET /health
+
+    # trailing comment, about what follows
+
+# The static servers
+backend static
+    server s1 127.0.0.1:9001 check
+    server s2 127.0.0.1:9002
+
+listen stats
+    bind 127.0.0.1:8404
+    stats enable
+)";
+
+ManagedBackend app(std::vector<DesiredServer> servers, std::string options = "check inter 2s", int port = 80) {
+  return ManagedBackend{"app", "app-asg", port, std::move(options), std::move(servers)};
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t nl = s.find('\n', start);
+    out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+TEST(Render, InsertsAtTheEndOfTheSectionAndKeepsEveryOtherLine) {
+  auto r = render(kTemplate, "haproxy.cfg.template",
+                  {app({{"i-0bbb", "127.0.0.3", 80}, {"i-0abc", "127.0.0.2", 80}})});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const std::string expected = R"(# Global settings
+global
+    log /dev/log local0
+    stats socket /run/haproxy/admin.sock mode 660 level admin
+
+defaults
+	mode http   # a tab-indented line
+	timeout connect 5s
+
+frontend www
+    bind 127.0.0.1:8080
+    default_backend app
+
+# The application servers
+backend app
+    balance roundrobin
+    # a comment inside the section
+    option httpchk GET /health
+    # haproxy-asg: group app-asg, port 80, options: check inter 2s (managed; do not edit)
+    server i-0abc 127.0.0.2:80 check inter 2s
+    server i-0bbb 127.0.0.3:80 check inter 2s
+
+    # trailing comment, about what follows
+
+# The static servers
+backend static
+    server s1 127.0.0.1:9001 check
+    server s2 127.0.0.1:9002
+
+listen stats
+    bind 127.0.0.1:8404
+    stats enable
+)";
+  EXPECT_EQ(*r, expected);
+
+  // Every template line is in the output, byte-identical and in order.
+  auto in = lines(kTemplate), out = lines(*r);
+  size_t j = 0;
+  for (const auto& l : in) {
+    while (j < out.size() && out[j] != l) ++j;
+    ASSERT_LT(j, out.size()) << "template line lost or changed: " << l;
+    ++j;
+  }
+  EXPECT_EQ(out.size(), in.size() + 3);
+}
+
+TEST(Render, NoServersStillWritesTheMarker) {
+  auto r = render(kTemplate, "t", {app({})});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("    option httpchk GET /health\n    # haproxy-asg: group app-asg, port 80, options: check inter "
+                    "2s (managed; do not edit)\n\n"),
+            std::string::npos)
+      << *r;
+}
+
+TEST(Render, EmptyOptionsLeaveNoTrailingSpace) {
+  auto r = render(kTemplate, "t", {app({{"i-1", "10.0.0.1", 0}}, "")});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("    # haproxy-asg: group app-asg, port 80, options: none (managed; do not edit)\n"
+                    "    server i-1 10.0.0.1:80\n"),
+            std::string::npos)
+      << *r;
+}
+
+TEST(Render, BackendAtEndOfFileWithoutTrailingNewline) {
+  auto r = render("global\n    maxconn 100\nbackend app\n    balance first", "t", {app({{"i-1", "127.0.0.2", 80}})});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r,
+            "global\n    maxconn 100\nbackend app\n    balance first\n"
+            "    # haproxy-asg: group app-asg, port 80, options: check inter 2s (managed; do not edit)\n"
+            "    server i-1 127.0.0.2:80 check inter 2s\n");
+  // A bare header as the last line.
+  auto bare = render("backend app", "t", {app({{"i-1", "127.0.0.2", 80}}, "")});
+  ASSERT_TRUE(bare.ok()) << bare.error().to_string();
+  EXPECT_EQ(*bare,
+            "backend app\n    # haproxy-asg: group app-asg, port 80, options: none (managed; do not edit)\n"
+            "    server i-1 127.0.0.2:80\n");
+}
+
+TEST(Render, KeepsTrailingNewlineAndUnmanagedTemplatesUnchanged) {
+  auto r = render(kTemplate, "t", {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, kTemplate);
+  auto no_nl = render("global\n    maxconn 10", "t", {});
+  ASSERT_TRUE(no_nl.ok());
+  EXPECT_EQ(*no_nl, "global\n    maxconn 10\n");
+}
+
+TEST(Render, ListenSectionsAndIndentedHeaders) {
+  ManagedBackend stats{"stats", "g", 8000, "", {{"i-2", "127.0.0.5", 8000}}};
+  auto r = render(kTemplate, "t", {stats});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("    stats enable\n    # haproxy-asg: group g, port 8000, options: none (managed; do not edit)\n"
+                    "    server i-2 127.0.0.5:8000\n"),
+            std::string::npos)
+      << *r;
+
+  // An indented section header still starts a section (HAProxy allows it).
+  auto ind = render("  backend app\n    balance first\n  backend other\n    balance first\n", "t",
+                    {app({{"i-1", "127.0.0.2", 80}}, "")});
+  ASSERT_TRUE(ind.ok()) << ind.error().to_string();
+  EXPECT_EQ(*ind,
+            "  backend app\n    balance first\n"
+            "    # haproxy-asg: group app-asg, port 80, options: none (managed; do not edit)\n"
+            "    server i-1 127.0.0.2:80\n"
+            "  backend other\n    balance first\n");
+}
+
+TEST(Render, SeveralManagedBackends) {
+  ManagedBackend st{"static", "g2", 9000, "check", {{"i-9", "127.0.0.9", 0}}};
+  auto r = render(kTemplate, "t", {st, app({{"i-1", "127.0.0.2", 8080}})});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("    server i-1 127.0.0.2:8080 check inter 2s\n"), std::string::npos);  // the server's own port
+  EXPECT_NE(r->find("    server s2 127.0.0.1:9002\n"
+                    "    # haproxy-asg: group g2, port 9000, options: check (managed; do not edit)\n"
+                    "    server i-9 127.0.0.9:9000 check\n\nlisten stats\n"),
+            std::string::npos)
+      << *r;
+}
+
+TEST(Render, IPv6Addresses) {
+  EXPECT_EQ(format_address("127.0.0.2", 80), "127.0.0.2:80");
+  EXPECT_EQ(format_address("::1", 80), "[::1]:80");
+  EXPECT_EQ(format_address("2600:1f18:abcd::12", 8443), "[2600:1f18:abcd::12]:8443");
+  EXPECT_EQ(format_address("[::1]", 80), "[::1]:80");
+  auto r = render("backend app\n", "t", {app({{"i-6", "::1", 80}}, "")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->find("    server i-6 [::1]:80\n"), std::string::npos) << *r;
+}
+
+TEST(Render, Errors) {
+  auto missing = render(kTemplate, "haproxy.cfg.template", {ManagedBackend{"api", "g", 80, "", {}}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, "haproxy.cfg.template: no 'backend api' section for managed backend 'api'");
+
+  // A frontend of that name is not a backend.
+  EXPECT_FALSE(render(kTemplate, "t", {ManagedBackend{"www", "g", 80, "", {}}}).ok());
+
+  auto empty = render(" \n\n", "haproxy.cfg.template", {});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().message.find("haproxy.cfg.template: the template is empty"), std::string::npos);
+
+  auto twice = render(kTemplate, "t", {app({}), app({})});
+  EXPECT_FALSE(twice.ok());
+
+  // Rendering a rendered file would duplicate the servers.
+  auto once = render(kTemplate, "t", {app({{"i-1", "127.0.0.2", 80}})});
+  ASSERT_TRUE(once.ok());
+  auto again = render(*once, "haproxy.cfg", {app({{"i-1", "127.0.0.2", 80}})});
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("haproxy.cfg:19: the template already holds haproxy-asg's managed servers"),
+            std::string::npos)
+      << again.error().message;
+
+  auto bad_name = render(kTemplate, "t", {app({{"i 1", "127.0.0.2", 80}})});
+  EXPECT_FALSE(bad_name.ok());
+  auto unnamed = render("backend\n    balance first\n", "t", {});
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_EQ(unnamed.error().message, "t:1: 'backend' section without a name");
+}
+
+TEST(StructureOf, MembershipIsNotStructureButOptionsAndPortAre) {
+  auto a = render(kTemplate, "t", {app({{"i-1", "127.0.0.2", 80}, {"i-2", "127.0.0.3", 80}})});
+  auto b = render(kTemplate, "t", {app({{"i-3", "127.0.0.4", 80}})});
+  auto none = render(kTemplate, "t", {app({})});
+  auto opts = render(kTemplate, "t", {app({{"i-1", "127.0.0.2", 80}}, "check inter 5s")});
+  auto port = render(kTemplate, "t", {app({{"i-1", "127.0.0.2", 80}}, "check inter 2s", 81)});
+  ASSERT_TRUE(a.ok() && b.ok() && none.ok() && opts.ok() && port.ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(structure_of(*a), structure_of(*b));
+  EXPECT_EQ(structure_of(*a), structure_of(*none));
+  EXPECT_EQ(structure_of(*none), *none);  // nothing to strip
+  EXPECT_NE(structure_of(*a), structure_of(*opts));
+  EXPECT_NE(structure_of(*a), structure_of(*port));
+  // The template's own server lines are structure.
+  EXPECT_NE(structure_of(*a).find("    server s1 127.0.0.1:9001 check\n"), std::string::npos);
+  EXPECT_EQ(structure_of(*a).find("i-1"), std::string::npos);
+  // A change elsewhere in the template is structure too.
+  std::string other = std::string(kTemplate) + "\nbackend extra\n    balance first\n";
+  auto c = render(other, "t", {app({{"i-1", "127.0.0.2", 80}})});
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(structure_of(*a), structure_of(*c));
+}
+
+TEST(InspectTemplate, BackendsAndDeclaredServers) {
+  auto r = inspect_template(kTemplate, "t");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->backends, (std::set<std::string>{"app", "static", "stats"}));
+  EXPECT_EQ(r->declared_servers, (std::set<std::string>{"static/s1", "static/s2"}));
+
+  auto more = inspect_template(
+      "frontend f\n    bind 127.0.0.1:80\n    server notabackend 127.0.0.1:1\n"
+      "listen l\n    server ls 127.0.0.1:2 check # comment\n    # server commented 127.0.0.1:3\n"
+      "    default-server inter 3s\n"
+      "peers p\n    server peer1 127.0.0.1:1024\n",
+      "t");
+  ASSERT_TRUE(more.ok()) << more.error().to_string();
+  EXPECT_EQ(more->backends, (std::set<std::string>{"l"}));
+  EXPECT_EQ(more->declared_servers, (std::set<std::string>{"l/ls"}));
+
+  // On a rendered file, the managed servers are not the template's own.
+  auto rendered = render(kTemplate, "t", {app({{"i-1", "127.0.0.2", 80}})});
+  ASSERT_TRUE(rendered.ok());
+  auto again = inspect_template(*rendered, "haproxy.cfg");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->declared_servers, (std::set<std::string>{"static/s1", "static/s2"}));
+
+  EXPECT_FALSE(inspect_template("", "t").ok());
+}
+
+}  // namespace
+}  // namespace hasg::haproxy
