@@ -16,8 +16,32 @@ int run(int argc, char** argv) {
   d->add_option("--group", discover.groups, "Auto Scaling group name (repeatable)")->required();
   d->add_flag("--json", discover.json, "machine-readable output");
 
+  CycleArgs once, plan, render;
+  auto* o = app.add_subcommand("once", "run one cycle (discover, plan, apply), then exit; when HAProxy is not "
+                                       "running, only write the rendered configuration");
+  o->add_option("--config", once.config, "the YAML configuration")->required();
+  o->add_flag("--json", once.json, "print what was done as JSON");
+  auto* p = app.add_subcommand("plan", "print what a cycle would change, changing nothing; exit 0 when nothing "
+                                       "would change, 2 when something would, 1 on error");
+  p->add_option("--config", plan.config, "the YAML configuration")->required();
+  p->add_flag("--json", plan.json, "machine-readable output");
+  auto* r = app.add_subcommand("render", "print the configuration file a cycle would write");
+  r->add_option("--config", render.config, "the YAML configuration")->required();
+
+  CycleArgs run, status;
+  auto* rn = app.add_subcommand("run", "the daemon: a cycle every interval, until SIGTERM; SIGHUP re-reads the YAML");
+  rn->add_option("--config", run.config, "the YAML configuration")->required();
+  auto* st = app.add_subcommand("status", "per backend and server, the group's view beside HAProxy's");
+  st->add_option("--config", status.config, "the YAML configuration")->required();
+  st->add_flag("--json", status.json, "machine-readable output");
+
   CLI11_PARSE(app, argc, argv);
+  if (rn->parsed()) return run_command(run);
+  if (st->parsed()) return status_command(status);
   if (d->parsed()) return discover_command(discover);
+  if (o->parsed()) return once_command(once);
+  if (p->parsed()) return plan_command(plan);
+  if (r->parsed()) return render_command(render);
   return 2;
 }
 

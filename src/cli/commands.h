@@ -13,3 +13,22 @@ struct DiscoverArgs {
 int discover_command(const DiscoverArgs& args);
 
 }  // namespace hasg::cli
+
+namespace hasg::cli {
+
+struct CycleArgs {
+  std::string config;
+  bool json = false;
+};
+int once_command(const CycleArgs& args);
+int plan_command(const CycleArgs& args);
+int render_command(const CycleArgs& args);
+
+}  // namespace hasg::cli
+
+namespace hasg::cli {
+
+int run_command(const CycleArgs& args);
+int status_command(const CycleArgs& args);
+
+}  // namespace hasg::cli

@@ -46,8 +46,7 @@ void print_table(const core::GroupMembers& g) {
 }  // namespace
 
 int discover_command(const DiscoverArgs& args) {
-  aws::ProcessEnvironment env;
-  auto ctx = discovery::AwsContext::from_environment(env);
+  auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) {
     std::cerr << "haproxy-asg discover: " << ctx.error().message << "\n";
     return 1;

@@ -1,0 +1,187 @@
+// once, plan and render: one cycle of the daemon's work, done, described, or only rendered.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/haproxy_control.h"
+#include "daemon/logging.h"
+#include "daemon/syncer.h"
+#include "discovery/aws_context.h"
+#include "haproxy/renderer.h"
+
+namespace hasg::cli {
+
+namespace {
+
+// Everything a cycle needs, built from the YAML and the environment.
+struct Session {
+  config::Config cfg;
+  std::unique_ptr<discovery::AwsContext> aws;
+  std::unique_ptr<daemon::HaproxyControl> control;
+  std::unique_ptr<daemon::ConfigFiles> files;
+  std::unique_ptr<daemon::Syncer> syncer;
+};
+
+Result<Session> open_session(const std::string& config_path) {
+  Session s;
+  auto cfg = config::load_config(config_path);
+  if (!cfg) return cfg.error();
+  s.cfg = *cfg;
+  auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
+  if (!ctx) return ctx.error();
+  s.aws = std::move(*ctx);
+  s.control = daemon::make_socket_control(s.cfg.haproxy);
+  s.files = daemon::make_disk_files(s.cfg.haproxy);
+  s.syncer = std::make_unique<daemon::Syncer>(s.cfg, s.aws->provider(), *s.control, *s.files);
+  return s;
+}
+
+
+int fail(const char* cmd, const Error& e) {
+  std::cerr << "haproxy-asg " << cmd << ": " << e.message << "\n";
+  return 1;
+}
+
+nlohmann::json plan_json(const daemon::CycleReport& r) {
+  nlohmann::json ops = nlohmann::json::array();
+  for (const auto& op : r.plan.ops) {
+    nlohmann::json o = {{"op", core::to_string(op.kind)}, {"backend", op.backend}, {"server", op.server},
+                        {"reason", op.reason}};
+    if (op.kind == core::OpKind::Add || op.kind == core::OpKind::SetAddress) {
+      o["address"] = op.address;
+      o["port"] = op.port;
+    }
+    ops.push_back(o);
+  }
+  return {{"haproxy_running", r.haproxy_running},
+          {"ops", ops},
+          {"reload", r.plan.reload_needed},
+          {"reload_reason", r.plan.reload_reason},
+          {"config_changes", r.config_changed},
+          {"warnings", r.plan.warnings}};
+}
+
+void print_plan(const daemon::CycleReport& r, const std::string& config_path) {
+  if (!r.haproxy_running) fmt::print("HAProxy is not running: only the configuration file would be written.\n");
+  for (const auto& op : r.plan.ops) {
+    std::string what = op.backend + "/" + op.server;
+    if (op.kind == core::OpKind::Add || op.kind == core::OpKind::SetAddress)
+      what += " " + haproxy::format_address(op.address, op.port);
+    fmt::print("{:<12} {:<45} {}\n", core::to_string(op.kind), what, op.reason);
+  }
+  for (const auto& w : r.plan.warnings) fmt::print("warning: {}\n", w);
+  if (r.plan.reload_needed) fmt::print("reload: yes ({})\n", r.plan.reload_reason);
+  fmt::print("{}: {}\n", config_path, r.config_changed ? "would be rewritten" : "unchanged");
+  if (!r.changes()) fmt::print("nothing to do\n");
+}
+
+}  // namespace
+
+int once_command(const CycleArgs& args) {
+  daemon::setup_logging("text");
+  auto s = open_session(args.config);
+  if (!s) return fail("once", s.error());
+  auto r = s->syncer->run(false);
+  if (!r) return fail("once", r.error());
+  if (args.json) {
+    auto j = plan_json(*r);
+    j["config_written"] = r->config_written;
+    j["reloaded"] = r->reloaded;
+    j["runtime_commands"] = r->runtime_commands;
+    std::cout << j.dump(2) << "\n";
+  } else if (!r->changes()) {
+    spdlog::info("nothing changed");
+  }
+  return 0;
+}
+
+int plan_command(const CycleArgs& args) {
+  auto s = open_session(args.config);
+  if (!s) return fail("plan", s.error());
+  auto r = s->syncer->run(true);
+  if (!r) return fail("plan", r.error());
+  if (args.json)
+    std::cout << plan_json(*r).dump(2) << "\n";
+  else
+    print_plan(*r, s->cfg.haproxy.config_path);
+  return r->changes() ? 2 : 0;
+}
+
+int render_command(const CycleArgs& args) {
+  auto s = open_session(args.config);
+  if (!s) return fail("render", s.error());
+  auto text = s->syncer->render_only();
+  if (!text) return fail("render", text.error());
+  std::cout << *text;
+  return 0;
+}
+
+}  // namespace hasg::cli
+
+namespace hasg::cli {
+
+int run_command(const CycleArgs& args) {
+  auto cfg = config::load_config(args.config);
+  if (!cfg) return fail("run", cfg.error());
+  daemon::setup_logging(cfg->log_format);
+  auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
+  if (!ctx) return fail("run", ctx.error());
+  daemon::Daemon d(args.config, *cfg, std::move(*ctx));
+  return d.run_with_signals();
+}
+
+int status_command(const CycleArgs& args) {
+  auto s = open_session(args.config);
+  if (!s) return fail("status", s.error());
+  auto r = s->syncer->run(true);
+  if (!r) return fail("status", r.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : s->cfg.backends) {
+    const core::GroupMembers* group = nullptr;
+    for (const auto& g : r->groups)
+      if (g.group == b.group) group = &g;
+    const core::ActualBackend* actual = nullptr;
+    for (const auto& a : r->actual)
+      if (a.backend == b.backend) actual = &a;
+    std::map<std::string, std::pair<const core::Member*, const core::ActualServer*>> rows;
+    if (group)
+      for (const auto& m : group->members) rows[m.instance_id].first = &m;
+    if (actual)
+      for (const auto& sv : actual->servers) rows[sv.name].second = &sv;
+    if (args.json) {
+      nlohmann::json servers = nlohmann::json::array();
+      for (const auto& [name, row] : rows) {
+        nlohmann::json e = {{"server", name}};
+        if (row.first) e["group"] = {{"lifecycle", row.first->lifecycle_state}, {"served", row.first->served}};
+        if (row.second)
+          e["haproxy"] = {{"address", haproxy::format_address(row.second->address, row.second->port)},
+                          {"admin", core::to_string(row.second->admin)}, {"up", row.second->up},
+                          {"sessions", row.second->current_sessions}};
+        servers.push_back(e);
+      }
+      out.push_back({{"backend", b.backend}, {"group", b.group}, {"haproxy_running", r->haproxy_running},
+                     {"servers", servers}});
+      continue;
+    }
+    fmt::print("backend {} <- group {}{}\n", b.backend, b.group, r->haproxy_running ? "" : " (HAProxy is not running)");
+    fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", "SERVER", "GROUP", "HAPROXY", "ADMIN", "UP", "SESSIONS");
+    for (const auto& [name, row] : rows) {
+      std::string g = row.first ? row.first->lifecycle_state + (row.first->served ? "" : " (not served)") : "-";
+      std::string addr = row.second ? haproxy::format_address(row.second->address, row.second->port) : "-";
+      std::string admin = row.second ? core::to_string(row.second->admin) : "-";
+      std::string up = row.second ? (row.second->up ? "yes" : "no") : "-";
+      std::string sess = row.second ? std::to_string(row.second->current_sessions) : "-";
+      fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", name, g, addr, admin, up, sess);
+    }
+  }
+  if (args.json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace hasg::cli
