@@ -7,9 +7,11 @@
 
 namespace hasg::discovery {
 
-Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(const aws::Environment& env,
+Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr<aws::Environment> env_owned,
                                                                  aws::RetryPolicy retry) {
   std::unique_ptr<AwsContext> ctx(new AwsContext());
+  ctx->env_ = std::move(env_owned);
+  const aws::Environment& env = *ctx->env_;
   ctx->http_ = aws::make_curl_http_client();
   ctx->imds_http_ = aws::make_curl_http_client();
   if (auto endpoint = aws::ImdsClient::endpoint_from(env))

@@ -17,7 +17,8 @@ class AwsContext {
  public:
   // Resolves region and endpoints now (so a misconfiguration is reported at start); credentials are fetched on
   // the first call.
-  static Result<std::unique_ptr<AwsContext>> from_environment(const aws::Environment& env,
+  // The context keeps `env` (the credential chain reads it again when it refreshes).
+  static Result<std::unique_ptr<AwsContext>> from_environment(std::unique_ptr<aws::Environment> env,
                                                               aws::RetryPolicy retry = {});
 
   AsgProvider& provider() { return *provider_; }
@@ -28,6 +29,7 @@ class AwsContext {
 
  private:
   AwsContext() = default;
+  std::unique_ptr<aws::Environment> env_;
   std::unique_ptr<aws::HttpClient> http_;       // AWS APIs
   std::unique_ptr<aws::HttpClient> imds_http_;  // IMDS (its own connection, its own short timeouts)
   std::unique_ptr<aws::ImdsClient> imds_;

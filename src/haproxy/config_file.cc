@@ -167,7 +167,16 @@ Status validate_config(const std::string& binary, const std::string& path, std::
   posix_spawn_file_actions_adddup2(&fa, wr.fd, 1);
   posix_spawn_file_actions_adddup2(&fa, wr.fd, 2);
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, binary.c_str(), &fa, nullptr, argv.data(), environ);
+  // The daemon blocks SIGHUP/SIGTERM in every thread (they are taken with sigwait); the child must not inherit
+  // that mask, or a hung `haproxy -c` could not be stopped politely.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int rc = ::posix_spawnp(&pid, binary.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return make_error("ValidatorError", "cannot run " + binary + ": " + std::strerror(rc));
   ::close(wr.release());  // so that EOF comes when the child exits

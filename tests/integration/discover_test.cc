@@ -137,10 +137,10 @@ TEST(DiscoverApiCalls, OneCallPerWarmCycleForAnySize) {
     sim::Simulator sim(opt);
     ASSERT_TRUE(sim.start().ok());
     ASSERT_TRUE(sim.create_group("app", size).ok());
-    aws::MapEnvironment env;
+    auto env = std::make_unique<aws::MapEnvironment>();
     for (const auto& [k, v] : sim_env(sim))
-      if (!v.empty()) env.set(k, v);
-    auto ctx = discovery::AwsContext::from_environment(env);
+      if (!v.empty()) env->set(k, v);
+    auto ctx = discovery::AwsContext::from_environment(std::move(env));
     ASSERT_TRUE(ctx.ok()) << ctx.error().message;
     auto cold = (*ctx)->provider().discover({"app"});
     ASSERT_TRUE(cold.ok()) << cold.error().message;
