@@ -1,0 +1,173 @@
+// `haproxy-asg run` as an SRE runs it, against a real HAProxy and the simulator: it adopts what HAProxy already
+// runs without flapping, SIGHUP re-reads the YAML (a bad file keeps the old one), discovery failures keep the last
+// good membership and turn /healthz red, /metrics follows real changes, SIGTERM stops it cleanly.
+#include <csignal>
+#include <regex>
+
+#include "sync_rig.h"
+
+namespace hasg::test {
+namespace {
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaproxyFixture::available()) GTEST_SKIP() << "haproxy is not installed";
+  }
+
+  void start_rig(int net, int desired = 3) {
+    listen_port_ = free_port();
+    rig_ = std::make_unique<SyncRig>(net, desired, "listen: 127.0.0.1:" + std::to_string(listen_port_) + "\n");
+    auto r = rig_->cli({"once"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_TRUE(rig_->start_haproxy());
+  }
+
+  void start_daemon() {
+    daemon_ = std::make_unique<Process>(
+        std::vector<std::string>{binary_path("haproxy-asg"), "run", "--config", rig_->dir().file("haproxy-asg.yaml")},
+        sim_env(rig_->sim()), log_path());
+    ASSERT_TRUE(wait_until([&] { return http("/healthz").exit_code == 0; })) << log();
+  }
+
+  std::string log_path() const { return rig_->dir().file("daemon.log"); }
+  std::string log() const { return read_file(log_path()); }
+
+  CommandResult http(const std::string& path) const {
+    return run_command({"/usr/bin/curl", "-s", "-f", "--max-time", "3",
+                        "http://127.0.0.1:" + std::to_string(listen_port_) + path});
+  }
+
+  // A metric's value from /metrics (-1 when absent).
+  double metric(const std::string& series) const {
+    std::istringstream in(http("/metrics").out);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    return -1;
+  }
+
+  bool converged() const { return rig_->ready_servers() == rig_->in_service() &&
+                                  rig_->haproxy_servers().size() == rig_->in_service().size(); }
+
+  int listen_port_ = 0;
+  std::unique_ptr<SyncRig> rig_;
+  std::unique_ptr<Process> daemon_;
+};
+
+TEST_F(DaemonTest, FollowsTheGroupAndStopsCleanlyOnSigterm) {
+  start_rig(41);
+  start_daemon();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 6).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->in_service().size() == 6; })) << log();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 2).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->in_service().size() == 2; })) << log();
+  EXPECT_EQ(rig_->file_server_names(), rig_->ready_servers());
+  EXPECT_EQ(rig_->reloads(), 0);
+  daemon_->signal(SIGTERM);
+  EXPECT_EQ(daemon_->wait(std::chrono::seconds(10)), 0) << log();
+  EXPECT_NE(log().find("haproxy-asg stopping"), std::string::npos);
+}
+
+TEST_F(DaemonTest, RestartAdoptsWhatHaproxyRunsWithoutFlapping) {
+  start_rig(42);
+  start_daemon();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 5).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->in_service().size() == 5; })) << log();
+  daemon_->signal(SIGTERM);
+  ASSERT_EQ(daemon_->wait(), 0);
+  std::string before = log();
+  auto servers = rig_->haproxy_servers();
+
+  start_daemon();
+  // Three cycles at a 1 s interval: nothing to do, so nothing done.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  std::string after = log().substr(before.size());
+  EXPECT_EQ(after.find(" add "), std::string::npos) << after;
+  EXPECT_EQ(after.find(" drain "), std::string::npos) << after;
+  EXPECT_EQ(after.find(" remove "), std::string::npos) << after;
+  EXPECT_EQ(metric("haproxy_asg_runtime_commands_total"), 0);
+  EXPECT_GE(metric("haproxy_asg_cycles_total{outcome=\"ok\"}"), 2);
+  EXPECT_EQ(rig_->haproxy_servers(), servers);
+  EXPECT_EQ(rig_->reloads(), 0);
+}
+
+TEST_F(DaemonTest, SighupWithABadFileKeepsTheOldOneAndAGoodOneApplies) {
+  start_rig(43);
+  start_daemon();
+  const std::string yaml_path = rig_->dir().file("haproxy-asg.yaml");
+  const std::string good = read_file(yaml_path);
+
+  write_file(yaml_path, good + "  - backend: app\n    group: app\n    port: not-a-port\n");
+  daemon_->signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return log().find("SIGHUP: keeping the running configuration") != std::string::npos; }))
+      << log();
+  EXPECT_NE(log().find("haproxy-asg.yaml:"), std::string::npos) << "the error names the file and line: " << log();
+  // Still working on the old configuration.
+  ASSERT_TRUE(rig_->sim().set_desired("app", 4).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->in_service().size() == 4; })) << log();
+  EXPECT_TRUE(daemon_->alive());
+
+  // A good file with other server options: a structural change, applied by one checked reload.
+  std::string changed = std::regex_replace(good, std::regex("check inter 500ms"), "check inter 400ms");
+  ASSERT_NE(changed, good);
+  write_file(yaml_path, changed);
+  daemon_->signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return rig_->reloads() == 1; })) << log();
+  EXPECT_NE(log().find("SIGHUP: configuration reloaded"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return converged(); })) << log();
+  EXPECT_NE(read_file(rig_->config_file()).find("check inter 400ms"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(rig_->reloads(), 1) << "one reload for one structural change";
+}
+
+TEST_F(DaemonTest, DiscoveryFailureKeepsTheLastGoodMembershipAndHealthzTurnsRed) {
+  start_rig(44, 4);
+  start_daemon();
+  auto servers = rig_->haproxy_servers();
+  ASSERT_EQ(servers.size(), 4u);
+  rig_->sim().inject({"*", sim::Fault::Kind::ServerError, -1, 0});
+  ASSERT_TRUE(rig_->sim().set_desired("app", 1).ok());
+  // Three intervals without a successful cycle: /healthz answers 503 and says why.
+  ASSERT_TRUE(wait_until([&] { return http("/healthz").exit_code != 0; }, std::chrono::seconds(15))) << log();
+  auto health = run_command({"/usr/bin/curl", "-s", "--max-time", "3",
+                             "http://127.0.0.1:" + std::to_string(listen_port_) + "/healthz"});
+  EXPECT_NE(health.out.find("InternalFailure"), std::string::npos) << health.out;
+  EXPECT_EQ(rig_->haproxy_servers(), servers);
+  EXPECT_EQ(metric("haproxy_asg_discovery_ok"), 0);
+  EXPECT_GE(metric("haproxy_asg_errors_total{code=\"InternalFailure\"}"), 1);
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->haproxy_servers().size() == 1; },
+                         std::chrono::seconds(30)))
+      << log();
+  ASSERT_TRUE(wait_until([&] { return http("/healthz").exit_code == 0; }));
+  EXPECT_EQ(metric("haproxy_asg_discovery_ok"), 1);
+}
+
+TEST_F(DaemonTest, MetricsFollowRealChanges) {
+  start_rig(45);
+  start_daemon();
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_servers{backend=\"app\",state=\"ready\"}") == 3; }));
+  double calls = metric("haproxy_asg_aws_calls_total{operation=\"DescribeAutoScalingGroups\",outcome=\"ok\"}");
+  EXPECT_GE(calls, 1);
+  EXPECT_EQ(metric("haproxy_asg_operations_total{op=\"add\"}"), -1);  // nothing added yet: no series
+
+  ASSERT_TRUE(rig_->sim().set_desired("app", 5).ok());
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_operations_total{op=\"add\"}") == 2; })) << log();
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_servers{backend=\"app\",state=\"ready\"}") == 5; }));
+  EXPECT_GT(metric("haproxy_asg_aws_calls_total{operation=\"DescribeAutoScalingGroups\",outcome=\"ok\"}"), calls);
+  EXPECT_EQ(metric("haproxy_asg_aws_calls_total{operation=\"DescribeInstances\",outcome=\"ok\"}"), 2);
+  EXPECT_GE(metric("haproxy_asg_runtime_commands_total"), 6);  // add, enable health, ready: twice
+  EXPECT_EQ(metric("haproxy_asg_reloads_total"), -1);
+
+  ASSERT_TRUE(rig_->sim().set_desired("app", 4).ok());
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_operations_total{op=\"remove\"}") == 1; })) << log();
+  EXPECT_EQ(metric("haproxy_asg_operations_total{op=\"drain\"}"), 1);
+  EXPECT_EQ(metric("haproxy_asg_drain_seconds_count"), 1);
+  auto status = http("/status");
+  EXPECT_NE(status.out.find("\"backend\": \"app\""), std::string::npos) << status.out;
+}
+
+}  // namespace
+}  // namespace hasg::test
