@@ -12,23 +12,6 @@ namespace hasg::haproxy {
 
 namespace {
 
-bool to_int(std::string_view s, int& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
-
-std::vector<std::string_view> words(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    size_t b = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
-    if (i > b) out.push_back(s.substr(b, i - b));
-  }
-  return out;
-}
-
 std::string describe(const ProcInfo& p) {
   std::string w;
   for (int pid : p.current_worker_pids) w += (w.empty() ? "" : ",") + std::to_string(pid);
@@ -65,19 +48,19 @@ Result<ProcInfo> parse_show_proc(const std::string& text) {
         sec = Section::Other;  // "# programs", "# old programs"
       continue;
     }
-    auto w = words(line);
+    auto w = split_ws(line);
     if (w.size() < 3) continue;
     int pid = 0;
-    if (!to_int(w[0], pid)) continue;
+    if (!parse_int(w[0], pid)) continue;
     if (w[1] == "master" && !have_master) {
       int reloads = 0, failed = 0;
-      if (!to_int(w[2], reloads))
+      if (!parse_int(w[2], reloads))
         return make_error("ProtocolError", "show proc: bad reload count in \"" + std::string(line) + "\"");
       // "[failed: N]" follows the count since 2.5 or so; absent means 0.
       if (w.size() >= 5 && w[3] == "[failed:") {
         std::string_view n = w[4];
         if (!n.empty() && n.back() == ']') n.remove_suffix(1);
-        if (!to_int(n, failed))
+        if (!parse_int(n, failed))
           return make_error("ProtocolError", "show proc: bad failed count in \"" + std::string(line) + "\"");
       }
       info.master_pid = pid;

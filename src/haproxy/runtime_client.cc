@@ -26,25 +26,6 @@ constexpr size_t kOpsPerBatch = 500;
 constexpr std::string_view kStillConnected = "Server still has connections attached to it";
 constexpr std::chrono::milliseconds kDelRetryFor{3000};
 
-bool parse_int(std::string_view s, int& out) {
-  s = trim(s);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-std::vector<std::string_view> split_ws(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    size_t b = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
-    if (i > b) out.push_back(s.substr(b, i - b));
-  }
-  return out;
-}
-
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> out;
   size_t start = 0;

@@ -8,6 +8,10 @@ namespace hasg {
 
 std::string_view trim(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
+// Words separated by runs of spaces and tabs (HAProxy's answers are column-aligned with either).
+std::vector<std::string_view> split_ws(std::string_view s);
+// A whole decimal integer, surrounding whitespace allowed; false on anything else.
+bool parse_int(std::string_view s, int& out);
 bool starts_with_icase(std::string_view s, std::string_view prefix);
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
