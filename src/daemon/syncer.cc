@@ -106,8 +106,8 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
     report.plan.reload_needed = true;
     report.plan.reload_reason = current->empty() ? "no configuration file yet" : "the configuration's structure changed";
   }
+  if (dry_run) return report;  // the caller shows the plan, warnings included
   for (const auto& w : report.plan.warnings) spdlog::warn("{}", w);
-  if (dry_run) return report;
 
   // Apply. Validate first: a bad render changes nothing at all.
   if (report.config_changed) {

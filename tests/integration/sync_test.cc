@@ -3,6 +3,8 @@
 // do nothing, and bad input that keeps the last good configuration and membership running.
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
+
 #include "sync_rig.h"
 
 namespace hasg::test {
@@ -90,6 +92,13 @@ TEST_F(SyncTest, RemovalIsCappedPerCycleAndDrainsFirst) {
   SyncRig rig(23, 6);
   first_start(rig);
   ASSERT_TRUE(rig.sim().set_desired("app", 0).ok());
+  // plan --json prints JSON only, the held-back removals among its warnings.
+  auto plan = rig.cli({"plan", "--json"});
+  EXPECT_EQ(plan.exit_code, 2) << plan.err;
+  auto j = nlohmann::json::parse(plan.out);
+  EXPECT_EQ(j["ops"].size(), 3u);
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("held back 3 of 6"), std::string::npos) << j.dump();
   auto r = rig.cli({"once"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("held"), std::string::npos) << r.err;
