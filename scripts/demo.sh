@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The demo: the AWS simulator with an Auto Scaling group of real loopback HTTP servers, HAProxy (master-worker) in
+# front of it, haproxy-asg keeping HAProxy's backend equal to the group, and live traffic through HAProxy while the
+# group scales out and in. Every request must succeed and HAProxy must never reload.
+#
+#   scripts/demo.sh                      set-up + build + the demo (~60 s)
+#   DEMO_STEP_SECONDS=4 scripts/demo.sh  faster scale steps (default 8)
+#   DEMO_SKIP_BUILD=1 DEMO_BUILD_DIR=build-x scripts/demo.sh   use binaries already built elsewhere
+#
+# Loopback only. Everything runs in a temporary directory; all it starts is stopped at the end or on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+step_seconds=${DEMO_STEP_SECONDS:-8}
+steps=(6 4 8 3 5)
+initial=3
+
+if [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
+  scripts/setup.sh
+  scripts/build.sh
+fi
+bin=$repo/${DEMO_BUILD_DIR:-build}
+haproxy_bin=/usr/sbin/haproxy
+for b in "$bin/haproxy-asg" "$bin/haproxy-asg-sim" "$bin/haproxy-asg-load" "$haproxy_bin"; do
+  [ -x "$b" ] || { echo "demo: $b is missing" >&2; exit 1; }
+done
+
+dir=$(mktemp -d /tmp/haproxy-asg-demo.XXXXXX)
+pids=()           # process-group leaders we started (each runs under setsid), in start order
+load_pid=""
+finished=0
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_for() {  # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then echo "demo: timed out waiting for $what" >&2; return 1; fi
+    sleep 0.1
+  done
+}
+# start NAME COMMAND...: runs COMMAND in its own session and process group, output to $dir/NAME.log.
+start() {
+  local name=$1
+  shift
+  setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
+  pids+=("$!")
+}
+stop_group() {  # TERM a process group, KILL it if still there after 5 s, reap the leader
+  local pid=$1 i
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+pause() { sleep "$1" & wait $! || true; }  # a trapped signal interrupts wait at once
+
+finish() {
+  local rc=$? load_rc=unknown reloads=unknown
+  ((finished)) && return
+  finished=1
+  trap '' INT TERM
+  if [ -n "$load_pid" ]; then
+    kill -INT -- "-$load_pid" 2>/dev/null || true
+    load_rc=0
+    wait "$load_pid" || load_rc=$?
+  fi
+  if [ -f "$dir/haproxy-asg.yaml" ] && [ -S "$dir/admin.sock" ]; then
+    say "haproxy-asg status"
+    "$bin/haproxy-asg" status --config "$dir/haproxy-asg.yaml" 2>&1 || true
+  fi
+  if [ -f "$dir/haproxy-asg.log" ]; then
+    say "haproxy-asg log (last 25 lines)"
+    tail -n 25 "$dir/haproxy-asg.log"
+  fi
+  if [ -f "$dir/haproxy.log" ]; then
+    say "HAProxy's error log: failed or abnormal requests (last 15 lines)"
+    # HAProxy's own notices and warnings (servers added, drained, deleted) are left out.
+    grep -Ev '^\[(NOTICE|WARNING)\]' "$dir/haproxy.log" | tail -n 15 | grep . || echo "(none)"
+  fi
+  if [ -S "$dir/master.sock" ]; then
+    say "HAProxy master (show proc)"
+    local proc
+    proc=$(echo "show proc" | socat -t 2 stdio "unix-connect:$dir/master.sock" 2>&1 || true)
+    echo "$proc"
+    reloads=$(awk '$2 == "master" { print $3 }' <<<"$proc")
+  fi
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_group "${pids[i]}"; done
+  rm -rf "$dir"
+  say "result"
+  if ((rc == 130 || rc == 143)); then echo "demo interrupted"; fi
+  case $load_rc in
+    0) echo "load: every request succeeded" ;;
+    unknown) echo "load: not started" ;;
+    *) echo "load: FAILED REQUESTS (load tool exit $load_rc; see its summary and HAProxy's error log above)" ;;
+  esac
+  if [ "$reloads" = 0 ]; then echo "HAProxy reloads: 0"; else echo "HAProxy reloads: $reloads (expected 0)"; fi
+  if [ "$load_rc" != 0 ] || [ "$reloads" != 0 ]; then rc=1; fi
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- the simulator: Auto Scaling + EC2 APIs, and one real HTTP server per instance on 127.50.x.y --------------------
+instance_port=$(free_port)
+front_port=$(free_port)
+metrics_port=$(free_port)
+say "starting the AWS simulator (group app, $initial instances, HTTP servers on 127.50.0.x:$instance_port)"
+start sim "$bin/haproxy-asg-sim" --port 0 --port-file "$dir/sim.port" --group "app=$initial" \
+  --instance-port "$instance_port" --instance-net 50 --pending 1s --terminating 4s
+wait_for 10 "the simulator" test -s "$dir/sim.port"
+sim_port=$(cat "$dir/sim.port")
+export AWS_ENDPOINT_URL=http://127.0.0.1:$sim_port AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+  AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION AWS_ENDPOINT_URL_AUTO_SCALING AWS_ENDPOINT_URL_EC2
+echo "simulator on $AWS_ENDPOINT_URL"
+in_service() { [ "$(curl -sf "$AWS_ENDPOINT_URL/_sim/state" | grep -c '"lifecycle": "InService"')" -eq "$1" ]; }
+wait_for 15 "$initial InService instances" in_service "$initial"
+"$bin/haproxy-asg" discover --group app
+
+# ---- HAProxy's template and haproxy-asg's configuration ------------------------------------------------------------
+cat >"$dir/haproxy.cfg.template" <<EOF
+global
+    stats socket $dir/admin.sock mode 600 level admin expose-fd listeners
+    stats timeout 30s
+    maxconn 1000
+    # Only failed or abnormal requests are logged (option log-separate-errors raises them to "err").
+    log stderr format short local0 err
+
+defaults
+    log global
+    mode http
+    option httplog
+    option dontlog-normal
+    option log-separate-errors
+    option http-keep-alive
+    http-reuse safe
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+    timeout connect 2s
+    timeout client 30s
+    timeout server 10s
+    timeout http-keep-alive 10s
+
+frontend web
+    bind 127.0.0.1:$front_port
+    default_backend app
+
+backend app
+    balance roundrobin
+    option httpchk GET /
+EOF
+cat >"$dir/haproxy-asg.yaml" <<EOF
+interval: 1s
+haproxy:
+  template: haproxy.cfg.template
+  config: haproxy.cfg
+  runtime_socket: admin.sock
+  master_socket: master.sock
+  binary: $haproxy_bin
+backends:
+  - backend: app
+    group: app
+    port: $instance_port
+    server_options: check inter 1s fall 2 rise 1 pool-purge-delay 10s pool-max-conn -1
+    drain_timeout: 3s
+state_file: state.json
+listen: 127.0.0.1:$metrics_port
+EOF
+
+say "haproxy-asg once: HAProxy is not running yet, so it only renders the first haproxy.cfg"
+"$bin/haproxy-asg" once --config "$dir/haproxy-asg.yaml"
+grep -E '^\s*server ' "$dir/haproxy.cfg" || true
+
+say "starting HAProxy (master-worker) on 127.0.0.1:$front_port and haproxy-asg run"
+start haproxy "$haproxy_bin" -W -S "$dir/master.sock" -f "$dir/haproxy.cfg"
+wait_for 10 "HAProxy's sockets" test -S "$dir/admin.sock" -a -S "$dir/master.sock"
+wait_for 10 "a first answer through HAProxy" curl -sf "http://127.0.0.1:$front_port/"
+start haproxy-asg "$bin/haproxy-asg" run --config "$dir/haproxy-asg.yaml"
+wait_for 10 "haproxy-asg's health endpoint" curl -sf "http://127.0.0.1:$metrics_port/healthz"
+echo "HAProxy and haproxy-asg are up; metrics on http://127.0.0.1:$metrics_port/metrics"
+
+# ---- traffic, then the group scales --------------------------------------------------------------------------------
+tty=--no-tty
+[ -t 1 ] && tty=--tty
+: >"$dir/steps"
+banner() {
+  local line
+  line=$(printf '[%3ds] %s' "$((SECONDS - t0))" "$*")
+  echo "$line" >>"$dir/steps"
+  [ "$tty" = --tty ] || echo "== $line"
+}
+say "live traffic: 8 keep-alive connections, 200 req/s through HAProxy, while the group scales every ${step_seconds}s"
+setsid "$bin/haproxy-asg-load" "http://127.0.0.1:$front_port/" --connections 8 --rate 200 "$tty" \
+  --note-file "$dir/steps" </dev/null &
+load_pid=$!
+pids+=("$load_pid")
+t0=$SECONDS
+current=$initial
+banner "group app: $current instances"
+for n in "${steps[@]}"; do
+  pause "$step_seconds"
+  if ((n > current)); then what="scale out: $((n - current)) instances launch, haproxy-asg adds them"
+  else what="scale in: $((current - n)) instances terminate, haproxy-asg drains and removes them"; fi
+  banner "desired $current -> $n ($what)"
+  curl -sf -XPOST -d "{\"desired\":$n}" "$AWS_ENDPOINT_URL/_sim/groups/app/desired" >/dev/null
+  current=$n
+done
+pause "$step_seconds"
+banner "done"
+pause 1
