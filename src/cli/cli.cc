@@ -35,7 +35,12 @@ int run(int argc, char** argv) {
   st->add_option("--config", status.config, "the YAML configuration")->required();
   st->add_flag("--json", status.json, "machine-readable output");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 1, like every other error (plan keeps 2 for "changes").
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   if (rn->parsed()) return run_command(run);
   if (st->parsed()) return status_command(status);
   if (d->parsed()) return discover_command(discover);

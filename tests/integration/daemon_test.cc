@@ -2,6 +2,7 @@
 // runs without flapping, SIGHUP re-reads the YAML (a bad file keeps the old one), discovery failures keep the last
 // good membership and turn /healthz red, /metrics follows real changes, SIGTERM stops it cleanly.
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "sync_rig.h"
@@ -167,6 +168,25 @@ TEST_F(DaemonTest, MetricsFollowRealChanges) {
   EXPECT_EQ(metric("haproxy_asg_drain_seconds_count"), 1);
   auto status = http("/status");
   EXPECT_NE(status.out.find("\"backend\": \"app\""), std::string::npos) << status.out;
+}
+
+TEST_F(DaemonTest, JsonLogsAreOneObjectPerLine) {
+  start_rig(46);
+  const std::string yaml_path = rig_->dir().file("haproxy-asg.yaml");
+  write_file(yaml_path, read_file(yaml_path) + "log_format: json\n");
+  start_daemon();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 4).ok());
+  ASSERT_TRUE(wait_until([&] { return log().find("\"msg\":\"add app/") != std::string::npos; })) << log();
+  std::istringstream in(log());
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("ts") && j.contains("level") && j.contains("msg")) << line;
+    ++lines;
+  }
+  EXPECT_GE(lines, 2);
 }
 
 }  // namespace

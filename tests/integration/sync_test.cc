@@ -224,5 +224,37 @@ TEST_F(SyncTest, RenderPrintsTheConfigWithoutWriting) {
   EXPECT_FALSE(std::filesystem::exists(rig.config_file()));
 }
 
+TEST_F(SyncTest, StatusShowsTheGroupBesideHaproxy) {
+  SyncRig rig(32);
+  first_start(rig);
+  auto ids = rig.sim().instances("app");
+  ASSERT_TRUE(rig.sim().set_lifecycle(ids[0].id, "Standby").ok());
+  auto r = rig.cli({"status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("backend app <- group app"), std::string::npos) << r.out;
+  // Standby in the group, still ready in HAProxy until a cycle drains it: both views side by side.
+  EXPECT_NE(r.out.find(ids[0].id + "   Standby (not served)"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(rig.cli({"status", "--json"}).out);
+  ASSERT_EQ(j.size(), 1u);
+  ASSERT_EQ(j[0]["servers"].size(), 3u);
+  EXPECT_EQ(j[0]["servers"][0]["server"], ids[0].id);
+  EXPECT_EQ(j[0]["servers"][0]["group"]["served"], false);
+  EXPECT_EQ(j[0]["servers"][0]["haproxy"]["admin"], "ready");
+  EXPECT_EQ(j[0]["servers"][1]["haproxy"]["address"],
+            ids[1].address + ":" + std::to_string(rig.sim().options().instance_port));
+}
+
+TEST_F(SyncTest, UsageAndConfigErrorsExitOne) {
+  SyncRig rig(33);
+  auto r = run_command({binary_path("haproxy-asg"), "plan"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--config is required"), std::string::npos) << r.err;
+  write_file(rig.dir().file("bad.yaml"), "interval: 1s\nhaproxy:\n  template: t\n  config: c\n  runtime_socket: s\n"
+                                          "backends:\n  - backend: app\n    group: app\n    prot: 80\n");
+  r = run_command({binary_path("haproxy-asg"), "plan", "--config", rig.dir().file("bad.yaml")}, sim_env(rig.sim()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.yaml:9: backends[0].prot: unknown key"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace hasg::test
