@@ -155,6 +155,7 @@ struct Instance {
   std::unordered_set<uint64_t> conns;
   // Kept across kill() and restart: requests(id) is what this id has answered in all.
   std::atomic<uint64_t> requests{0};
+  std::optional<Clock::time_point> first_request;  // same; guarded by the fleet's mutex
   std::string head_prefix;  // status line and the headers common to every answer
   std::string body;
 };
@@ -406,6 +407,7 @@ void InstanceFleet::Impl::emit(Conn& c, const Pending& p) {
   else if (p.http10) c.out += "Connection: keep-alive\r\n";
   c.out += "\r\n";
   if (!p.head) c.out += inst.body;
+  if (!c.inst->first_request) c.inst->first_request = Clock::now();
   c.inst->requests.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -554,6 +556,12 @@ uint64_t InstanceFleet::requests(const std::string& id) const {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->instances.find(id);
   return it == impl_->instances.end() ? 0 : it->second->requests.load(std::memory_order_relaxed);
+}
+
+std::optional<Clock::time_point> InstanceFleet::first_request_time(const std::string& id) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->instances.find(id);
+  return it == impl_->instances.end() ? std::nullopt : it->second->first_request;
 }
 
 size_t InstanceFleet::size() const {

@@ -3,8 +3,10 @@
 // for thousands of instances is why this is written here instead of with cpp-httplib (a thread pool per server).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "util/result.h"
@@ -26,6 +28,9 @@ class InstanceFleet {
   bool running(const std::string& id) const;
   // Requests answered so far by `id` (0 when unknown).
   uint64_t requests(const std::string& id) const;
+  // When `id` answered its first request (steady clock; kept across kill() and restart), nullopt before that or
+  // when unknown. Every answered request counts, health checks included.
+  std::optional<std::chrono::steady_clock::time_point> first_request_time(const std::string& id) const;
   size_t size() const;
 
  private:

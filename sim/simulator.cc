@@ -32,6 +32,7 @@ struct Instance {
   SimInstance view;
   uint64_t seq = 0;
   SteadyTime changed{};  // when the current timed state began
+  std::optional<SteadyTime> in_service;  // when it first became InService
   bool member = true;    // still part of its group
 };
 
@@ -177,6 +178,7 @@ struct Simulator::Impl {
     if (opt.pending.count() == 0) {
       inst.view.lifecycle = "InService";
       inst.view.ec2_state = "running";
+      inst.in_service = inst.changed;
     } else {
       inst.view.lifecycle = "Pending";
       inst.view.ec2_state = "pending";
@@ -232,6 +234,7 @@ struct Simulator::Impl {
         inst.view.lifecycle = "InService";
         inst.view.ec2_state = "running";
         inst.changed = now;
+        if (!inst.in_service) inst.in_service = now;
       } else if (inst.view.lifecycle == "Terminating" && now - inst.changed >= opt.terminating) {
         finish_termination(inst);
       }
@@ -767,6 +770,7 @@ Status Simulator::set_lifecycle(const std::string& instance_id, const std::strin
   if (auto st = find_member(*impl_, instance_id, &inst); !st) return st;
   inst->view.lifecycle = state;
   inst->changed = std::chrono::steady_clock::now();
+  if (state == "InService" && !inst->in_service) inst->in_service = inst->changed;
   return Ok{};
 }
 
@@ -808,6 +812,14 @@ std::vector<SimInstance> Simulator::instances(const std::string& group) const {
   std::vector<SimInstance> out;
   for (const auto& [id, inst] : impl_->instances)
     if (inst.member && (group.empty() || inst.view.group == group)) out.push_back(inst.view);
+  return out;
+}
+
+std::vector<InstanceTimes> Simulator::instance_times() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<InstanceTimes> out;
+  for (const auto& [id, inst] : impl_->instances)
+    out.push_back({id, inst.view.group, inst.in_service, impl_->fleet.first_request_time(id)});
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,15 @@ struct SimInstance {
   bool server_running = false;
 };
 
+// When an instance first became InService and when its server first answered a request (any request, health checks
+// included), on the steady clock; for benchmarks of launch-to-traffic latency.
+struct InstanceTimes {
+  std::string id;
+  std::string group;
+  std::optional<std::chrono::steady_clock::time_point> in_service;
+  std::optional<std::chrono::steady_clock::time_point> first_request;
+};
+
 class Simulator {
  public:
   explicit Simulator(SimOptions options = {});
@@ -74,6 +84,7 @@ class Simulator {
   Status set_ec2_state(const std::string& instance_id, const std::string& state);
   Status kill_server(const std::string& instance_id);
   std::vector<SimInstance> instances(const std::string& group = "") const;  // current members, by id
+  std::vector<InstanceTimes> instance_times() const;  // every instance ever launched, terminated ones included, by id
 
   // Faults.
   void inject(const Fault& fault);

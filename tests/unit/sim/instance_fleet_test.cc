@@ -160,6 +160,24 @@ TEST(InstanceFleet, KeepAlivePipeliningAndCounting) {
   EXPECT_EQ(fleet.requests("i-a"), 5u);
 }
 
+TEST(InstanceFleet, FirstRequestTime) {
+  InstanceFleet fleet;
+  int port = test::free_port();
+  ASSERT_TRUE(fleet.start("i-f", "127.0.0.2", port).ok());
+  EXPECT_FALSE(fleet.first_request_time("i-f"));
+  EXPECT_FALSE(fleet.first_request_time("i-unknown"));
+  auto before = std::chrono::steady_clock::now();
+  ASSERT_EQ(get_body("127.0.0.2", port), "i-f\n");
+  auto first = fleet.first_request_time("i-f");
+  ASSERT_TRUE(first);
+  EXPECT_GE(*first, before);
+  EXPECT_LE(*first, std::chrono::steady_clock::now());
+  ASSERT_EQ(get_body("127.0.0.2", port), "i-f\n");
+  EXPECT_EQ(fleet.first_request_time("i-f"), first);  // the first one stays
+  fleet.kill("i-f");
+  EXPECT_EQ(fleet.first_request_time("i-f"), first);  // kept after the server died
+}
+
 TEST(InstanceFleet, ConnectionCloseAndHttp10) {
   InstanceFleet fleet;
   int port = test::free_port();

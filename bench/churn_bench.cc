@@ -1,0 +1,164 @@
+// churn_bench: the AWS simulator plus a seeded group churn, for bench/run.sh's "churn" rows.
+//
+//   churn_bench --port-file F --instance-port P --out RESULT.json [--seed 42] [--duration 60] ...
+//
+// Starts the simulator (real instance servers on 127.N.x.y:P) with one group "app", writes the API port to F, then
+// waits. SIGUSR1 starts the churn: every --period, alternately a scale-out and a scale-in of 1..3 instances (random,
+// seeded; the group stays within [--min, --max] InService instances) for --duration. Scale-in terminates the OLDEST
+// InService instances (as AWS's OldestInstance policy would; the simulator's own newest-first would mostly kill the
+// instances launched a second earlier, before they could serve anything). Departing instances stay Terminating for
+// --terminating, then their servers die (connections reset). SIGTERM (or SIGINT) ends it: RESULT.json gets the
+// launch-to-first-request latencies of every instance that became InService after the churn started.
+//
+// Latency = first answered request (any request: HAProxy's health checks count) - when it became InService.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "sim/simulator.h"
+#include "util/strings.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_start = 0;
+volatile std::sig_atomic_t g_stop = 0;
+void on_usr1(int) { g_start = 1; }
+void on_stop(int) { g_stop = 1; }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  // Nearest rank.
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+bool sleep_until_or_stop(Clock::time_point t) {
+  while (!g_stop && Clock::now() < t) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return !g_stop;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hasg::sim::SimOptions opt;
+  std::string port_file, out_file;
+  std::string pending = "500ms", terminating = "3s", period = "1s";
+  int initial = 5, min_in_service = 2, max_in_service = 10, duration_s = 60;
+  uint64_t seed = 42;
+  CLI::App app{"churn_bench: the AWS simulator with a seeded group churn and launch-to-first-request latencies"};
+  app.add_option("--port-file", port_file, "write the simulator's API port here once listening")->required();
+  app.add_option("--out", out_file, "write the JSON result here on SIGTERM")->required();
+  app.add_option("--instance-port", opt.instance_port, "port of every instance's HTTP server")->required();
+  app.add_option("--instance-net", opt.instance_net, "instances get addresses 127.N.x.y")->capture_default_str();
+  app.add_option("--pending", pending, "Pending -> InService after this long")->capture_default_str();
+  app.add_option("--terminating", terminating, "Terminating -> dead after this long")->capture_default_str();
+  app.add_option("--period", period, "one group change this often")->capture_default_str();
+  app.add_option("--duration", duration_s, "seconds of churn after SIGUSR1")->capture_default_str();
+  app.add_option("--initial", initial, "instances at start")->capture_default_str();
+  app.add_option("--min", min_in_service, "never fewer InService instances")->capture_default_str();
+  app.add_option("--max", max_in_service, "never more instances")->capture_default_str();
+  app.add_option("--seed", seed, "random seed of the churn")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto p = hasg::parse_duration_ms(pending), t = hasg::parse_duration_ms(terminating),
+       per = hasg::parse_duration_ms(period);
+  if (p < 0 || t < 0 || per <= 0) {
+    std::fprintf(stderr, "churn_bench: bad duration\n");
+    return 1;
+  }
+  opt.pending = std::chrono::milliseconds(p);
+  opt.terminating = std::chrono::milliseconds(t);
+  opt.seed = seed;
+
+  hasg::sim::Simulator sim(opt);
+  if (auto st = sim.start(); !st) {
+    std::fprintf(stderr, "churn_bench: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  if (auto st = sim.create_group("app", initial); !st) {
+    std::fprintf(stderr, "churn_bench: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  std::signal(SIGUSR1, on_usr1);
+  std::signal(SIGTERM, on_stop);
+  std::signal(SIGINT, on_stop);
+  {
+    std::ofstream(port_file + ".tmp") << sim.port() << "\n";
+    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  }
+
+  while (!g_start && !g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto churn_start = Clock::now();
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> step(1, 3);
+  int desired = initial, changes = 0, launched = 0, terminated = 0;
+  bool out = true;
+  for (int i = 0; !g_stop; ++i) {
+    auto due = churn_start + std::chrono::milliseconds(per) * i;
+    if (due >= churn_start + std::chrono::seconds(duration_s)) break;
+    if (!sleep_until_or_stop(due)) break;
+    int k = step(rng);
+    if (out) {
+      k = std::min(k, max_in_service - desired);
+      if (k > 0 && sim.set_desired("app", desired + k)) {
+        desired += k;
+        launched += k;
+        ++changes;
+      }
+    } else {
+      std::vector<hasg::sim::SimInstance> live;
+      for (auto& inst : sim.instances("app"))
+        if (inst.lifecycle == "InService") live.push_back(inst);
+      std::sort(live.begin(), live.end(), [](auto& a, auto& b) { return a.id < b.id; });  // ids grow with launch order
+      k = std::min(k, static_cast<int>(live.size()) - min_in_service);
+      for (int j = 0; j < k; ++j) (void)sim.set_lifecycle(live[static_cast<size_t>(j)].id, "Terminating");
+      if (k > 0 && sim.set_desired("app", desired - k)) {  // the group now matches; nothing is launched
+        desired -= k;
+        terminated += k;
+        ++changes;
+      }
+    }
+    out = !out;
+  }
+  const auto churn_end = Clock::now();
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  std::vector<double> lat_ms;
+  int unserved = 0;
+  for (const auto& ti : sim.instance_times()) {
+    if (!ti.in_service || *ti.in_service < churn_start) continue;
+    if (!ti.first_request) {
+      ++unserved;
+      continue;
+    }
+    lat_ms.push_back(std::chrono::duration<double, std::milli>(*ti.first_request - *ti.in_service).count());
+  }
+  nlohmann::json j = {
+      {"seed", seed},
+      {"churn_seconds", std::chrono::duration<double>(churn_end - churn_start).count()},
+      {"changes", changes},
+      {"launched", launched},
+      {"terminated", terminated},
+      {"served", lat_ms.size()},
+      {"unserved", unserved},
+      {"latency_ms",
+       {{"p50", percentile(lat_ms, 50)},
+        {"p99", percentile(lat_ms, 99)},
+        {"max", lat_ms.empty() ? -1 : *std::max_element(lat_ms.begin(), lat_ms.end())}}},
+  };
+  std::ofstream(out_file) << j.dump(2) << "\n";
+  sim.stop();
+  return 0;
+}

@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
+#
+#   bench/run.sh                    # build if needed, then every row (about 5 minutes)
+#   bench/run.sh churn throughput   # only these rows (names: churn calls apply footprint throughput)
+#   bench/run.sh --no-build calls   # skip the build step
+#   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
+#
+# Environment: BENCH_BUILD_DIR (default build-bench), BENCH_CHURN_SECONDS (60), BENCH_SEED (42),
+# BENCH_ROUNDS (3, throughput rounds). Loopback only: every bind, server and request is on 127.0.0.0/8.
+# See bench/README.md for what each row measures and how.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+CHURN_S=${BENCH_CHURN_SECONDS:-60}
+SEED=${BENCH_SEED:-42}
+ROUNDS=${BENCH_ROUNDS:-3}
+HAPROXY_BIN=/usr/sbin/haproxy
+WRK=/usr/bin/wrk
+PY=/usr/bin/python3
+ALL_ROWS=(churn calls apply footprint throughput)
+
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+BUILD_FIRST=1
+KEEP=0
+ROWS=()
+for a in "$@"; do
+  case "$a" in
+    -h|--help) usage; exit 0 ;;
+    --no-build) BUILD_FIRST=0 ;;
+    --keep) KEEP=1 ;;
+    churn|calls|apply|footprint|throughput) ROWS+=("$a") ;;
+    *) echo "bench/run.sh: unknown argument '$a' (rows: ${ALL_ROWS[*]})" >&2; exit 2 ;;
+  esac
+done
+[[ ${#ROWS[@]} -eq 0 ]] && ROWS=("${ALL_ROWS[@]}")
+
+for tool in "$HAPROXY_BIN" "$WRK" /usr/bin/socat /usr/bin/curl /usr/bin/jq "$PY"; do
+  [[ -x $tool ]] || { echo "bench/run.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+
+# ---- build ---------------------------------------------------------------------------------------------------------
+if [[ $BUILD_FIRST -eq 1 ]]; then
+  echo "== build ($BUILD)"
+  if [[ ! -f $BUILD/build.ninja ]]; then
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DHASG_WERROR=ON >/dev/null || exit 1
+  fi
+  cmake --build "$BUILD" -j2 --target haproxy-asg haproxy-asg-sim churn_bench >/dev/null || {
+    echo "bench/run.sh: build failed (run: cmake --build $BUILD)" >&2; exit 1; }
+fi
+HASG=$BUILD/haproxy-asg
+SIM=$BUILD/haproxy-asg-sim
+CHURN=$BUILD/bench/churn_bench
+for b in "$HASG" "$SIM" "$CHURN"; do
+  [[ -x $b ]] || { echo "bench/run.sh: $b not built" >&2; exit 1; }
+done
+
+# ---- processes, clean-up ------------------------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/hasg-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local i pid
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    pid=${PIDS[i]}
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  PIDS=()
+}
+on_exit() {
+  cleanup
+  [[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null
+  if [[ $KEEP -eq 1 ]]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap on_exit EXIT
+trap 'echo "bench/run.sh: interrupted (or the 15-minute watchdog fired)" >&2; exit 130' INT TERM
+# A hard bound on the whole run, whatever hangs. It holds no descriptor of ours and takes its sleep along when
+# on_exit stops it.
+( exec </dev/null >/dev/null 2>&1; sleep 900 & s=$!; trap 'kill $s; wait $s; exit 0' TERM; wait $s && kill -TERM $$ ) &
+WATCHDOG=$!
+
+bg() {  # bg LOGFILE CMD...: starts CMD in the background, remembers its pid in LAST_PID for clean-up
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+stop_pid() {  # stop_pid PID: TERM, wait up to 5 s, KILL; forgets it
+  local pid=$1 keep=() p
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.1 s; fails after SECONDS
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS >= deadline)) && return 1
+    sleep 0.1
+  done
+}
+aws_env() {  # aws_env PORT: the daemon's AWS settings, pointed at the simulator
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$1 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+         AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key
+  unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_AUTO_SCALING AWS_ENDPOINT_URL_EC2
+}
+sock() { echo "$2" | /usr/bin/socat -t 5 - "UNIX-CONNECT:$1" 2>/dev/null; }
+reloads() { sock "$1/master.sock" "show proc" | awk '$2 == "master" {print $3; exit}'; }
+metric() {  # metric PORT 'NAME{labels}': the value of one sample of the daemon's /metrics (0 when absent)
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+    awk -v k="$2" '$1 == k {v = $2} END {print (v == "" ? 0 : v)}'
+}
+cycles() { metric "$1" 'haproxy_asg_cycles_total{outcome="ok"}'; }
+wait_cycle() {  # wait_cycle PORT: returns just after the daemon finished its next successful cycle
+  local c0 deadline
+  c0=$(cycles "$1"); deadline=$((SECONDS + 15))
+  while [[ $(cycles "$1") == "$c0" ]]; do
+    ((SECONDS >= deadline)) && { echo "bench/run.sh: no daemon cycle for 15 s" >&2; return 1; }
+    sleep 0.02
+  done
+}
+sim_calls() {  # sim_calls PORT [ACTION]: AWS calls the simulator accepted (all actions, or one)
+  curl -s --max-time 5 "http://127.0.0.1:$1/_sim/state" |
+    jq -r --arg a "${2:-}" 'if $a == "" then ([.calls[]] | add // 0) else (.calls[$a] // 0) end'
+}
+set_desired() {
+  curl -s --max-time 5 -X POST -d "{\"desired\":$3}" "http://127.0.0.1:$1/_sim/groups/$2/desired" >/dev/null
+}
+servers_in() {  # servers_in DIR BACKEND: servers HAProxy has in BACKEND
+  sock "$1/admin.sock" "show servers state $2" | awk 'NF > 18 && $1 !~ /^#/ {n++} END {print n + 0}'
+}
+fcalc() { awk "BEGIN {printf \"$1\", $2}"; }
+
+start_haproxy() {  # start_haproxy DIR: master-worker, master CLI on DIR/master.sock; waits for both sockets
+  bg "$1/haproxy.log" "$HAPROXY_BIN" -W -S "$1/master.sock" -f "$1/haproxy.cfg"
+  HAPROXY_PID=$LAST_PID
+  wait_for 10 test -S "$1/admin.sock" && wait_for 10 sh -c "echo 'show info' | /usr/bin/socat -t 2 - UNIX-CONNECT:$1/admin.sock | grep -q Name" ||
+    { echo "bench/run.sh: HAProxy did not start:" >&2; tail -5 "$1/haproxy.log" >&2; return 1; }
+}
+start_daemon() {  # start_daemon DIR: haproxy-asg run; waits for its first successful cycle
+  bg "$1/daemon.log" "$HASG" run --config "$1/haproxy-asg.yaml"
+  DAEMON_PID=$LAST_PID
+  wait_for 15 sh -c "curl -s http://127.0.0.1:$2/metrics | grep -q '^haproxy_asg_cycles_total{outcome=\"ok\"}'" ||
+    { echo "bench/run.sh: haproxy-asg run made no successful cycle:" >&2; tail -5 "$1/daemon.log" >&2; return 1; }
+}
+start_sim() {  # start_sim DIR ARGS...: the simulator program; sets SIM_PORT
+  local d=$1; shift
+  bg "$d/sim.log" "$SIM" --port-file "$d/sim.port" "$@"
+  wait_for 10 test -s "$d/sim.port" || { echo "bench/run.sh: simulator did not start" >&2; cat "$d/sim.log" >&2; return 1; }
+  SIM_PORT=$(cat "$d/sim.port")
+}
+
+global_section() {  # global_section DIR
+  cat <<EOF
+global
+    stats socket $1/admin.sock mode 600 level admin expose-fd listeners
+    stats timeout 30s
+    maxconn 4000
+    log stderr format short local0 warning
+
+EOF
+}
+# Production-like defaults (as packaging/haproxy.cfg.template): keep-alive both sides, idle connection reuse,
+# retries with redispatch.
+defaults_section() {
+  cat <<'EOF'
+defaults
+    log global
+    mode http
+    option http-keep-alive
+    http-reuse safe
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+    timeout connect 2s
+    timeout client 30s
+    timeout server 10s
+    timeout http-keep-alive 10s
+    timeout queue 10s
+
+EOF
+}
+yaml_head() {  # yaml_head DIR INTERVAL METRICS_PORT [MAX_REMOVE_SHARE]
+  cat <<EOF
+interval: $2
+haproxy:
+  template: $1/haproxy.cfg.template
+  config: $1/haproxy.cfg
+  runtime_socket: $1/admin.sock
+  master_socket: $1/master.sock
+  binary: $HAPROXY_BIN
+max_remove_share: ${4:-50%}
+listen: 127.0.0.1:$3
+log_format: text
+backends:
+EOF
+}
+
+# wrk's report -> "requests rps non2xx socket_errors"
+parse_wrk() {
+  awk '
+    / requests in / {req = $1}
+    /^Requests\/sec:/ {rps = $2}
+    /Non-2xx or 3xx responses:/ {bad = $NF}
+    /Socket errors:/ {gsub(/,/, ""); serr = $4 + $6 + $8 + $10}
+    END {printf "%d %.0f %d %d\n", req, rps, bad, serr}' "$1"
+}
+
+# ---- results -------------------------------------------------------------------------------------------------------
+TABLE=()
+DETAILS=()
+row() { TABLE+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"); }   # row NAME MEASURED TARGET VERDICT
+detail() { DETAILS+=("$1"); echo "   $1"; }
+verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo MISS; fi; }
+
+CHURN_SERVER_OPTIONS="check inter 1s fall 2 rise 1 pool-purge-delay 10s pool-max-conn -1"
+
+# ---- row 1: churn ------------------------------------------------------------------------------------------------
+# churn_run MODE NET: MODE "daemon" (haproxy-asg run) or "reload" (render + reload every second)
+churn_run() {
+  local mode=$1 net=$2 d=$WORK/churn-$1 iport fport mport churn_pid loop_pid=""
+  mkdir -p "$d"
+  iport=$(free_port); fport=$(free_port); mport=$(free_port)
+  bg "$d/sim.log" "$CHURN" --port-file "$d/sim.port" --out "$d/churn.json" --instance-port "$iport" \
+     --instance-net "$net" --pending 500ms --terminating 3s --period 1s --duration "$CHURN_S" --seed "$SEED" \
+     --initial 5 --min 2 --max 10
+  churn_pid=$LAST_PID
+  wait_for 10 test -s "$d/sim.port" || { echo "churn_bench did not start" >&2; cat "$d/sim.log" >&2; return 1; }
+  aws_env "$(cat "$d/sim.port")"
+  { global_section "$d"; defaults_section; cat <<EOF
+frontend web
+    bind 127.0.0.1:$fport
+    default_backend app
+
+backend app
+    balance roundrobin
+    option httpchk GET /
+EOF
+  } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 1s "$mport"; cat <<EOF
+  - backend: app
+    group: app
+    port: $iport
+    server_options: $CHURN_SERVER_OPTIONS
+    drain_timeout: 2s
+EOF
+  } >"$d/haproxy-asg.yaml"
+  sleep 0.7  # the first instances leave Pending
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; return 1; }
+  start_haproxy "$d" || return 1
+  if [[ $mode == daemon ]]; then
+    start_daemon "$d" "$mport" || return 1
+  else
+    # The recipe haproxy-asg replaces: every second, render the whole file from discovery and reload HAProxy
+    # through the master CLI, changed or not. No runtime API, no draining.
+    bg "$d/loop.log" bash -c '
+      while :; do
+        t0=$(date +%s%N)
+        if "$0" render --config "$1/haproxy-asg.yaml" >"$1/haproxy.cfg.new"; then mv -f "$1/haproxy.cfg.new" "$1/haproxy.cfg"; fi
+        echo reload | /usr/bin/socat -t 2 - UNIX-CONNECT:"$1/master.sock" >/dev/null
+        rest=$(( 1000000000 - ($(date +%s%N) - t0) ))
+        (( rest > 0 )) && sleep "$(printf "0.%09d" "$rest")"
+      done' "$HASG" "$d"
+    loop_pid=$LAST_PID
+  fi
+  wait_for 10 curl -sf --max-time 2 "http://127.0.0.1:$fport/" || { echo "no answer through HAProxy" >&2; return 1; }
+  sleep 2
+  local r0; r0=$(reloads "$d")
+  kill -USR1 "$churn_pid"
+  timeout $((CHURN_S + 30)) "$WRK" -t2 -c20 -d$((CHURN_S + 5))s --timeout 5s "http://127.0.0.1:$fport/" >"$d/wrk.txt" 2>&1
+  local r1; r1=$(reloads "$d")
+  kill -TERM "$churn_pid"
+  wait_for 20 test -s "$d/churn.json"
+  [[ -n $loop_pid ]] && stop_pid "$loop_pid"
+  [[ $mode == daemon ]] && stop_pid "$DAEMON_PID"
+  stop_pid "$HAPROXY_PID"
+  stop_pid "$churn_pid"
+  [[ -s $d/churn.json ]] || { echo "churn_bench wrote no result" >&2; return 1; }
+  read -r CH_REQ CH_RPS CH_BAD CH_SERR < <(parse_wrk "$d/wrk.txt")
+  CH_FAIL=$((CH_BAD + CH_SERR))
+  CH_SERR_TEXT=$(awk -F': ' '/Socket errors:/ {print $2}' "$d/wrk.txt"); CH_SERR_TEXT=${CH_SERR_TEXT:-none}
+  CH_P50=$(jq -r '.latency_ms.p50' "$d/churn.json"); CH_P99=$(jq -r '.latency_ms.p99' "$d/churn.json")
+  CH_UNSERVED=$(jq -r '.unserved' "$d/churn.json"); CH_SERVED=$(jq -r '.served' "$d/churn.json")
+  CH_CHANGES=$(jq -r '.changes' "$d/churn.json")
+  CH_RELOADS=$((r1 - r0))
+}
+
+bench_churn() {
+  local mode label
+  for mode in daemon reload; do
+    if [[ $mode == daemon ]]; then label="churn, haproxy-asg run"; else label="churn, render+reload every 1s"; fi
+    echo "== $label: wrk $((CHURN_S + 5)) s, group changes every 1 s for $CHURN_S s (seed $SEED)"
+    if ! churn_run "$mode" $([[ $mode == daemon ]] && echo 61 || echo 62); then
+      row "$label" "FAILED TO RUN" "" "MISS"; cleanup; continue
+    fi
+    detail "$label: $CH_REQ requests, $CH_RPS req/s; non-2xx/3xx $CH_BAD, socket errors $CH_SERR ($CH_SERR_TEXT); $CH_CHANGES group changes; reloads $CH_RELOADS"
+    detail "$label: InService->first request over $CH_SERVED instances: p50 $(fcalc %.0f "$CH_P50") ms, p99 $(fcalc %.0f "$CH_P99") ms; InService but never served: $CH_UNSERVED"
+    if [[ $mode == daemon ]]; then
+      row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "0" "$(verdict "$CH_FAIL == 0")"
+      row "$label: InService->first request p50" "$(fcalc %.0f "$CH_P50") ms" "<= 1500 ms" \
+          "$(verdict "$CH_P50 >= 0 && $CH_P50 <= 1500 && $CH_UNSERVED == 0")"
+      row "$label: InService->first request p99" "$(fcalc %.0f "$CH_P99") ms (unserved: $CH_UNSERVED)" "(report)" "-"
+      row "$label: reloads during the run" "$CH_RELOADS" "0" "$(verdict "$CH_RELOADS == 0")"
+    else  # the baseline: reported beside the daemon's numbers, no target of its own
+      row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "(baseline)" "-"
+      row "$label: InService->first request p50" "$(fcalc %.0f "$CH_P50") ms" "(baseline)" "-"
+      row "$label: InService->first request p99" "$(fcalc %.0f "$CH_P99") ms (unserved: $CH_UNSERVED)" "(baseline)" "-"
+      row "$label: reloads during the run" "$CH_RELOADS" "(baseline)" "-"
+    fi
+  done
+}
+
+# ---- row 2: AWS calls ----------------------------------------------------------------------------------------------
+bench_calls() {
+  echo "== AWS calls: 3 groups, interval 1s"
+  local d=$WORK/calls mport c0 k0 c1 k1 n=10 b
+  mkdir -p "$d"; mport=$(free_port)
+  start_sim "$d" --instance-port 0 --instance-net 65 --group web=3 --group api=3 --group jobs=3 || { row "AWS calls" "FAILED TO RUN" "" MISS; return; }
+  aws_env "$SIM_PORT"
+  { global_section "$d"; defaults_section
+    for b in web api jobs; do printf 'backend %s\n    balance roundrobin\n\n' "$b"; done; } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 1s "$mport"
+    for b in web api jobs; do printf '  - backend: %s\n    group: %s\n    port: 8080\n    server_options: pool-purge-delay 10s pool-max-conn -1\n' "$b" "$b"; done
+  } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "AWS calls" "FAILED TO RUN" "" MISS; cleanup; return; }
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "AWS calls" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  wait_cycle "$mport"; wait_cycle "$mport"
+  c0=$(cycles "$mport"); k0=$(sim_calls "$SIM_PORT")
+  for _ in $(seq $n); do wait_cycle "$mport"; done
+  c1=$(cycles "$mport"); k1=$(sim_calls "$SIM_PORT")
+  local steady; steady=$(fcalc %.2f "($k1 - $k0) / ($c1 - $c0)")
+  detail "steady: $((k1 - k0)) AWS calls in $((c1 - c0)) idle cycles (3 groups)"
+  row "AWS calls per steady cycle (3 groups)" "$steady" "1" "$(verdict "$steady == 1")"
+  detail "for comparison with the footprint row: daemon VmRSS at 9 instances $(awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$DAEMON_PID/status") (RssAnon $(awk '/^RssAnon:/ {printf "%.1f MB", $2 / 1024}' "/proc/$DAEMON_PID/status"))"
+  # One change: 5 instances more in one group, right after a cycle.
+  wait_cycle "$mport"
+  local a0 i0 a1 i1 s0; a0=$(sim_calls "$SIM_PORT" DescribeAutoScalingGroups); i0=$(sim_calls "$SIM_PORT" DescribeInstances)
+  s0=$(servers_in "$d" web)
+  set_desired "$SIM_PORT" web 8
+  wait_cycle "$mport"
+  a1=$(sim_calls "$SIM_PORT" DescribeAutoScalingGroups); i1=$(sim_calls "$SIM_PORT" DescribeInstances)
+  detail "scale-out web 3 -> 8: servers $s0 -> $(servers_in "$d" web); that cycle: DescribeAutoScalingGroups $((a1 - a0)), DescribeInstances $((i1 - i0))"
+  row "AWS calls in the cycle applying a scale-out (+5)" "$((a1 - a0 + i1 - i0)) ($((a1 - a0)) ASG + $((i1 - i0)) EC2)" "(report)" "-"
+  cleanup
+}
+
+# ---- row 3: apply time for 500 changes -----------------------------------------------------------------------------
+bench_apply() {
+  echo "== apply 500 additions, then 500 removals (one group, HAProxy running, interval 1s)"
+  local d=$WORK/apply mport iport r0 r1 s0 s1 n cyc secs
+  mkdir -p "$d"; mport=$(free_port); iport=$(free_port)
+  start_sim "$d" --instance-port "$iport" --instance-net 63 --group big=0 || { row "apply 500" "FAILED TO RUN" "" MISS; return; }
+  aws_env "$SIM_PORT"
+  { global_section "$d"; defaults_section; printf 'backend big\n    balance roundrobin\n    option httpchk GET /\n'; } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 1s "$mport" 100%; cat <<EOF
+  - backend: big
+    group: big
+    port: $iport
+    server_options: check inter 2s pool-purge-delay 10s pool-max-conn -1
+    drain_timeout: 2s
+EOF
+  } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "apply 500" "FAILED TO RUN" "" MISS; cleanup; return; }
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "apply 500" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  wait_cycle "$mport"
+  r0=$(reloads "$d")
+  # apply_until TARGET_SERVERS: cycles (and their summed duration) from the change until HAProxy has TARGET servers.
+  apply_until() {
+    local want=$1 sum0 sum1 c=0
+    sum0=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
+    while ((c < 10)); do
+      wait_cycle "$mport" || break
+      c=$((c + 1))
+      [[ $(servers_in "$d" big) == "$want" ]] && break
+    done
+    sum1=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
+    APPLY_CYCLES=$c
+    APPLY_MS=$(fcalc %.0f "($sum1 - $sum0) * 1000")
+  }
+  wait_cycle "$mport"
+  set_desired "$SIM_PORT" big 500
+  apply_until 500
+  local add_ms=$APPLY_MS add_cycles=$APPLY_CYCLES added; added=$(servers_in "$d" big)
+  wait_cycle "$mport"
+  set_desired "$SIM_PORT" big 0
+  apply_until 0
+  local del_ms=$APPLY_MS del_cycles=$APPLY_CYCLES left; left=$(servers_in "$d" big)
+  r1=$(reloads "$d")
+  detail "500 additions: HAProxy has $added servers after $add_cycles cycle(s) taking $add_ms ms in all"
+  detail "500 removals: $left servers left after $del_cycles cycle(s) (drain, then delete) taking $del_ms ms in all"
+  row "apply 500 additions" "$add_ms ms ($add_cycles cycle, $added servers)" "< 500 ms" "$(verdict "$add_ms < 500 && $added == 500")"
+  row "apply 500 removals" "$del_ms ms ($del_cycles cycles, $left left)" "< 500 ms" "$(verdict "$del_ms < 500 && $left == 0")"
+  row "reloads during both" "$((r1 - r0))" "0" "$(verdict "$((r1 - r0)) == 0")"
+  cleanup
+}
+
+# ---- row 4: daemon footprint at 5,000 instances ------------------------------------------------------------------
+bench_footprint() {
+  echo "== daemon RSS and CPU at 5,000 instances in 20 groups (interval 500ms, no health checks)"
+  local d=$WORK/footprint mport g groups=() i tck c0 c1 t0 t1 sum0 sum1 rss hwm
+  mkdir -p "$d"; mport=$(free_port)
+  for i in $(seq -w 1 20); do groups+=(--group "g$i=250"); done
+  start_sim "$d" --instance-port 0 --instance-net 66 "${groups[@]}" || { row "footprint" "FAILED TO RUN" "" MISS; return; }
+  aws_env "$SIM_PORT"
+  { global_section "$d"; defaults_section
+    for i in $(seq -w 1 20); do printf 'backend g%s\n    balance roundrobin\n\n' "$i"; done; } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 500ms "$mport"
+    for i in $(seq -w 1 20); do printf '  - backend: g%s\n    group: g%s\n    port: 8080\n    server_options: pool-purge-delay 10s pool-max-conn -1\n' "$i" "$i"; done
+  } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "footprint" "FAILED TO RUN" "" MISS; cleanup; return; }
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "footprint" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  for _ in 1 2 3 4; do wait_cycle "$mport"; done
+  local total=0; for i in $(seq -w 1 20); do total=$((total + $(servers_in "$d" "g$i"))); done
+  tck=$(getconf CLK_TCK)
+  cpu() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+  c0=$(cycles "$mport"); t0=$(cpu); sum0=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
+  for _ in $(seq 20); do wait_cycle "$mport"; done
+  c1=$(cycles "$mport"); t1=$(cpu); sum1=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status"); hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$DAEMON_PID/status")
+  local anon file; anon=$(awk '/^RssAnon:/ {printf "%.1f", $2 / 1024}' "/proc/$DAEMON_PID/status")
+  file=$(awk '/^RssFile:/ {printf "%.1f", $2 / 1024}' "/proc/$DAEMON_PID/status")
+  local cpu_ms rss_mb hwm_mb wall_ms
+  cpu_ms=$(fcalc %.1f "($t1 - $t0) * 1000 / $tck / ($c1 - $c0)")
+  wall_ms=$(fcalc %.1f "($sum1 - $sum0) * 1000 / ($c1 - $c0)")
+  rss_mb=$(fcalc %.1f "$rss / 1024"); hwm_mb=$(fcalc %.1f "$hwm / 1024")
+  detail "$total servers in HAProxy; $((c1 - c0)) steady cycles: CPU $((t1 - t0)) ticks (1/$tck s) in all, $cpu_ms ms/cycle; cycle wall time $wall_ms ms; VmRSS $rss_mb MB (RssAnon $anon MB heap and stacks, RssFile $file MB mapped binary and shared libraries), VmHWM $hwm_mb MB"
+  row "daemon RSS, 5,000 instances / 20 groups" "$rss_mb MB (peak $hwm_mb MB)" "<= 10 MB" "$(verdict "$rss_mb <= 10")"
+  row "daemon CPU per steady cycle, same" "$cpu_ms ms (wall $wall_ms ms)" "<= 10 ms" "$(verdict "$cpu_ms <= 10")"
+  cleanup
+}
+
+# ---- row 5: managed vs static backend throughput --------------------------------------------------------------------
+bench_throughput() {
+  echo "== req/s: managed backend vs the same servers written by hand ($ROUNDS rounds of wrk -t2 -c20 -d10s each)"
+  local d=$WORK/throughput mport iport fm fs addrs i r m s ms=() ss=()
+  mkdir -p "$d"; mport=$(free_port); iport=$(free_port); fm=$(free_port); fs=$(free_port)
+  # The 4 instances stay Pending for 3 s, their servers already up: their addresses go into the static backend, and
+  # `once` renders the managed backend still empty, so haproxy-asg adds them at runtime once they are InService.
+  start_sim "$d" --instance-port "$iport" --instance-net 64 --pending 3s --group app=4 || { row "throughput" "FAILED TO RUN" "" MISS; return; }
+  aws_env "$SIM_PORT"
+  mapfile -t addrs < <(curl -s "http://127.0.0.1:$SIM_PORT/_sim/state" | jq -r '.groups[0].instances[].address')
+  { global_section "$d"; defaults_section; cat <<EOF
+frontend managed_fe
+    bind 127.0.0.1:$fm
+    default_backend managed
+
+frontend static_fe
+    bind 127.0.0.1:$fs
+    default_backend static
+
+backend managed
+    balance roundrobin
+    option httpchk GET /
+
+backend static
+    balance roundrobin
+    option httpchk GET /
+EOF
+    i=1; for a in "${addrs[@]}"; do echo "    server s$i $a:$iport $CHURN_SERVER_OPTIONS"; i=$((i + 1)); done
+  } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 1s "$mport"; cat <<EOF
+  - backend: managed
+    group: app
+    port: $iport
+    server_options: $CHURN_SERVER_OPTIONS
+    drain_timeout: 2s
+EOF
+  } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "throughput" "FAILED TO RUN" "" MISS; cleanup; return; }
+  grep -q "server i-" "$d/haproxy.cfg" && echo "bench/run.sh: warning: managed servers already in the file, not added at runtime" >&2
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "throughput" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  wait_for 10 sh -c "[ \$(echo 'show servers state managed' | /usr/bin/socat -t 2 - UNIX-CONNECT:$d/admin.sock | awk 'NF > 18 && \$1 !~ /^#/' | wc -l) -eq 4 ]"
+  sleep 2
+  "$WRK" -t2 -c20 -d2s "http://127.0.0.1:$fm/" >/dev/null 2>&1; "$WRK" -t2 -c20 -d2s "http://127.0.0.1:$fs/" >/dev/null 2>&1
+  run_wrk() { timeout 30 "$WRK" -t2 -c20 -d10s --timeout 5s "http://127.0.0.1:$1/" >"$d/wrk-$2.txt" 2>&1; parse_wrk "$d/wrk-$2.txt" | awk '{print $2}'; }
+  for r in $(seq "$ROUNDS"); do
+    if ((r % 2 == 1)); then m=$(run_wrk "$fm" "m$r"); s=$(run_wrk "$fs" "s$r"); else s=$(run_wrk "$fs" "s$r"); m=$(run_wrk "$fm" "m$r"); fi
+    ms+=("$m"); ss+=("$s")
+    detail "round $r: managed $m req/s, static $s req/s"
+  done
+  local mm sm ratio
+  detail "HAProxy reloads during the row: $(reloads "$d") (0: the managed servers were added through the Runtime API)"
+  mm=$(printf '%s\n' "${ms[@]}" | awk '{t += $1} END {printf "%.0f", t / NR}')
+  sm=$(printf '%s\n' "${ss[@]}" | awk '{t += $1} END {printf "%.0f", t / NR}')
+  ratio=$(fcalc %.3f "$mm / $sm")
+  row "req/s managed / static (mean of $ROUNDS)" "$mm / $sm = $ratio" ">= 0.95" "$(verdict "$ratio >= 0.95")"
+  cleanup
+}
+
+START=$SECONDS
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+for r in "${ROWS[@]}"; do
+  "bench_$r"
+  cleanup
+done
+
+echo
+echo "== results ($((SECONDS - START)) s; $(nproc) CPUs; load average $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end; $("$HAPROXY_BIN" -v | head -1 | awk '{print "HAProxy", $3}'))"
+{
+  printf 'ROW\tMEASURED\tTARGET\tRESULT\n'
+  printf '%s\n' "${TABLE[@]}"
+} | column -t -s $'\t'
