@@ -1,6 +1,5 @@
 #include "discovery/asg_provider.h"
 
-#include <set>
 
 #include "aws/autoscaling.h"
 #include "discovery/members.h"
@@ -12,29 +11,37 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
   if (!found) return found.error();
 
   std::lock_guard lock(mu_);
+  const uint64_t cycle = ++cycle_;
   std::vector<std::string> unknown;
-  std::set<std::string> present;
   for (const auto& g : *found) {
     for (const auto& i : g.instances) {
-      present.insert(i.instance_id);
-      // Only members that could be served need an address; a Pending one is asked about once it is InService.
-      if (i.lifecycle_state == "InService" && !cache_.contains(i.instance_id)) unknown.push_back(i.instance_id);
+      if (auto it = cache_.find(i.instance_id); it != cache_.end()) {
+        it->second.seen = cycle;
+      } else if (i.lifecycle_state == "InService") {
+        // Only members that could be served need an address; a Pending one is asked about once it is InService.
+        unknown.push_back(i.instance_id);
+      }
     }
   }
-  std::map<std::string, aws::Ec2Instance> seen;
+  std::map<std::string, aws::Ec2Instance> fresh;  // this cycle's answers about instances not (yet) cached
   if (!unknown.empty()) {
     auto described = aws::describe_instances(ec2_, unknown);
     if (!described) return described.error();
     for (auto& inst : *described) {
       // Cache running instances only: one that is still pending (or stopped) is asked about again next cycle.
-      if (inst.state == "running") cache_[inst.instance_id] = inst;
-      seen[inst.instance_id] = std::move(inst);
+      if (inst.state == "running")
+        cache_[inst.instance_id] = Cached{inst, cycle};
+      else
+        fresh[inst.instance_id] = std::move(inst);
     }
   }
   // Forget instances that left every group.
-  std::erase_if(cache_, [&](const auto& kv) { return !present.contains(kv.first); });
-  for (const auto& [id, inst] : cache_) seen.emplace(id, inst);
-  return assemble_members(groups, *found, seen);
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.seen != cycle; });
+  return assemble_members(groups, *found, [&](const std::string& id) -> const aws::Ec2Instance* {
+    if (auto it = cache_.find(id); it != cache_.end()) return &it->second.instance;
+    auto it = fresh.find(id);
+    return it == fresh.end() ? nullptr : &it->second;
+  });
 }
 
 size_t AsgProvider::cached_addresses() const {

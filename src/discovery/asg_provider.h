@@ -24,7 +24,14 @@ class AsgProvider : public Provider {
   aws::QueryClient& asg_;
   aws::QueryClient& ec2_;
   mutable std::mutex mu_;
-  std::map<std::string, aws::Ec2Instance> cache_;  // running instances only
+  // Running instances only. `seen` is the cycle that last found the instance in a group: entries left behind are
+  // swept at the end of a cycle without building a set of every present id.
+  struct Cached {
+    aws::Ec2Instance instance;
+    uint64_t seen = 0;
+  };
+  std::map<std::string, Cached> cache_;
+  uint64_t cycle_ = 0;
 };
 
 }  // namespace hasg::discovery

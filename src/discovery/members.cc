@@ -6,7 +6,7 @@ namespace hasg::discovery {
 
 std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>& wanted,
                                                  const std::vector<aws::AutoScalingGroup>& groups,
-                                                 const std::map<std::string, aws::Ec2Instance>& instances) {
+                                                 const InstanceLookup& instance) {
   std::vector<core::GroupMembers> out;
   for (const auto& name : wanted) {
     core::GroupMembers gm;
@@ -21,15 +21,15 @@ std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>&
         m.lifecycle_state = ai.lifecycle_state;
         m.health_status = ai.health_status;
         m.availability_zone = ai.availability_zone;
-        auto ec2 = instances.find(ai.instance_id);
-        if (ec2 != instances.end()) {
-          m.instance_state = ec2->second.state;
-          m.private_ipv4 = ec2->second.private_ipv4;
-          m.ipv6 = ec2->second.ipv6;
+        const aws::Ec2Instance* ec2 = instance(ai.instance_id);
+        if (ec2 != nullptr) {
+          m.instance_state = ec2->state;
+          m.private_ipv4 = ec2->private_ipv4;
+          m.ipv6 = ec2->ipv6;
         }
         if (m.lifecycle_state != "InService") {
           m.not_served_reason = "lifecycle state " + m.lifecycle_state;
-        } else if (ec2 == instances.end()) {
+        } else if (ec2 == nullptr) {
           m.not_served_reason = "not listed by EC2";
         } else if (m.instance_state != "running") {
           m.not_served_reason = "instance " + m.instance_state;

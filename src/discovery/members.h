@@ -2,6 +2,7 @@
 // served or not, with the reason.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,10 +13,21 @@
 
 namespace hasg::discovery {
 
-// `instances`: what EC2 said (or the cache remembers) about each instance id. A member is served when its
-// lifecycle state is InService, its instance is running and it has an address.
+// What EC2 said (or the cache remembers) about an instance id; null when nothing is known.
+using InstanceLookup = std::function<const aws::Ec2Instance*(const std::string& instance_id)>;
+
+// A member is served when its lifecycle state is InService, its instance is running and it has an address.
 std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>& wanted,
                                                  const std::vector<aws::AutoScalingGroup>& groups,
-                                                 const std::map<std::string, aws::Ec2Instance>& instances);
+                                                 const InstanceLookup& instance);
+
+inline std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>& wanted,
+                                                        const std::vector<aws::AutoScalingGroup>& groups,
+                                                        const std::map<std::string, aws::Ec2Instance>& instances) {
+  return assemble_members(wanted, groups, [&](const std::string& id) -> const aws::Ec2Instance* {
+    auto it = instances.find(id);
+    return it == instances.end() ? nullptr : &it->second;
+  });
+}
 
 }  // namespace hasg::discovery

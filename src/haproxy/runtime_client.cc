@@ -347,7 +347,7 @@ Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_s
   while (i < lines.size() && trim(lines[i]).empty()) ++i;
   if (i == lines.size() || !starts_with(lines[i], "# "))
     return make_error("ProtocolError", "\"show stat\": missing the \"# pxname,svname,...\" header");
-  auto header = split(lines[i].substr(2), ',');
+  auto header = split_view(lines[i].substr(2), ',');
   int c_px = -1, c_sv = -1, c_scur = -1;
   for (size_t c = 0; c < header.size(); ++c) {
     if (header[c] == "pxname") c_px = static_cast<int>(c);
@@ -360,15 +360,15 @@ Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_s
   std::vector<std::pair<std::string, std::pair<std::string, int>>> out;
   for (++i; i < lines.size(); ++i) {
     if (trim(lines[i]).empty() || lines[i][0] == '#') continue;
-    auto f = split(lines[i], ',');
+    auto f = split_view(lines[i], ',', need);
     if (f.size() < need) return make_error("ProtocolError", "\"show stat\": short line \"" + one_line(lines[i]) + "\"");
-    const std::string& sv = f[static_cast<size_t>(c_sv)];
+    std::string_view sv = f[static_cast<size_t>(c_sv)];
     if (sv == "FRONTEND" || sv == "BACKEND") continue;
     int scur = 0;
-    const std::string& sc = f[static_cast<size_t>(c_scur)];
+    std::string_view sc = f[static_cast<size_t>(c_scur)];
     if (!trim(sc).empty() && !parse_int(sc, scur))
       return make_error("ProtocolError", "\"show stat\": bad scur in \"" + one_line(lines[i]) + "\"");
-    out.push_back({f[static_cast<size_t>(c_px)], {sv, scur}});
+    out.push_back({std::string(f[static_cast<size_t>(c_px)]), {std::string(sv), scur}});
   }
   return out;
 }

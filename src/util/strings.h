@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +9,9 @@ namespace hasg {
 
 std::string_view trim(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
+// The first `max_fields` fields of `s` split at `sep`, as views into `s` (the rest of the line is not scanned:
+// HAProxy's CSV rows have ~90 columns, of which a parser needs the first few).
+std::vector<std::string_view> split_view(std::string_view s, char sep, size_t max_fields = SIZE_MAX);
 // Words separated by runs of spaces and tabs (HAProxy's answers are column-aligned with either).
 std::vector<std::string_view> split_ws(std::string_view s);
 // A whole decimal integer, surrounding whitespace allowed; false on anything else.

@@ -47,7 +47,8 @@ TEST(AssembleMembers, ServedOnlyWhenInServiceRunningAndAddressed) {
 }
 
 TEST(AssembleMembers, InServiceButUnknownToEc2IsNotServed) {
-  auto out = assemble_members({"g"}, {{"g", 0, 1, 1, {{"i-9", "z", "InService", "Healthy"}}}}, {});
+  auto out = assemble_members({"g"}, {{"g", 0, 1, 1, {{"i-9", "z", "InService", "Healthy"}}}},
+                              std::map<std::string, aws::Ec2Instance>{});
   ASSERT_EQ(out[0].members.size(), 1u);
   EXPECT_FALSE(out[0].members[0].served);
   EXPECT_EQ(out[0].members[0].not_served_reason, "not listed by EC2");
