@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -104,6 +105,11 @@ std::vector<std::string> list_param(const Params& p, const std::string& prefix) 
   std::vector<std::string> out;
   for (auto& [i, v] : byindex) out.push_back(v);
   return out;
+}
+
+bool parse_offset(std::string_view s, size_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
 }
 
 std::string random_hex(std::mt19937_64& rng, size_t n) {
@@ -255,8 +261,12 @@ struct Simulator::Impl {
 
   // ---- XML answers ------------------------------------------------------------------------------------------------
 
-  std::string request_id() { return random_hex(rng, 8) + "-" + random_hex(rng, 4) + "-" + random_hex(rng, 4) + "-" +
-                                    random_hex(rng, 4) + "-" + random_hex(rng, 12); }
+  // Called from the server's pool threads outside `mu`, so its generator is per thread.
+  static std::string request_id() {
+    thread_local std::mt19937_64 local{std::random_device{}()};
+    return random_hex(local, 8) + "-" + random_hex(local, 4) + "-" + random_hex(local, 4) + "-" +
+           random_hex(local, 4) + "-" + random_hex(local, 12);
+  }
 
   // Auto Scaling's error document (Query protocol).
   Answer asg_error(int status, const std::string& code, const std::string& message) {
@@ -306,8 +316,8 @@ struct Simulator::Impl {
     }
     size_t offset = 0;
     if (auto tok = param(p, "NextToken"); !tok.empty()) {
-      if (!tok.starts_with("asg-")) return asg_error(400, "InvalidNextToken", "The token '" + tok + "' is invalid.");
-      offset = std::stoul(tok.substr(4));
+      if (!tok.starts_with("asg-") || !parse_offset(tok.substr(4), offset))
+        return asg_error(400, "InvalidNextToken", "The token '" + tok + "' is invalid.");
     }
     std::vector<const Group*> selected;
     for (const auto& [name, g] : groups)
@@ -398,8 +408,8 @@ struct Simulator::Impl {
         return ec2_error(400, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
     size_t offset = 0;
     if (auto tok = param(p, "NextToken"); !tok.empty()) {
-      if (!tok.starts_with("ec2-")) return ec2_error(400, "InvalidParameterValue", "Invalid value for NextToken");
-      offset = std::stoul(tok.substr(4));
+      if (!tok.starts_with("ec2-") || !parse_offset(tok.substr(4), offset))
+        return ec2_error(400, "InvalidParameterValue", "Invalid value for NextToken");
     }
     std::vector<const Instance*> selected;
     for (const auto& [id, inst] : instances) {

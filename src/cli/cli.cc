@@ -1,12 +1,30 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "cli/commands.h"
 
 namespace hasg::cli {
 
+namespace {
+int dispatch(int argc, char** argv);
+}  // namespace
+
 int run(int argc, char** argv) {
+  // Errors are values everywhere; this catch is the last guard against a library throwing (a bad_alloc, a
+  // json type error) so that the process still says what happened and exits 1 instead of aborting.
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "haproxy-asg: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+namespace {
+
+int dispatch(int argc, char** argv) {
   CLI::App app{"haproxy-asg: keeps HAProxy backends equal to EC2 Auto Scaling groups"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "haproxy-asg 0.1.0");
@@ -49,5 +67,7 @@ int run(int argc, char** argv) {
   if (r->parsed()) return render_command(render);
   return 2;
 }
+
+}  // namespace
 
 }  // namespace hasg::cli

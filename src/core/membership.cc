@@ -1,6 +1,5 @@
 #include "core/membership.h"
 
-#include <algorithm>
 #include <map>
 
 namespace hasg::core {
@@ -9,46 +8,42 @@ std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const Ac
                                          const std::set<std::string>& unmanaged) {
   if (actual == nullptr || !actual->exists) return desired.servers;
   const std::string& be = desired.backend;
-  std::map<std::string, DesiredServer> serving;
-  for (const auto& s : actual->servers) {
-    if (unmanaged.contains(be + "/" + s.name)) continue;
-    if (s.admin == AdminState::Ready) serving[s.name] = DesiredServer{s.name, s.address, s.port};
-  }
+  // Each managed server's address and whether it is in rotation, then the plan's ops replayed on that.
+  struct State {
+    DesiredServer server;
+    bool ready = false;
+  };
+  std::map<std::string, State> state;
+  for (const auto& s : actual->servers)
+    if (!unmanaged.contains(be + "/" + s.name))
+      state[s.name] = State{DesiredServer{s.name, s.address, s.port}, s.admin == AdminState::Ready};
   for (const auto& op : plan.ops) {
     if (op.backend != be) continue;
+    auto it = state.find(op.server);
     switch (op.kind) {
       case OpKind::Add:
-        serving[op.server] = DesiredServer{op.server, op.address, op.port};
+        state[op.server] = State{DesiredServer{op.server, op.address, op.port}, true};
         break;
       case OpKind::SetAddress:
-        if (auto it = serving.find(op.server); it != serving.end()) {
-          it->second.address = op.address;
-          it->second.port = op.port;
-        } else {
-          // Not in rotation yet: an Enable of the same server follows and picks the new address up.
-          serving[op.server] = DesiredServer{op.server, op.address, op.port};
-          serving[op.server].name = "\x01" + op.server;  // placeholder, resolved by Enable below
+        if (it != state.end()) {
+          it->second.server.address = op.address;
+          it->second.server.port = op.port;
         }
         break;
-      case OpKind::Enable: {
-        auto pending = serving.find(op.server);
-        if (pending != serving.end() && pending->second.name.starts_with('\x01')) {
-          pending->second.name = op.server;
-          break;
-        }
-        for (const auto& s : actual->servers)
-          if (s.name == op.server) serving[op.server] = DesiredServer{s.name, s.address, s.port};
+      case OpKind::Enable:
+        if (it != state.end()) it->second.ready = true;
         break;
-      }
       case OpKind::Drain:
+        if (it != state.end()) it->second.ready = false;
+        break;
       case OpKind::Remove:
-        serving.erase(op.server);
+        state.erase(op.server);
         break;
     }
   }
   std::vector<DesiredServer> out;
-  for (auto& [name, s] : serving)
-    if (!s.name.starts_with('\x01')) out.push_back(std::move(s));
+  for (auto& [name, s] : state)
+    if (s.ready) out.push_back(std::move(s.server));
   return out;
 }
 

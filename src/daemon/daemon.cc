@@ -62,27 +62,45 @@ void Daemon::load_state() {
     return;
   }
   auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.contains("drains")) {
-    spdlog::warn("state file {} is not valid JSON; starting without it", cfg_.state_file);
+  if (j.is_discarded() || !j.is_object() || !j.contains("drains") || !j["drains"].is_object()) {
+    spdlog::warn("state file {} is not what haproxy-asg writes; starting without it", cfg_.state_file);
     return;
   }
   core::DrainBook book;
-  for (const auto& [key, since] : j["drains"].items())
+  for (const auto& [key, since] : j["drains"].items()) {
+    if (!since.is_number_integer()) {
+      spdlog::warn("state file {}: drain of {} has no valid start time; ignored", cfg_.state_file, key);
+      continue;
+    }
     book[key] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()))};
+  }
   syncer_->set_drains(book);
+  syncer_->set_reload_pending(j.value("reload_pending", false) == true);
   saved_drains_ = book;
+  saved_reload_pending_ = syncer_->reload_pending();
 }
 
 void Daemon::save_state() {
-  if (cfg_.state_file.empty() || syncer_->drains() == saved_drains_) return;
-  nlohmann::json drains = nlohmann::json::object();
-  for (const auto& [key, rec] : syncer_->drains())
-    drains[key] = std::chrono::duration_cast<std::chrono::milliseconds>(rec.since.time_since_epoch()).count();
-  if (auto st = haproxy::write_file_atomic(cfg_.state_file, nlohmann::json{{"drains", drains}}.dump() + "\n"); !st) {
+  if (cfg_.state_file.empty()) return;
+  core::DrainBook drains = syncer_->drains();
+  bool pending = syncer_->reload_pending();
+  std::string path = cfg_.state_file;
+  {
+    std::lock_guard lock(mu_);
+    if (drains == saved_drains_ && pending == saved_reload_pending_) return;
+  }
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, rec] : drains)
+    j[key] = std::chrono::duration_cast<std::chrono::milliseconds>(rec.since.time_since_epoch()).count();
+  // Written outside mu_: two fsyncs on a slow disk must not stall /healthz and /metrics.
+  std::string text = nlohmann::json{{"drains", j}, {"reload_pending", pending}}.dump() + "\n";
+  if (auto st = haproxy::write_file_atomic(path, text); !st) {
     spdlog::warn("cannot save state: {}", st.error().message);
     return;
   }
-  saved_drains_ = syncer_->drains();
+  std::lock_guard lock(mu_);
+  saved_drains_ = std::move(drains);
+  saved_reload_pending_ = pending;
 }
 
 void Daemon::record_report(const CycleReport& r, double seconds) {
@@ -91,7 +109,7 @@ void Daemon::record_report(const CycleReport& r, double seconds) {
   metrics_.set("haproxy_asg_last_success_timestamp_seconds", {},
                std::chrono::duration<double>(core::Clock::now().time_since_epoch()).count());
   metrics_.set("haproxy_asg_discovery_ok", {}, 1);
-  for (const auto& op : r.plan.ops) metrics_.inc("haproxy_asg_operations_total", {{"op", core::to_string(op.kind)}});
+  for (const auto& op : r.applied_ops) metrics_.inc("haproxy_asg_operations_total", {{"op", core::to_string(op.kind)}});
   metrics_.inc("haproxy_asg_runtime_commands_total", {}, static_cast<double>(r.runtime_commands));
   if (r.reloaded) metrics_.inc("haproxy_asg_reloads_total");
   if (r.config_written) metrics_.inc("haproxy_asg_config_writes_total");
@@ -131,10 +149,11 @@ void Daemon::cycle() {
   auto before = syncer_->drains();
   auto report = syncer_->run(false);
   double secs = seconds_since(start);
+  if (report) save_state();
   std::lock_guard lock(mu_);
   if (report) {
-    // Drain times: servers that left the drain book through a Remove.
-    for (const auto& op : report->plan.ops) {
+    // Drain times: servers that left the drain book through a Remove sent to HAProxy.
+    for (const auto& op : report->applied_ops) {
       if (op.kind != core::OpKind::Remove) continue;
       auto it = before.find(op.backend + "/" + op.server);
       if (it != before.end())
@@ -147,15 +166,13 @@ void Daemon::cycle() {
     last_error_.clear();
     last_discovery_ok_ = std::chrono::steady_clock::now();
     last_report_ = std::move(*report);
-    save_state();
   } else {
     ++failures_;
     last_error_ = report.error().message;
     metrics_.observe("haproxy_asg_cycle_duration_seconds", {}, secs);
     metrics_.inc("haproxy_asg_cycles_total", {{"outcome", "error"}});
     metrics_.inc("haproxy_asg_errors_total", {{"code", report.error().code.empty() ? "error" : report.error().code}});
-    // Discovery errors come first in a cycle; anything the planner never saw kept the last good state.
-    if (report.error().code != "InvalidConfig") metrics_.set("haproxy_asg_discovery_ok", {}, 0);
+    metrics_.set("haproxy_asg_discovery_ok", {}, syncer_->discovery_ok() ? 1 : 0);
     spdlog::error("cycle failed (attempt {}), last good state kept: {}", failures_, last_error_);
   }
 }
@@ -167,16 +184,22 @@ void Daemon::reload_config() {
     return;
   }
   if (fresh->listen != cfg_.listen) spdlog::warn("SIGHUP: a new listen address takes effect after a restart");
+  // Only the loop thread (this one) touches the syncer and the edges; the endpoint's threads read cfg_ under mu_.
   if (fresh->haproxy != cfg_.haproxy) {
     control_ = make_socket_control(fresh->haproxy);
     files_ = make_disk_files(fresh->haproxy);
     auto drains = syncer_->drains();
+    bool pending = syncer_->reload_pending();
     syncer_ = std::make_unique<Syncer>(*fresh, aws_->provider(), *control_, *files_);
     syncer_->set_drains(drains);
+    syncer_->set_reload_pending(pending);
   } else {
     syncer_->set_config(*fresh);
   }
-  cfg_ = *fresh;
+  {
+    std::lock_guard lock(mu_);
+    cfg_ = *fresh;
+  }
   spdlog::info("SIGHUP: configuration reloaded from {} ({} backends)", config_path_, cfg_.backends.size());
 }
 
@@ -198,7 +221,9 @@ std::string Daemon::status_json() const {
   j["healthy"] = last_error_.empty();
   j["last_error"] = last_error_;
   j["backends"] = nlohmann::json::array();
-  if (!last_report_) return j.dump(2);
+  // AWS error text may carry a cut multi-byte character: replace it rather than fail the whole answer.
+  auto dump = [](const nlohmann::json& v) { return v.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); };
+  if (!last_report_) return dump(j);
   for (const auto& b : cfg_.backends) {
     nlohmann::json bj = {{"backend", b.backend}, {"group", b.group}};
     nlohmann::json servers = nlohmann::json::object();
@@ -217,7 +242,7 @@ std::string Daemon::status_json() const {
     bj["servers"] = servers;
     j["backends"].push_back(bj);
   }
-  return j.dump(2);
+  return dump(j);
 }
 
 void Daemon::stop() {

@@ -65,6 +65,7 @@ class Daemon {
   std::string last_error_;
   std::optional<CycleReport> last_report_;
   core::DrainBook saved_drains_;
+  bool saved_reload_pending_ = false;
   std::map<std::pair<std::string, std::string>, uint64_t> aws_calls_seen_;  // copied into the counter at scrape
 };
 

@@ -1,12 +1,7 @@
 #include "daemon/haproxy_control.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
+#include <optional>
 
 #include "haproxy/config_file.h"
 #include "haproxy/master_client.h"
@@ -54,32 +49,30 @@ class DiskFiles : public ConfigFiles {
   }
 
   Status stage(const std::string& text) override {
+    staged_text_.reset();
     if (auto st = haproxy::write_file_atomic(staged_, text); !st) return st;
-    if (auto st = haproxy::validate_config(s_.binary, staged_); !st) {
-      std::remove(staged_.c_str());
-      return make_error(st.error().code, "the rendered configuration fails `" + s_.binary +
-                                             " -c`; keeping " + s_.config_path + " as it is: " + st.error().message);
-    }
+    auto valid = haproxy::validate_config(s_.binary, staged_);
+    std::remove(staged_.c_str());
+    if (!valid)
+      return make_error(valid.error().code, "the rendered configuration fails `" + s_.binary + " -c`; keeping " +
+                                                s_.config_path + " as it is: " + valid.error().message);
+    staged_text_ = text;
     return Ok{};
   }
 
   Status install() override {
-    if (std::rename(staged_.c_str(), s_.config_path.c_str()) != 0)
-      return make_error("WriteFailed", "cannot rename " + staged_ + " to " + s_.config_path + ": " +
-                                           std::strerror(errno));
-    // The rename is durable only once the directory is synced.
-    std::string dir = std::filesystem::path(s_.config_path).parent_path().string();
-    int fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-      fsync(fd);
-      close(fd);
-    }
-    return Ok{};
+    if (!staged_text_) return make_error("NothingStaged", "internal error: install() without a validated stage()");
+    // write_file_atomic keeps the file's mode and owner and replaces a symlink's target, not the link: a
+    // haproxy.cfg holding stats passwords must not become world-readable because haproxy-asg rewrote it.
+    auto st = haproxy::write_file_atomic(s_.config_path, *staged_text_);
+    staged_text_.reset();
+    return st;
   }
 
  private:
   config::HaproxySettings s_;
-  std::string staged_;
+  std::string staged_;                      // where a render is validated
+  std::optional<std::string> staged_text_;  // what passed validation, until installed
 };
 
 }  // namespace

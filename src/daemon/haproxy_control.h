@@ -16,7 +16,8 @@ namespace hasg::daemon {
 class HaproxyControl {
  public:
   virtual ~HaproxyControl() = default;
-  // HAProxy's servers of these backends. An Error with code "ConnectionError" means HAProxy is not running.
+  // HAProxy's servers of these backends. An Error with code "HaproxyNotRunning" means nothing listens on the
+  // runtime socket.
   virtual Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends) = 0;
   virtual Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) = 0;
   // A seamless reload through the master CLI, checked (the new worker is up).

@@ -60,6 +60,7 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
 
   // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
   auto groups = discover();
+  discovery_ok_ = groups.ok();
   if (!groups) return groups.error();
   report.groups = *groups;
   auto desired = desire(cfg_, report.groups);
@@ -74,7 +75,7 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
   std::vector<std::string> names;
   for (const auto& b : cfg_.backends) names.push_back(b.backend);
   auto actual = haproxy_.servers(names);
-  if (!actual && actual.error().code != "ConnectionError") return actual.error();
+  if (!actual && actual.error().code != "HaproxyNotRunning") return actual.error();
   report.haproxy_running = actual.ok();
   if (actual) report.actual = *actual;
 
@@ -90,6 +91,19 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
     report.plan = core::plan(in);
   }
 
+  // A backend whose discovery was incomplete may only keep what HAProxy already serves. Without HAProxy's view
+  // (not running, or lacking the backend) there is nothing to keep it from: writing the desired servers alone
+  // could empty the backend, so the cycle stops here and the current file stays.
+  for (const auto& d : desired) {
+    if (d.discovery_complete) continue;
+    const core::ActualBackend* a = report.haproxy_running ? find_actual(report.actual, d.backend) : nullptr;
+    if (a == nullptr || !a->exists)
+      return make_error("IncompleteDiscovery",
+                        "group " + d.group + " of backend " + d.backend +
+                            " was not found or not fully described, and HAProxy does not serve that backend now: "
+                            "not writing a configuration that could leave it empty");
+  }
+
   // Render what HAProxy will serve once the plan is applied.
   std::vector<std::vector<core::DesiredServer>> serving;
   for (const auto& d : desired)
@@ -101,10 +115,16 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
   auto current = files_.read_current();
   if (!current) return current.error();
   report.config_changed = *current != report.rendered;
-  if (report.haproxy_running && report.config_changed &&
-      haproxy::structure_of(*current) != haproxy::structure_of(report.rendered) && !report.plan.reload_needed) {
-    report.plan.reload_needed = true;
-    report.plan.reload_reason = current->empty() ? "no configuration file yet" : "the configuration's structure changed";
+  if (report.haproxy_running && !report.plan.reload_needed) {
+    if (report.config_changed && haproxy::structure_of(*current) != haproxy::structure_of(report.rendered)) {
+      report.plan.reload_needed = true;
+      report.plan.reload_reason =
+          current->empty() ? "no configuration file yet" : "the configuration's structure changed";
+    } else if (reload_pending_) {
+      // The file already holds a structural change whose reload failed: try the reload again.
+      report.plan.reload_needed = true;
+      report.plan.reload_reason = "a previous reload did not complete";
+    }
   }
   if (dry_run) return report;  // the caller shows the plan, warnings included
   for (const auto& w : report.plan.warnings) spdlog::warn("{}", w);
@@ -115,10 +135,16 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
   }
   if (report.haproxy_running && report.plan.reload_needed) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
-    if (auto st = files_.install(); !st) return st.error();
-    report.config_written = true;
+    if (report.config_changed) {
+      if (auto st = files_.install(); !st) return st.error();
+      report.config_written = true;
+    }
+    // From here the file is ahead of HAProxy until a reload succeeds; remembered, so a failed reload is retried
+    // by the next cycles instead of being forgotten once the file matches the render.
+    reload_pending_ = true;
     spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
     if (auto st = haproxy_.reload(); !st) return st.error();
+    reload_pending_ = false;
     report.reloaded = true;
     drains_ = report.plan.drains;
     return report;
@@ -128,6 +154,7 @@ Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
     auto applied = haproxy_.apply(report.plan.ops);
     if (!applied) return applied.error();  // the file is not replaced: the next cycle re-plans from HAProxy's state
     report.runtime_commands = applied->commands;
+    report.applied_ops = report.plan.ops;
   }
   drains_ = report.plan.drains;
   if (report.config_changed) {

@@ -25,6 +25,7 @@ struct CycleReport {
   bool config_written = false;
   bool reloaded = false;
   size_t runtime_commands = 0;
+  std::vector<core::Op> applied_ops;        // sent through the Runtime API (none when a reload did the work)
   std::vector<core::ActualBackend> actual;  // HAProxy's view before the plan (empty when not running)
 
   // Anything to do? (what `plan` exits 2 for)
@@ -46,6 +47,11 @@ class Syncer {
   const config::Config& config() const { return cfg_; }
   const core::DrainBook& drains() const { return drains_; }
   void set_drains(core::DrainBook drains) { drains_ = std::move(drains); }
+  // True while the file holds a structural change HAProxy has not reloaded yet (kept in the state file).
+  bool reload_pending() const { return reload_pending_; }
+  // Whether the last cycle's discovery succeeded (a cycle can also fail later, at HAProxy or the file).
+  bool discovery_ok() const { return discovery_ok_; }
+  void set_reload_pending(bool pending) { reload_pending_ = pending; }
 
  private:
   Result<std::vector<core::GroupMembers>> discover();
@@ -55,6 +61,8 @@ class Syncer {
   HaproxyControl& haproxy_;
   ConfigFiles& files_;
   core::DrainBook drains_;
+  bool reload_pending_ = false;
+  bool discovery_ok_ = false;
 };
 
 }  // namespace hasg::daemon

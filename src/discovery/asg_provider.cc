@@ -15,12 +15,13 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
   std::vector<std::string> unknown;
   for (const auto& g : *found) {
     for (const auto& i : g.instances) {
-      if (auto it = cache_.find(i.instance_id); it != cache_.end()) {
-        it->second.seen = cycle;
-      } else if (i.lifecycle_state == "InService") {
-        // Only members that could be served need an address; a Pending one is asked about once it is InService.
+      auto it = cache_.find(i.instance_id);
+      if (it != cache_.end()) it->second.seen = cycle;
+      // Only members that could be served need an address; a Pending one is asked about once it is InService.
+      // A cached one is asked about again when Auto Scaling calls it unhealthy: its address has not changed, but
+      // its EC2 state may have (stopped), and that is what Auto Scaling is reacting to.
+      if (i.lifecycle_state == "InService" && (it == cache_.end() || i.health_status != "Healthy"))
         unknown.push_back(i.instance_id);
-      }
     }
   }
   std::map<std::string, aws::Ec2Instance> fresh;  // this cycle's answers about instances not (yet) cached
@@ -29,10 +30,12 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
     if (!described) return described.error();
     for (auto& inst : *described) {
       // Cache running instances only: one that is still pending (or stopped) is asked about again next cycle.
-      if (inst.state == "running")
+      if (inst.state == "running") {
         cache_[inst.instance_id] = Cached{inst, cycle};
-      else
+      } else {
+        cache_.erase(inst.instance_id);
         fresh[inst.instance_id] = std::move(inst);
+      }
     }
   }
   // Forget instances that left every group.

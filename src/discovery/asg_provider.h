@@ -1,6 +1,7 @@
 // Discovery from AWS: one paginated DescribeAutoScalingGroups for all groups, then DescribeInstances only for
 // InService instances whose address is not cached yet (an instance's private address never changes for its
-// life, so a running instance is asked about once). A steady cycle costs one API call for all groups together.
+// life, so a running instance is asked about once), or that Auto Scaling marks Unhealthy (their EC2 state may
+// have changed). A steady, healthy cycle costs one API call for all groups together.
 #pragma once
 
 #include <map>

@@ -67,9 +67,9 @@ core::AdminState admin_from_bits(int bits) {
   return core::AdminState::Ready;
 }
 
-bool has_check_keyword(std::string_view options) {
+bool has_keyword(std::string_view options, std::string_view keyword) {
   for (auto tok : split_ws(options))
-    if (tok == "check") return true;
+    if (tok == keyword) return true;
   return false;
 }
 
@@ -151,8 +151,8 @@ bool is_success_answer(const std::string& command, const std::string& answer) {
   //   del server        -> "Server deleted."          (error: "Only servers in maintenance mode can be deleted.")
   //   set server addr   -> "IP changed from 'A' to 'B', port changed from 'P' to 'Q' by 'stats socket command'",
   //                        or "no need to change the addr[, ...]" when already so
-  //   set server state, enable health, shutdown sessions -> "" (errors: "No such server.", "No such backend.",
-  //                        "Health check was not configured on this server, cannot enable.")
+  //   set server state, enable health, enable agent, shutdown sessions -> "" (errors: "No such server.",
+  //                        "No such backend.", "Health check was not configured on this server, cannot enable.")
   if (starts_with(command, "add server ")) return ends_with(a, "New server registered.");
   if (starts_with(command, "del server ")) return ends_with(a, "Server deleted.");
   if (starts_with(command, "set server ") && command.find(" addr ") != std::string::npos)
@@ -171,7 +171,10 @@ std::vector<std::string> RuntimeClient::commands_for(const core::Op& op) {
       std::string_view opts = trim(op.server_options);
       if (!opts.empty()) add += " " + std::string(opts);
       std::vector<std::string> cmds{add};
-      if (has_check_keyword(opts)) cmds.push_back("enable health " + bs);
+      if (has_keyword(opts, "check")) cmds.push_back("enable health " + bs);
+      // Agent checks likewise stay off on a dynamic server until "enable agent" (2.6.12: empty answer; "Agent was
+      // not configured on this server, cannot enable." without agent-check), while a reload would start them.
+      if (has_keyword(opts, "agent-check")) cmds.push_back("enable agent " + bs);
       cmds.push_back("set server " + bs + " state ready");
       return cmds;
     }

@@ -46,6 +46,13 @@ Result<std::string> unix_exchange(const std::string& path, const std::string& re
 
   if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     // A unix socket connects at once or fails, except EAGAIN when the listen backlog is full.
+    if (errno == ENOENT || errno == ECONNREFUSED) {
+      // Nothing listens there: HAProxy is not running (or not yet). Every other failure (EACCES, a stall) is an
+      // error the operator must see, not a reason to treat HAProxy as absent.
+      Error e = conn_error(path, "connect", errno);
+      e.code = "HaproxyNotRunning";
+      return e;
+    }
     if (errno != EINPROGRESS && errno != EAGAIN) return conn_error(path, "connect", errno);
     pollfd p{s.fd, POLLOUT, 0};
     int r = ::poll(&p, 1, poll_ms(timeout));

@@ -13,7 +13,7 @@ namespace hasg::haproxy {
 // Sends `request` and returns everything read until EOF. `timeout` bounds the connect and any period without
 // progress (no byte written or read). With `half_close`, the write side is shut once the request is sent: the
 // master CLI (2.6.12) waits for that before it answers and closes. Errors have code "ConnectionError" and are
-// retryable.
+// retryable, except "HaproxyNotRunning" when the socket file is missing or refuses connections.
 Result<std::string> unix_exchange(const std::string& path, const std::string& request,
                                   std::chrono::milliseconds timeout, bool half_close = false);
 

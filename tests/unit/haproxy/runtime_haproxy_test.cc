@@ -189,12 +189,14 @@ TEST_F(RuntimeHaproxy, FailedCommandIsAnErrorNamingIt) {
   EXPECT_EQ((*raw)[1].substr(0, 2), "1\n");
 }
 
-TEST_F(RuntimeHaproxy, MissingSocketIsAConnectionError) {
+// A missing socket is HAProxy not running (once then only writes the file); any other failure is an error.
+TEST_F(RuntimeHaproxy, MissingSocketMeansHaproxyIsNotRunning) {
   UnixSocketTransport t(fx_.dir() + "/nope.sock", std::chrono::milliseconds(500));
   auto r = RuntimeClient(t).servers({"be"});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "ConnectionError");
+  EXPECT_EQ(r.error().code, "HaproxyNotRunning");
   EXPECT_TRUE(r.error().retryable);
+  EXPECT_NE(r.error().message.find("nope.sock"), std::string::npos);
 }
 
 // Facts the design relies on, checked on this HAProxy.

@@ -1,0 +1,201 @@
+// The sync cycle's order of work and its failure paths, with every edge in memory: what is staged, installed,
+// applied and reloaded when HAProxy, the file or a reload misbehaves.
+#include "daemon/syncer.h"
+
+#include <gtest/gtest.h>
+
+namespace hasg::daemon {
+namespace {
+
+class FakeProvider : public discovery::Provider {
+ public:
+  Result<std::vector<core::GroupMembers>> discover(const std::vector<std::string>&) override {
+    if (fail) return make_error("InternalFailure", "Auto Scaling DescribeAutoScalingGroups failed");
+    return groups;
+  }
+  void set_members(std::vector<std::pair<std::string, std::string>> id_addr, bool found = true) {
+    core::GroupMembers g{"app", found, {}};
+    for (auto& [id, addr] : id_addr)
+      g.members.push_back({id, "app", "InService", "Healthy", "z", "running", addr, "", true, ""});
+    groups = {g};
+  }
+  std::vector<core::GroupMembers> groups;
+  bool fail = false;
+};
+
+class FakeControl : public HaproxyControl {
+ public:
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>&) override {
+    if (!servers_error.code.empty()) return servers_error;
+    return actual;
+  }
+  Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
+    applied.insert(applied.end(), ops.begin(), ops.end());
+    for (const auto& op : ops) {
+      auto& v = actual[0].servers;
+      if (op.kind == core::OpKind::Add) v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0});
+    }
+    return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};
+  }
+  Status reload() override {
+    ++reloads;
+    if (reload_fails) return make_error("ReloadFailed", "the new worker did not start");
+    return Ok{};
+  }
+  std::vector<core::ActualBackend> actual{{"app", true, {}}};
+  Error servers_error;
+  std::vector<core::Op> applied;
+  int reloads = 0;
+  bool reload_fails = false;
+};
+
+class FakeFiles : public ConfigFiles {
+ public:
+  Result<std::string> read_template() override { return tmpl; }
+  Result<std::string> read_current() override { return current; }
+  Status stage(const std::string& text) override {
+    ++stages;
+    if (invalid) return make_error("InvalidConfig", "rejected by haproxy -c");
+    staged = text;
+    return Ok{};
+  }
+  Status install() override {
+    if (!staged) return make_error("NothingStaged", "install() without stage()");
+    current = *staged;
+    staged.reset();
+    ++installs;
+    return Ok{};
+  }
+  std::string tmpl = "defaults\n    mode http\n\nbackend app\n    balance roundrobin\n";
+  std::string current;
+  std::optional<std::string> staged;
+  int stages = 0;
+  int installs = 0;
+  bool invalid = false;
+};
+
+config::Config test_config() {
+  config::Config c;
+  c.haproxy.template_path = "/etc/haproxy/haproxy.cfg.template";
+  c.haproxy.config_path = "/etc/haproxy/haproxy.cfg";
+  c.backends.push_back({"app", "app", 80, "check", std::chrono::seconds(30), "ipv4"});
+  return c;
+}
+
+struct SyncerTest : ::testing::Test {
+  // As in production: `once` writes the file while HAProxy is down, then HAProxy starts from it.
+  void SetUp() override {
+    provider.set_members({{"i-1", "127.0.0.2"}});
+    control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
+    ASSERT_TRUE(syncer.run(false).ok());
+    control.servers_error = Error{};
+    control.actual[0].servers = {{"i-1", "127.0.0.2", 80, core::AdminState::Ready, true, 0}};
+    files.stages = files.installs = 0;
+  }
+
+  FakeProvider provider;
+  FakeControl control;
+  FakeFiles files;
+  Syncer syncer{test_config(), provider, control, files};
+};
+
+TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  auto r = syncer.run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
+  EXPECT_EQ(control.reloads, 0) << "membership only: the file is written, HAProxy is not reloaded";
+  EXPECT_NE(files.current.find("server i-2 127.0.0.3:80 check"), std::string::npos) << files.current;
+  EXPECT_EQ(files.installs, 1);
+
+  // Idle: nothing staged, installed, applied or reloaded.
+  control.applied.clear();
+  r = syncer.run(false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->changes());
+  EXPECT_EQ(files.stages, 1);
+  EXPECT_EQ(files.installs, 1);
+  EXPECT_TRUE(control.applied.empty());
+  EXPECT_EQ(control.reloads, 0);
+}
+
+TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
+  files.tmpl += "    timeout queue 5s\n";  // a structural change
+  control.reload_fails = true;
+  auto r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ReloadFailed");
+  EXPECT_EQ(control.reloads, 1);
+  EXPECT_NE(files.current.find("timeout queue 5s"), std::string::npos) << "the validated file is in place";
+  EXPECT_TRUE(syncer.reload_pending());
+
+  // The file now equals the render, but HAProxy still runs the old structure: the reload is tried again, and
+  // nothing is installed without having been staged.
+  r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(control.reloads, 2);
+  control.reload_fails = false;
+  r = syncer.run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->reloaded);
+  EXPECT_EQ(control.reloads, 3);
+  EXPECT_FALSE(syncer.reload_pending());
+  r = syncer.run(false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->reloaded);
+  EXPECT_EQ(control.reloads, 3);
+}
+
+TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-3", "127.0.0.4"}});
+  control.servers_error = make_error("ConnectionError", "admin.sock: connect: Permission denied", true);
+  auto r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos);
+  EXPECT_EQ(files.installs, 0);
+
+  control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
+  r = syncer.run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->haproxy_running);
+  EXPECT_EQ(files.installs, 1);
+  EXPECT_NE(files.current.find("server i-3 "), std::string::npos);
+}
+
+TEST_F(SyncerTest, IncompleteDiscoveryNeverWritesAFileThatCouldEmptyABackend) {
+  files.current = "previous good file\n";
+  provider.set_members({}, /*found=*/false);
+  control.servers_error = make_error("HaproxyNotRunning", "not running");
+  auto r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "IncompleteDiscovery");
+  EXPECT_EQ(files.current, "previous good file\n");
+  EXPECT_EQ(files.stages, 0);
+}
+
+TEST_F(SyncerTest, FailedValidationChangesNothing) {
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  files.invalid = true;
+  auto r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidConfig");
+  EXPECT_TRUE(control.applied.empty()) << "no runtime command before the render is validated";
+  EXPECT_EQ(files.installs, 0);
+}
+
+TEST_F(SyncerTest, DiscoveryFailureIsReportedAsSuch) {
+  provider.fail = true;
+  auto r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(syncer.discovery_ok());
+  provider.fail = false;
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  files.invalid = true;
+  r = syncer.run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(syncer.discovery_ok()) << "a cycle failing after discovery does not say discovery failed";
+}
+
+}  // namespace
+}  // namespace hasg::daemon
