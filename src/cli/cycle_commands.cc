@@ -70,9 +70,9 @@ nlohmann::json plan_json(const daemon::CycleReport& r) {
 void print_plan(const daemon::CycleReport& r, const std::string& config_path) {
   if (!r.haproxy_running) fmt::print("HAProxy is not running: only the configuration file would be written.\n");
   for (const auto& op : r.plan.ops) {
-    std::string what = op.backend + "/" + op.server;
+    std::string what = core::server_key(op.backend, op.server);
     if (op.kind == core::OpKind::Add || op.kind == core::OpKind::SetAddress)
-      what += " " + haproxy::format_address(op.address, op.port);
+      what += " " + core::endpoint(op.address, op.port);
     fmt::print("{:<12} {:<45} {}\n", core::to_string(op.kind), what, op.reason);
   }
   for (const auto& w : r.plan.warnings) fmt::print("warning: {}\n", w);
@@ -160,7 +160,7 @@ int status_command(const CycleArgs& args) {
         nlohmann::json e = {{"server", name}};
         if (row.first) e["group"] = {{"lifecycle", row.first->lifecycle_state}, {"served", row.first->served}};
         if (row.second)
-          e["haproxy"] = {{"address", haproxy::format_address(row.second->address, row.second->port)},
+          e["haproxy"] = {{"address", core::endpoint(row.second->address, row.second->port)},
                           {"admin", core::to_string(row.second->admin)}, {"up", row.second->up},
                           {"sessions", row.second->current_sessions}};
         servers.push_back(e);
@@ -173,7 +173,7 @@ int status_command(const CycleArgs& args) {
     fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", "SERVER", "GROUP", "HAPROXY", "ADMIN", "UP", "SESSIONS");
     for (const auto& [name, row] : rows) {
       std::string g = row.first ? row.first->lifecycle_state + (row.first->served ? "" : " (not served)") : "-";
-      std::string addr = row.second ? haproxy::format_address(row.second->address, row.second->port) : "-";
+      std::string addr = row.second ? core::endpoint(row.second->address, row.second->port) : "-";
       std::string admin = row.second ? core::to_string(row.second->admin) : "-";
       std::string up = row.second ? (row.second->up ? "yes" : "no") : "-";
       std::string sess = row.second ? std::to_string(row.second->current_sessions) : "-";

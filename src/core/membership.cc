@@ -15,7 +15,7 @@ std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const Ac
   };
   std::map<std::string, State> state;
   for (const auto& s : actual->servers)
-    if (!unmanaged.contains(be + "/" + s.name))
+    if (!unmanaged.contains(server_key(be, s.name)))
       state[s.name] = State{DesiredServer{s.name, s.address, s.port}, s.admin == AdminState::Ready};
   for (const auto& op : plan.ops) {
     if (op.backend != be) continue;

@@ -40,12 +40,6 @@
 namespace hasg::core {
 namespace {
 
-std::string book_key(const std::string& backend, const std::string& server) { return backend + "/" + server; }
-
-std::string endpoint(const std::string& address, int port) {
-  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
-  return address + ":" + std::to_string(port);
-}
 
 // Same address, also when two spellings of one IPv6 address differ (HAProxy may print it otherwise than EC2).
 bool same_address(const std::string& a, const std::string& b) {
@@ -101,9 +95,9 @@ Op make_op(OpKind kind, const std::string& backend, const std::string& server, s
 
 void plan_backend(const DesiredBackend& want, const ActualBackend& have, const PlanInput& in, Plan& out) {
   const std::string& be = want.backend;
-  auto managed = [&](const std::string& server) { return !in.unmanaged.contains(book_key(be, server)); };
+  auto managed = [&](const std::string& server) { return !in.unmanaged.contains(server_key(be, server)); };
   auto book = [&](const std::string& server) -> const DrainRecord* {
-    auto it = in.drains.find(book_key(be, server));
+    auto it = in.drains.find(server_key(be, server));
     return it == in.drains.end() ? nullptr : &it->second;
   };
 
@@ -144,7 +138,7 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
     if (!managed(a->name)) continue;
     if (a->admin == AdminState::Ready) ++ready;
     if (desired.contains(name)) continue;
-    const std::string key = book_key(be, a->name);
+    const std::string key = server_key(be, a->name);
     const DrainRecord* rec = book(a->name);
 
     if (!want.discovery_complete) {
@@ -194,7 +188,7 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
   for (std::size_t i = 0; i < candidates.size() && i < cap; ++i) {
     const ActualServer& a = *candidates[i];
     out.ops.push_back(make_op(OpKind::Drain, be, a.name, "no longer a member"));
-    out.drains[book_key(be, a.name)] = DrainRecord{in.now};
+    out.drains[server_key(be, a.name)] = DrainRecord{in.now};
   }
   if (candidates.size() > cap) {
     std::size_t held = candidates.size() - cap;

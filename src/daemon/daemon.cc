@@ -155,7 +155,7 @@ void Daemon::cycle() {
     // Drain times: servers that left the drain book through a Remove sent to HAProxy.
     for (const auto& op : report->applied_ops) {
       if (op.kind != core::OpKind::Remove) continue;
-      auto it = before.find(op.backend + "/" + op.server);
+      auto it = before.find(core::server_key(op.backend, op.server));
       if (it != before.end())
         metrics_.observe("haproxy_asg_drain_seconds", {},
                          std::chrono::duration<double>(core::Clock::now() - it->second.since).count());

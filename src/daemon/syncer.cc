@@ -30,9 +30,9 @@ const core::ActualBackend* find_actual(const std::vector<core::ActualBackend>& a
 }
 
 std::string describe(const core::Op& op) {
-  std::string s = std::string(core::to_string(op.kind)) + " " + op.backend + "/" + op.server;
+  std::string s = std::string(core::to_string(op.kind)) + " " + core::server_key(op.backend, op.server);
   if (op.kind == core::OpKind::Add || op.kind == core::OpKind::SetAddress)
-    s += " " + haproxy::format_address(op.address, op.port);
+    s += " " + core::endpoint(op.address, op.port);
   return s + " (" + op.reason + ")";
 }
 

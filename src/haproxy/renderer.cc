@@ -97,11 +97,6 @@ bool is_word(std::string_view s) {
 
 }  // namespace
 
-std::string format_address(const std::string& address, int port) {
-  bool ipv6 = address.find(':') != std::string::npos && !address.starts_with("[");
-  return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
-}
-
 Result<TemplateInfo> inspect_template(std::string_view text, const std::string& filename) {
   if (trim(text).empty()) return make_error("TemplateError", filename + ": the template is empty");
   auto lines = lines_of(text);
@@ -120,7 +115,7 @@ Result<TemplateInfo> inspect_template(std::string_view text, const std::string& 
       auto w = words(lines[i], 2);
       if (in_managed_block && !w.empty() && w[0] == "server") continue;
       in_managed_block = false;
-      if (w.size() == 2 && w[0] == "server") info.declared_servers.insert(s.name + "/" + std::string(w[1]));
+      if (w.size() == 2 && w[0] == "server") info.declared_servers.insert(core::server_key(s.name, std::string(w[1])));
     }
   }
   return info;
@@ -170,7 +165,7 @@ Result<std::string> render(std::string_view template_text, const std::string& te
         return make_error("TemplateError", "backend '" + m.backend + "': cannot write server '" + srv.name +
                                                "' with address '" + srv.address + "'");
       std::string line = std::string(kIndent) + "server " + srv.name + " " +
-                         format_address(srv.address, srv.port != 0 ? srv.port : m.port);
+                         core::endpoint(srv.address, srv.port != 0 ? srv.port : m.port);
       if (!options.empty()) line += " " + options;
       block.push_back(std::move(line));
     }

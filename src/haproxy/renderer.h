@@ -39,9 +39,6 @@ Result<std::string> render(std::string_view template_text, const std::string& te
 // The rendered text minus the managed server lines (marker lines kept).
 std::string structure_of(std::string_view rendered);
 
-// "127.0.0.2:80"; IPv6 in brackets: "[::1]:80".
-std::string format_address(const std::string& address, int port);
-
 // The marker comment's leading text, after indentation (for tools that look for managed blocks).
 inline constexpr std::string_view kMarkerPrefix = "# haproxy-asg: group ";
 

@@ -73,11 +73,6 @@ bool has_keyword(std::string_view options, std::string_view keyword) {
   return false;
 }
 
-std::string addr_port(const std::string& address, int port) {
-  // HAProxy 2.6 takes "[::1]:80" for IPv6 in "add server" (checked: registered as ::1, port 80).
-  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
-  return address + ":" + std::to_string(port);
-}
 
 Error command_failed(const std::string& cmd, const std::string& answer, const std::string& context) {
   return make_error("HaproxyCommandFailed",
@@ -161,13 +156,13 @@ bool is_success_answer(const std::string& command, const std::string& answer) {
 }
 
 std::vector<std::string> RuntimeClient::commands_for(const core::Op& op) {
-  const std::string bs = op.backend + "/" + op.server;
+  const std::string bs = core::server_key(op.backend, op.server);
   switch (op.kind) {
     case core::OpKind::Add: {
       // A dynamic server starts in maintenance with its checks disabled (2.6.12: srv_admin_state 1,
       // srv_check_state 2 = configured, not enabled); "enable health" is refused ("Health check was not
       // configured...") unless "check" was given, so it is sent only then.
-      std::string add = "add server " + bs + " " + addr_port(op.address, op.port);
+      std::string add = "add server " + bs + " " + core::endpoint(op.address, op.port);
       std::string_view opts = trim(op.server_options);
       if (!opts.empty()) add += " " + std::string(opts);
       std::vector<std::string> cmds{add};

@@ -180,10 +180,10 @@ TEST(Render, SeveralManagedBackends) {
 }
 
 TEST(Render, IPv6Addresses) {
-  EXPECT_EQ(format_address("127.0.0.2", 80), "127.0.0.2:80");
-  EXPECT_EQ(format_address("::1", 80), "[::1]:80");
-  EXPECT_EQ(format_address("2600:1f18:abcd::12", 8443), "[2600:1f18:abcd::12]:8443");
-  EXPECT_EQ(format_address("[::1]", 80), "[::1]:80");
+  EXPECT_EQ(core::endpoint("127.0.0.2", 80), "127.0.0.2:80");
+  EXPECT_EQ(core::endpoint("::1", 80), "[::1]:80");
+  EXPECT_EQ(core::endpoint("2600:1f18:abcd::12", 8443), "[2600:1f18:abcd::12]:8443");
+  EXPECT_EQ(core::endpoint("[::1]", 80), "[::1]:80");
   auto r = render("backend app\n", "t", {app({{"i-6", "::1", 80}}, "")});
   ASSERT_TRUE(r.ok());
   EXPECT_NE(r->find("    server i-6 [::1]:80\n"), std::string::npos) << *r;
