@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -31,7 +32,7 @@ class AsgProvider : public Provider {
     aws::Ec2Instance instance;
     uint64_t seen = 0;
   };
-  std::map<std::string, Cached> cache_;
+  std::unordered_map<std::string, Cached> cache_;  // hashed: ids share long prefixes
   uint64_t cycle_ = 0;
 };
 
