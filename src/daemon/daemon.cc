@@ -85,21 +85,17 @@ void Daemon::save_state() {
   if (cfg_.state_file.empty()) return;
   core::DrainBook drains = syncer_->drains();
   bool pending = syncer_->reload_pending();
-  std::string path = cfg_.state_file;
-  {
-    std::lock_guard lock(mu_);
-    if (drains == saved_drains_ && pending == saved_reload_pending_) return;
-  }
+  // Loop thread only (like the syncer), and never under mu_: two fsyncs on a slow disk must not stall /healthz
+  // and /metrics.
+  if (drains == saved_drains_ && pending == saved_reload_pending_) return;
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [key, rec] : drains)
     j[key] = std::chrono::duration_cast<std::chrono::milliseconds>(rec.since.time_since_epoch()).count();
-  // Written outside mu_: two fsyncs on a slow disk must not stall /healthz and /metrics.
   std::string text = nlohmann::json{{"drains", j}, {"reload_pending", pending}}.dump() + "\n";
-  if (auto st = haproxy::write_file_atomic(path, text); !st) {
+  if (auto st = haproxy::write_file_atomic(cfg_.state_file, text); !st) {
     spdlog::warn("cannot save state: {}", st.error().message);
     return;
   }
-  std::lock_guard lock(mu_);
   saved_drains_ = std::move(drains);
   saved_reload_pending_ = pending;
 }
@@ -153,7 +149,7 @@ void Daemon::cycle() {
   // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file) and then sleeps
   // for an interval: give the freed pages back instead of keeping them resident until the next cycle.
   malloc_trim(0);
-  if (report) save_state();
+  save_state();  // also after a failure: a reload that failed must stay pending across a restart
   std::lock_guard lock(mu_);
   if (report) {
     // Drain times: servers that left the drain book through a Remove sent to HAProxy.
