@@ -11,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/logging.h"
+#include "daemon/status_view.h"
 #include "daemon/syncer.h"
 #include "discovery/aws_context.h"
 #include "haproxy/renderer.h"
@@ -141,46 +142,30 @@ int status_command(const CycleArgs& args) {
   if (!s) return fail("status", s.error());
   auto r = s->syncer->run(true);
   if (!r) return fail("status", r.error());
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& b : s->cfg.backends) {
-    const core::GroupMembers* group = nullptr;
-    for (const auto& g : r->groups)
-      if (g.group == b.group) group = &g;
-    const core::ActualBackend* actual = nullptr;
-    for (const auto& a : r->actual)
-      if (a.backend == b.backend) actual = &a;
-    std::map<std::string, std::pair<const core::Member*, const core::ActualServer*>> rows;
-    if (group)
-      for (const auto& m : group->members) rows[m.instance_id].first = &m;
-    if (actual)
-      for (const auto& sv : actual->servers) rows[sv.name].second = &sv;
-    if (args.json) {
-      nlohmann::json servers = nlohmann::json::array();
-      for (const auto& [name, row] : rows) {
-        nlohmann::json e = {{"server", name}};
-        if (row.first) e["group"] = {{"lifecycle", row.first->lifecycle_state}, {"served", row.first->served}};
-        if (row.second)
-          e["haproxy"] = {{"address", core::endpoint(row.second->address, row.second->port)},
-                          {"admin", core::to_string(row.second->admin)}, {"up", row.second->up},
-                          {"sessions", row.second->current_sessions}};
-        servers.push_back(e);
-      }
-      out.push_back({{"backend", b.backend}, {"group", b.group}, {"haproxy_running", r->haproxy_running},
-                     {"servers", servers}});
-      continue;
-    }
-    fmt::print("backend {} <- group {}{}\n", b.backend, b.group, r->haproxy_running ? "" : " (HAProxy is not running)");
+  auto view = daemon::status_view(s->cfg, *r);
+  if (args.json) {
+    std::cout << view.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& b : view) {
+    fmt::print("backend {} <- group {}{}\n", b["backend"].get<std::string>(), b["group"].get<std::string>(),
+               b["haproxy_running"].get<bool>() ? "" : " (HAProxy is not running)");
     fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", "SERVER", "GROUP", "HAPROXY", "ADMIN", "UP", "SESSIONS");
-    for (const auto& [name, row] : rows) {
-      std::string g = row.first ? row.first->lifecycle_state + (row.first->served ? "" : " (not served)") : "-";
-      std::string addr = row.second ? core::endpoint(row.second->address, row.second->port) : "-";
-      std::string admin = row.second ? core::to_string(row.second->admin) : "-";
-      std::string up = row.second ? (row.second->up ? "yes" : "no") : "-";
-      std::string sess = row.second ? std::to_string(row.second->current_sessions) : "-";
-      fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", name, g, addr, admin, up, sess);
+    for (const auto& row : b["servers"]) {
+      std::string g = "-", addr = "-", admin = "-", up = "-", sess = "-";
+      if (row.contains("group"))
+        g = row["group"]["lifecycle"].get<std::string>() + (row["group"]["served"].get<bool>() ? "" : " (not served)");
+      if (row.contains("haproxy")) {
+        const auto& h = row["haproxy"];
+        addr = h["address"].get<std::string>();
+        admin = h["admin"].get<std::string>();
+        up = h["up"].get<bool>() ? "yes" : "no";
+        sess = std::to_string(h["sessions"].get<int>());
+      }
+      fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", row["server"].get<std::string>(), g, addr, admin, up,
+                 sess);
     }
   }
-  if (args.json) std::cout << out.dump(2) << "\n";
   return 0;
 }
 

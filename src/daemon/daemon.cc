@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "daemon/http_endpoint.h"
+#include "daemon/status_view.h"
 #include "haproxy/config_file.h"
 
 namespace hasg::daemon {
@@ -221,29 +222,9 @@ std::string Daemon::status_json() const {
   nlohmann::json j;
   j["healthy"] = last_error_.empty();
   j["last_error"] = last_error_;
-  j["backends"] = nlohmann::json::array();
+  j["backends"] = last_report_ ? status_view(cfg_, *last_report_) : nlohmann::json::array();
   // AWS error text may carry a cut multi-byte character: replace it rather than fail the whole answer.
-  auto dump = [](const nlohmann::json& v) { return v.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); };
-  if (!last_report_) return dump(j);
-  for (const auto& b : cfg_.backends) {
-    nlohmann::json bj = {{"backend", b.backend}, {"group", b.group}};
-    nlohmann::json servers = nlohmann::json::object();
-    for (const auto& g : last_report_->groups)
-      if (g.group == b.group)
-        for (const auto& m : g.members)
-          servers[m.instance_id]["group"] = {{"lifecycle", m.lifecycle_state}, {"served", m.served},
-                                             {"address", m.private_ipv4.empty() ? m.ipv6 : m.private_ipv4},
-                                             {"reason", m.not_served_reason}};
-    for (const auto& a : last_report_->actual)
-      if (a.backend == b.backend)
-        for (const auto& s : a.servers)
-          servers[s.name]["haproxy"] = {{"address", s.address}, {"port", s.port},
-                                        {"admin", core::to_string(s.admin)}, {"up", s.up},
-                                        {"sessions", s.current_sessions}};
-    bj["servers"] = servers;
-    j["backends"].push_back(bj);
-  }
-  return dump(j);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void Daemon::stop() {
