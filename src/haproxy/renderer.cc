@@ -34,18 +34,6 @@ std::vector<std::string_view> words(std::string_view line, size_t n) {
 }
 
 // Lines without their '\n'; a final line without a newline is a line too.
-std::vector<std::string_view> lines_of(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 bool is_blank_or_comment(std::string_view line) {
   std::string_view t = trim(line);
   return t.empty() || t.front() == '#';

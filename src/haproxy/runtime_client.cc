@@ -27,20 +27,6 @@ constexpr size_t kOpsPerBatch = 500;
 constexpr std::string_view kStillConnected = "Server still has connections attached to it";
 constexpr std::chrono::milliseconds kDelRetryFor{3000};
 
-std::vector<std::string_view> lines_of(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t nl = text.find('\n', start);
-    std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    out.push_back(line);
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
-  return out;
-}
-
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -286,7 +272,7 @@ Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vecto
 }
 
 Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text) {
-  auto lines = lines_of(text);
+  auto lines = lines_of(text, /*strip_cr=*/true);
   size_t i = 0;
   while (i < lines.size() && trim(lines[i]).empty()) ++i;
   if (i == lines.size() || trim(lines[i]) != "1")
@@ -343,7 +329,7 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
 
 Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_stat_sessions(
     const std::string& text) {
-  auto lines = lines_of(text);
+  auto lines = lines_of(text, /*strip_cr=*/true);
   size_t i = 0;
   while (i < lines.size() && trim(lines[i]).empty()) ++i;
   if (i == lines.size() || !starts_with(lines[i], "# "))

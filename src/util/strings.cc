@@ -36,6 +36,20 @@ std::vector<std::string_view> split_view(std::string_view s, char sep, size_t ma
   return out;
 }
 
+std::vector<std::string_view> lines_of(std::string_view text, bool strip_cr) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(start, nl - start);
+    if (strip_cr && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    out.push_back(line);
+    start = nl + 1;
+  }
+  return out;
+}
+
 std::vector<std::string_view> split_ws(std::string_view s) {
   std::vector<std::string_view> out;
   size_t i = 0;

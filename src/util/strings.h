@@ -12,6 +12,9 @@ std::vector<std::string> split(std::string_view s, char sep);
 // The first `max_fields` fields of `s` split at `sep`, as views into `s` (the rest of the line is not scanned:
 // HAProxy's CSV rows have ~90 columns, of which a parser needs the first few).
 std::vector<std::string_view> split_view(std::string_view s, char sep, size_t max_fields = SIZE_MAX);
+// The lines of `text` without their '\n' (none after a final newline), as views; with `strip_cr`, a trailing '\r'
+// is dropped too (HAProxy's answers), without it the bytes are kept as written (templates are rewritten verbatim).
+std::vector<std::string_view> lines_of(std::string_view text, bool strip_cr = false);
 // Words separated by runs of spaces and tabs (HAProxy's answers are column-aligned with either).
 std::vector<std::string_view> split_ws(std::string_view s);
 // A whole decimal integer, surrounding whitespace allowed; false on anything else.
