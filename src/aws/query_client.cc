@@ -6,6 +6,7 @@
 
 #include "aws/endpoints.h"
 #include "aws/sigv4.h"
+#include "util/backoff.h"
 #include "util/strings.h"
 
 namespace hasg::aws {
@@ -131,11 +132,7 @@ Result<std::string> QueryClient::call(const std::string& action, const QueryPara
   int attempts = 0;
   for (int i = 0; i < std::max(1, retry_.max_attempts); ++i) {
     if (i > 0) {
-      // Full jitter (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/):
-      // sleep a uniform time in [0, min(cap, base * 2^attempt)].
-      auto ceiling = std::min<long long>(retry_.max_delay.count(), retry_.base_delay.count() << std::min(i - 1, 20));
-      std::uniform_int_distribution<long long> dist(0, std::max<long long>(ceiling, 1));
-      clock_.sleep_for(std::chrono::milliseconds(dist(rng_)));
+      clock_.sleep_for(full_jitter(retry_.base_delay, retry_.max_delay, i - 1, rng_));
     }
     ++attempts;
     long status = 0;

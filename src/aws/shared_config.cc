@@ -30,7 +30,7 @@ std::string_view strip_value_comment(std::string_view v) {
 
 // "~/x" as the SDKs expand it, so AWS_SHARED_CREDENTIALS_FILE=~/creds works when the shell did not expand it.
 std::string expand_home(const std::string& path, const Environment& env) {
-  if (path.rfind("~/", 0) == 0) {
+  if (path.starts_with("~/")) {
     if (auto home = env.get("HOME")) return *home + path.substr(1);
   }
   return path;
@@ -57,7 +57,7 @@ Result<std::optional<std::string>> read_optional_file(const std::string& path) {
 
 Result<std::map<std::string, Profile>> parse_shared_file(std::string_view text, std::string_view filename,
                                                           bool is_config_file) {
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a BOM left by Windows editors
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a BOM left by Windows editors
   std::map<std::string, Profile> profiles;
   bool in_section = false;
   Profile* current = nullptr;         // null inside a section that is not a profile (sso-session, services)
@@ -104,7 +104,7 @@ Result<std::map<std::string, Profile>> parse_shared_file(std::string_view text, 
         current = &profiles[std::string(name)];
       } else if (name == "default") {
         current = &profiles["default"];
-      } else if (name.size() > 7 && name.substr(0, 7) == "profile" && is_space(name[7])) {
+      } else if (name.size() > 7 && name.starts_with("profile") && is_space(name[7])) {
         current = &profiles[std::string(trim(name.substr(8)))];  // never empty: `name` is trimmed
       }
       // Any other config-file section ([sso-session x], [services x], a bare [x]) is not a profile: the SDKs

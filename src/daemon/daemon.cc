@@ -11,7 +11,8 @@
 
 #include "daemon/http_endpoint.h"
 #include "daemon/status_view.h"
-#include "haproxy/config_file.h"
+#include "util/backoff.h"
+#include "util/files.h"
 
 namespace hasg::daemon {
 
@@ -58,7 +59,7 @@ void Daemon::declare_metrics() {
 
 void Daemon::load_state() {
   if (cfg_.state_file.empty()) return;
-  auto text = haproxy::read_text_file(cfg_.state_file);
+  auto text = read_text_file(cfg_.state_file);
   if (!text) {
     if (text.error().code != "NotFound") spdlog::warn("state file: {}", text.error().message);
     return;
@@ -93,7 +94,7 @@ void Daemon::save_state() {
   for (const auto& [key, rec] : drains)
     j[key] = std::chrono::duration_cast<std::chrono::milliseconds>(rec.since.time_since_epoch()).count();
   std::string text = nlohmann::json{{"drains", j}, {"reload_pending", pending}}.dump() + "\n";
-  if (auto st = haproxy::write_file_atomic(cfg_.state_file, text); !st) {
+  if (auto st = write_file_atomic(cfg_.state_file, text); !st) {
     spdlog::warn("cannot save state: {}", st.error().message);
     return;
   }
@@ -263,11 +264,7 @@ int Daemon::run() {
         wait = std::chrono::milliseconds(static_cast<long long>(cfg_.interval.count() * jitter(rng)));
       } else {
         // Exponential backoff with full jitter between interval and the cap.
-        auto ceiling = std::min<long long>(cfg_.interval.count() << std::min(failures_, 10),
-                                           std::chrono::milliseconds(kMaxBackoff).count());
-        const long long lo = cfg_.interval.count();
-        std::uniform_int_distribution<long long> d(lo, std::max(ceiling, lo));
-        wait = std::chrono::milliseconds(d(rng));
+        wait = full_jitter(cfg_.interval, kMaxBackoff, std::min(failures_, 10), rng, cfg_.interval);
       }
     }
     std::unique_lock lock(mu_);

@@ -40,17 +40,17 @@ class DiskFiles : public ConfigFiles {
  public:
   explicit DiskFiles(const config::HaproxySettings& s) : s_(s), staged_(s.config_path + ".haproxy-asg-new") {}
 
-  Result<std::string> read_template() override { return haproxy::read_text_file(s_.template_path); }
+  Result<std::string> read_template() override { return read_text_file(s_.template_path); }
 
   Result<std::string> read_current() override {
-    auto r = haproxy::read_text_file(s_.config_path);
+    auto r = read_text_file(s_.config_path);
     if (!r && r.error().code == "NotFound") return std::string();
     return r;
   }
 
   Status stage(const std::string& text) override {
     staged_text_.reset();
-    if (auto st = haproxy::write_file_atomic(staged_, text); !st) return st;
+    if (auto st = write_file_atomic(staged_, text); !st) return st;
     auto valid = haproxy::validate_config(s_.binary, staged_);
     std::remove(staged_.c_str());
     if (!valid)
@@ -64,7 +64,7 @@ class DiskFiles : public ConfigFiles {
     if (!staged_text_) return make_error("NothingStaged", "internal error: install() without a validated stage()");
     // write_file_atomic keeps the file's mode and owner and replaces a symlink's target, not the link: a
     // haproxy.cfg holding stats passwords must not become world-readable because haproxy-asg rewrote it.
-    auto st = haproxy::write_file_atomic(s_.config_path, *staged_text_);
+    auto st = write_file_atomic(s_.config_path, *staged_text_);
     staged_text_.reset();
     return st;
   }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "haproxy/unix_socket.h"
+#include "util/backoff.h"
 #include "util/strings.h"
 
 namespace hasg::haproxy {
@@ -26,12 +27,6 @@ constexpr size_t kOpsPerBatch = 500;
 // del alone is retried for a while.
 constexpr std::string_view kStillConnected = "Server still has connections attached to it";
 constexpr std::chrono::milliseconds kDelRetryFor{3000};
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 std::string one_line(std::string_view s) {
   std::string out(trim(s));
@@ -135,10 +130,10 @@ bool is_success_answer(const std::string& command, const std::string& answer) {
   //                        or "no need to change the addr[, ...]" when already so
   //   set server state, enable health, enable agent, shutdown sessions -> "" (errors: "No such server.",
   //                        "No such backend.", "Health check was not configured on this server, cannot enable.")
-  if (starts_with(command, "add server ")) return ends_with(a, "New server registered.");
-  if (starts_with(command, "del server ")) return ends_with(a, "Server deleted.");
-  if (starts_with(command, "set server ") && command.find(" addr ") != std::string::npos)
-    return starts_with(a, "IP changed from") || starts_with(a, "no need to change the addr");
+  if (command.starts_with("add server ")) return a.ends_with("New server registered.");
+  if (command.starts_with("del server ")) return a.ends_with("Server deleted.");
+  if (command.starts_with("set server ") && command.find(" addr ") != std::string::npos)
+    return a.starts_with("IP changed from") || a.starts_with("no need to change the addr");
   return a.empty();
 }
 
@@ -195,12 +190,13 @@ Result<RuntimeClient::ApplyResult> RuntimeClient::apply(const std::vector<core::
     for (size_t k = 0; k < cmds.size(); ++k) {
       ++res.commands;
       std::string& answer = (*answers)[k];
-      if (starts_with(cmds[k], "del server ") && answer.find(kStillConnected) != std::string::npos) {
+      if (cmds[k].starts_with("del server ") && answer.find(kStillConnected) != std::string::npos) {
         auto deadline = std::chrono::steady_clock::now() + kDelRetryFor;
-        std::chrono::milliseconds pause{20};
-        while (answer.find(kStillConnected) != std::string::npos && std::chrono::steady_clock::now() < deadline) {
-          std::this_thread::sleep_for(pause);
-          pause = std::min(pause * 2, std::chrono::milliseconds(400));
+        for (int attempt = 0;
+             answer.find(kStillConnected) != std::string::npos && std::chrono::steady_clock::now() < deadline;
+             ++attempt) {
+          // No jitter: one client waiting for its own connections to close, nobody to spread out from.
+          std::this_thread::sleep_for(backoff_ceiling(std::chrono::milliseconds(20), std::chrono::milliseconds(400), attempt));
           auto again = t_.run({cmds[k]});
           if (!again) return again.error();
           ++res.commands;
@@ -279,7 +275,7 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     return make_error("ProtocolError", "\"show servers state\": expected format version 1, got \"" +
                                            one_line(i < lines.size() ? lines[i] : "") + "\"");
   ++i;
-  if (i == lines.size() || !starts_with(lines[i], "#"))
+  if (i == lines.size() || !lines[i].starts_with("#"))
     return make_error("ProtocolError", "\"show servers state\": missing the \"# be_id be_name ...\" header");
   auto header = split_ws(lines[i].substr(1));
   ++i;
@@ -332,7 +328,7 @@ Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_s
   auto lines = lines_of(text, /*strip_cr=*/true);
   size_t i = 0;
   while (i < lines.size() && trim(lines[i]).empty()) ++i;
-  if (i == lines.size() || !starts_with(lines[i], "# "))
+  if (i == lines.size() || !lines[i].starts_with("# "))
     return make_error("ProtocolError", "\"show stat\": missing the \"# pxname,svname,...\" header");
   auto header = split_view(lines[i].substr(2), ',');
   int c_px = -1, c_sv = -1, c_scur = -1;

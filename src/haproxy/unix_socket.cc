@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/files.h"
+
 namespace hasg::haproxy {
 
 namespace {
@@ -18,13 +20,6 @@ Error conn_error(const std::string& path, const std::string& what, int err = 0) 
   if (err != 0) msg += ": " + std::string(std::strerror(err));
   return make_error("ConnectionError", msg, /*retryable=*/true);
 }
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 int poll_ms(std::chrono::milliseconds t) {
   auto c = t.count();
@@ -40,8 +35,7 @@ Result<std::string> unix_exchange(const std::string& path, const std::string& re
   if (path.empty() || path.size() >= sizeof addr.sun_path) return conn_error(path, "bad socket path");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
-  Fd s;
-  s.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (s.fd < 0) return conn_error(path, "socket", errno);
 
   if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
