@@ -24,9 +24,10 @@ namespace {
 struct Session {
   config::Config cfg;
   std::unique_ptr<discovery::AwsContext> aws;
-  std::unique_ptr<daemon::HaproxyControl> control;
-  std::unique_ptr<daemon::ConfigFiles> files;
-  std::unique_ptr<daemon::Syncer> syncer;
+  daemon::SyncEdges edges;
+
+  // One cycle from an empty state (the one-shot commands keep no state between runs).
+  Result<daemon::CycleReport> cycle(bool dry_run) { return edges.syncer->run(core::SyncState{}, dry_run).report; }
 };
 
 Result<Session> open_session(const std::string& config_path) {
@@ -37,9 +38,7 @@ Result<Session> open_session(const std::string& config_path) {
   auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) return ctx.error();
   s.aws = std::move(*ctx);
-  s.control = daemon::make_socket_control(s.cfg.haproxy);
-  s.files = daemon::make_disk_files(s.cfg.haproxy);
-  s.syncer = std::make_unique<daemon::Syncer>(s.cfg, s.aws->provider(), *s.control, *s.files);
+  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider());
   return s;
 }
 
@@ -88,7 +87,7 @@ int once_command(const CycleArgs& args) {
   daemon::setup_logging("text");
   auto s = open_session(args.config);
   if (!s) return fail("once", s.error());
-  auto r = s->syncer->run(false);
+  auto r = s->cycle(false);
   if (!r) return fail("once", r.error());
   if (args.json) {
     auto j = plan_json(*r);
@@ -105,7 +104,7 @@ int once_command(const CycleArgs& args) {
 int plan_command(const CycleArgs& args) {
   auto s = open_session(args.config);
   if (!s) return fail("plan", s.error());
-  auto r = s->syncer->run(true);
+  auto r = s->cycle(true);
   if (!r) return fail("plan", r.error());
   if (args.json)
     std::cout << plan_json(*r).dump(2) << "\n";
@@ -117,7 +116,7 @@ int plan_command(const CycleArgs& args) {
 int render_command(const CycleArgs& args) {
   auto s = open_session(args.config);
   if (!s) return fail("render", s.error());
-  auto text = s->syncer->render_only();
+  auto text = s->edges.syncer->render_only();
   if (!text) return fail("render", text.error());
   std::cout << *text;
   return 0;
@@ -140,7 +139,7 @@ int run_command(const CycleArgs& args) {
 int status_command(const CycleArgs& args) {
   auto s = open_session(args.config);
   if (!s) return fail("status", s.error());
-  auto r = s->syncer->run(true);
+  auto r = s->cycle(true);
   if (!r) return fail("status", r.error());
   auto view = daemon::status_view(s->cfg, *r);
   if (args.json) {

@@ -8,20 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/types.h"
 #include "util/result.h"
 
 namespace hasg::config {
 
-struct BackendConfig {
-  std::string backend;         // a backend (or listen) section of the template
-  std::string group;           // the Auto Scaling group
-  int port = 0;                // the instances' port
-  std::string server_options;  // appended to every server line, e.g. "check inter 2s"
-  std::chrono::milliseconds drain_timeout{30000};
-  std::string address_family = "ipv4";  // "ipv4" or "ipv6": which private address to use
-
-  bool operator==(const BackendConfig&) const = default;
-};
+// A `backends:` entry: the core's value type, so desire and the planner read the configuration as it is.
+using BackendConfig = core::BackendSpec;
 
 struct HaproxySettings {
   std::string template_path;   // key: template

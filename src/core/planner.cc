@@ -2,7 +2,12 @@
 // duplicate-free plan. Pure and deterministic: same input, same plan.
 //
 // Rules worth knowing (the header has the contract; these are the decisions behind it):
-// - A backend HAProxy lacks (missing or exists=false) gets no ops; the plan asks for a reload naming it.
+// - HAProxy not running: no ops and no reload (only the file is written); the drain book is emptied.
+// - A backend HAProxy lacks (missing or exists=false) gets no ops; the plan asks for a reload naming it. Otherwise
+//   a structural change of the configuration (or no file yet) asks for a reload, and so does a reload written
+//   earlier that did not complete.
+// - A backend whose discovery was incomplete and that HAProxy does not serve (not running, or lacking it) refuses
+//   the cycle: writing its members alone could leave it empty.
 // - Servers listed in `unmanaged` ("backend/server") are invisible here: never added, changed, drained or removed,
 //   and not counted by the removal cap.
 // - A desired server is added when absent; otherwise its address is set in place when it differs (SetAddress) and
@@ -199,10 +204,27 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
   }
 }
 
+// A backend whose discovery was incomplete may only keep what HAProxy already serves. Without HAProxy's view of it
+// there is nothing to keep it from: the file would hold the desired servers alone and could empty the backend.
+std::string refusal(const PlanInput& input) {
+  for (const DesiredBackend& d : input.desired) {
+    if (d.discovery_complete) continue;
+    auto it = std::find_if(input.actual.begin(), input.actual.end(),
+                           [&](const ActualBackend& a) { return a.backend == d.backend; });
+    if (!input.haproxy_running || it == input.actual.end() || !it->exists)
+      return "group " + d.group + " of backend " + d.backend +
+             " was not found or not fully described, and HAProxy does not serve that backend now: "
+             "not writing a configuration that could leave it empty";
+  }
+  return {};
+}
+
 }  // namespace
 
 Plan plan(const PlanInput& input) {
   Plan out;
+  out.refusal = refusal(input);
+  if (!input.haproxy_running) return out;
   std::vector<std::string> missing;
   std::map<std::string_view, bool> seen;
   for (const DesiredBackend& want : input.desired) {
@@ -223,6 +245,13 @@ Plan plan(const PlanInput& input) {
     out.reload_needed = true;
     out.reload_reason = missing.size() == 1 ? "HAProxy lacks backend " : "HAProxy lacks backends ";
     for (std::size_t i = 0; i < missing.size(); ++i) out.reload_reason += (i ? ", " : "") + missing[i];
+  } else if (input.structure_changed) {
+    out.reload_needed = true;
+    out.reload_reason = input.config_missing ? "no configuration file yet" : "the configuration's structure changed";
+  } else if (input.reload_pending) {
+    // The file already holds a structural change whose reload failed: try the reload again.
+    out.reload_needed = true;
+    out.reload_reason = "a previous reload did not complete";
   }
 
   std::stable_sort(out.ops.begin(), out.ops.end(), [](const Op& a, const Op& b) {

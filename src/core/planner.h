@@ -1,5 +1,7 @@
-// The one place that decides what changes. Pure: desired membership, HAProxy's actual servers, the drain book and
-// the time in; an ordered plan out. Nothing else compares desired with actual.
+// The one place that decides what changes. Pure: desired membership, HAProxy's actual servers (or the fact that it
+// is not running), the state carried from the last cycle, the facts about the configuration file and the time in;
+// an ordered plan out, with whether to reload and whether the cycle must stop. Nothing else compares desired with
+// actual or decides a reload.
 #pragma once
 
 #include <set>
@@ -19,8 +21,16 @@ struct PlannerOptions {
 
 struct PlanInput {
   std::vector<DesiredBackend> desired;
+  // HAProxy's view. Without it (not running) nothing is planned but the file, and nothing is reloaded.
+  bool haproxy_running = true;
   std::vector<ActualBackend> actual;
   DrainBook drains;  // from the previous plan
+  // Facts about the configuration file, established by the caller: the template rendered for the current settings
+  // differs in structure (anything but the managed server lines) from the file HAProxy runs; there is no file yet;
+  // a structural change was written whose reload has not succeeded yet.
+  bool structure_changed = false;
+  bool config_missing = false;
+  bool reload_pending = false;
   TimePoint now;
   // Servers that the template declares itself in managed backends: never touched.
   std::set<std::string> unmanaged;  // "backend/server"

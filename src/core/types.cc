@@ -2,6 +2,26 @@
 
 namespace hasg::core {
 
+void classify(Member& m, bool described) {
+  m.served = false;
+  if (m.lifecycle_state != "InService") {
+    m.not_served_reason = "lifecycle state " + m.lifecycle_state;
+  } else if (!described) {
+    m.not_served_reason = "not listed by EC2";
+  } else if (m.instance_state != "running") {
+    m.not_served_reason = "instance " + m.instance_state;
+  } else if (m.private_ipv4.empty() && m.ipv6.empty()) {
+    m.not_served_reason = "no private address";
+  } else {
+    m.served = true;
+    m.not_served_reason.clear();
+  }
+}
+
+bool wants_description(const std::string& lifecycle_state) { return lifecycle_state == "InService"; }
+
+bool missing_description(const Member& m) { return m.lifecycle_state == "InService" && m.instance_state.empty(); }
+
 std::string server_key(const std::string& backend, const std::string& server) { return backend + "/" + server; }
 
 std::string endpoint(const std::string& address, int port) {

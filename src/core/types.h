@@ -30,6 +30,14 @@ struct Member {
   bool operator==(const Member&) const = default;
 };
 
+// The one rule for "served": a member gets traffic when the group has it InService, EC2 runs it and it has a
+// private address. Sets `served` and `not_served_reason`; `described` is false when EC2 did not list the instance.
+void classify(Member& m, bool described);
+// Whether discovery needs the instance's address and EC2 state (only members that could be served are described).
+bool wants_description(const std::string& lifecycle_state);
+// A member the group counts as InService that EC2 did not describe: its backend's discovery is incomplete.
+bool missing_description(const Member& m);
+
 // One group's discovery result. `found` is false when the group does not exist.
 struct GroupMembers {
   std::string group;
@@ -37,6 +45,18 @@ struct GroupMembers {
   std::vector<Member> members;  // sorted by instance_id
 
   bool operator==(const GroupMembers&) const = default;
+};
+
+// A managed backend as configured (an entry of the YAML's `backends:`).
+struct BackendSpec {
+  std::string backend;         // a backend (or listen) section of the template
+  std::string group;           // the Auto Scaling group
+  int port = 0;                // the instances' port
+  std::string server_options;  // appended to every server line, e.g. "check inter 2s"
+  std::chrono::milliseconds drain_timeout{30000};
+  std::string address_family = "ipv4";  // "ipv4" or "ipv6": which private address to use
+
+  bool operator==(const BackendSpec&) const = default;
 };
 
 // A server HAProxy should run.
@@ -53,6 +73,7 @@ struct DesiredServer {
 struct DesiredBackend {
   std::string backend;
   std::string group;
+  int port = 0;                        // the configured port (the servers carry their own)
   std::vector<DesiredServer> servers;  // sorted by name
   std::string server_options;          // e.g. "check inter 2s weight 10", applied to every server
   std::chrono::milliseconds drain_timeout{30'000};
@@ -109,10 +130,21 @@ struct Op {
   bool operator==(const Op&) const = default;
 };
 
+// What a cycle carries to the next one: taken by a cycle and returned by it, kept in the state file.
+struct SyncState {
+  DrainBook drains;             // servers being drained, and since when
+  bool reload_pending = false;  // the file holds a structural change HAProxy has not reloaded yet
+
+  bool operator==(const SyncState&) const = default;
+};
+
 struct Plan {
   std::vector<Op> ops;              // in the order to apply
-  bool reload_needed = false;       // the configuration's structure changed (decided by the caller's comparison)
+  bool reload_needed = false;       // a backend is missing, the structure changed, or a reload is still pending
   std::string reload_reason;
+  // Non-empty: the cycle must stop before changing anything, for this reason (an incomplete discovery of a backend
+  // HAProxy does not serve: writing its members alone could empty it).
+  std::string refusal;
   std::vector<std::string> warnings;  // e.g. a removal held back by the cap
   DrainBook drains;                   // the drain book after this plan is applied
 

@@ -1,20 +1,23 @@
-// `haproxy-asg run`: the sync cycle at `interval` (with jitter), retried with backoff after a failure, SIGHUP
-// re-reading the YAML (a bad file keeps the old one), SIGTERM stopping cleanly, /metrics, /healthz and /status
-// on the local endpoint.
+// `haproxy-asg run`: the sync cycle at `interval` (with jitter), retried with backoff after a failure, woken early by
+// event sources (one seam: request_cycle), SIGHUP re-reading the YAML (a bad file keeps the old one), SIGTERM
+// stopping cleanly, /metrics, /healthz and /status on the local endpoint.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
-#include "daemon/haproxy_control.h"
+#include "daemon/cycle_observer.h"
+#include "daemon/event_source.h"
 #include "daemon/metrics.h"
+#include "daemon/prometheus_sink.h"
+#include "daemon/state_file.h"
 #include "daemon/syncer.h"
 #include "discovery/aws_context.h"
 
@@ -32,6 +35,14 @@ class Daemon {
 
   void stop();
   void request_reload();  // what SIGHUP does
+  // Asks for a cycle now (coalesced with any other request not yet served). While cycles fail, the failure backoff
+  // is not cut short: the request runs when the backoff ends (see ARCHITECTURE.md). Safe from any thread.
+  void request_cycle(const std::string& reason);
+
+  // Event sources and observers: added before run(); the daemon owns them, starts the sources with request_cycle
+  // as their wake callback and stops them before run() returns.
+  void add_event_source(std::unique_ptr<EventSource> source);
+  void add_observer(std::unique_ptr<CycleObserver> observer);
 
   // /healthz: healthy while discovery has succeeded within `unhealthy_after` intervals.
   std::pair<bool, std::string> health() const;
@@ -41,32 +52,29 @@ class Daemon {
  private:
   void cycle();
   void reload_config();
-  void declare_metrics();
-  void record_report(const CycleReport& r, double seconds);
-  std::string render_metrics();
-  void load_state();
-  void save_state();
+  std::chrono::milliseconds next_wait();
 
   std::string config_path_;
   config::Config cfg_;
   std::unique_ptr<discovery::AwsContext> aws_;
-  std::unique_ptr<HaproxyControl> control_;
-  std::unique_ptr<ConfigFiles> files_;
-  std::unique_ptr<Syncer> syncer_;
+  SyncEdges edges_;
+  core::SyncState state_;  // loop thread only
+  StateFile state_file_;
   Metrics metrics_;
+  PrometheusSink* prometheus_ = nullptr;  // owned by observers_
+  std::vector<std::unique_ptr<CycleObserver>> observers_;
+  std::vector<std::unique_ptr<EventSource>> sources_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
   bool reload_ = false;
+  std::string cycle_requested_;  // the reason of the first request not yet served; empty when none
   int failures_ = 0;
   std::optional<std::chrono::steady_clock::time_point> last_discovery_ok_;
   std::chrono::steady_clock::time_point started_;
   std::string last_error_;
   std::optional<CycleReport> last_report_;
-  core::DrainBook saved_drains_;
-  bool saved_reload_pending_ = false;
-  std::map<std::pair<std::string, std::string>, uint64_t> aws_calls_seen_;  // copied into the counter at scrape
 };
 
 }  // namespace hasg::daemon

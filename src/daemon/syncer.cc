@@ -5,28 +5,28 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/desire.h"
 #include "core/membership.h"
-#include "daemon/desire.h"
 #include "haproxy/renderer.h"
 
 namespace hasg::daemon {
 
 namespace {
 
-std::vector<haproxy::ManagedBackend> managed_backends(const config::Config& cfg,
-                                                      const std::vector<core::DesiredBackend>& desired,
-                                                      const std::vector<std::vector<core::DesiredServer>>& serving) {
-  std::vector<haproxy::ManagedBackend> out;
-  for (size_t i = 0; i < desired.size(); ++i) {
-    const auto& b = cfg.backends[i];
-    out.push_back(haproxy::ManagedBackend{b.backend, b.group, b.port, b.server_options, serving[i]});
-  }
-  return out;
-}
-
 const core::ActualBackend* find_actual(const std::vector<core::ActualBackend>& actual, const std::string& name) {
   auto it = std::find_if(actual.begin(), actual.end(), [&](const auto& a) { return a.backend == name; });
   return it == actual.end() ? nullptr : &*it;
+}
+
+// The renderer's view of each desired backend, with the servers `serving(backend)` gives it.
+template <typename Serving>
+std::vector<haproxy::ManagedBackend> managed_backends(const std::vector<core::DesiredBackend>& desired,
+                                                      Serving serving) {
+  std::vector<haproxy::ManagedBackend> out;
+  out.reserve(desired.size());
+  for (const auto& d : desired)
+    out.push_back(haproxy::ManagedBackend{d.backend, d.group, d.port, d.server_options, serving(d)});
+  return out;
 }
 
 std::string describe(const core::Op& op) {
@@ -38,131 +38,186 @@ std::string describe(const core::Op& op) {
 
 }  // namespace
 
+// The facts a cycle decides on, gathered before anything is decided.
+struct Syncer::Observed {
+  std::vector<core::GroupMembers> groups;
+  std::vector<core::DesiredBackend> desired;
+  std::string template_text;
+  std::string template_name;
+  haproxy::TemplateInfo template_info;
+  bool haproxy_running = false;
+  std::vector<core::ActualBackend> actual;  // empty when not running
+  std::string current;                      // the configuration file now ("" when there is none)
+  bool structure_changed = false;
+};
+
 Syncer::Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files)
     : cfg_(std::move(cfg)), provider_(provider), haproxy_(haproxy), files_(files) {}
 
-Result<std::vector<core::GroupMembers>> Syncer::discover() { return provider_.discover(cfg_.groups()); }
-
 Result<std::string> Syncer::render_only() {
-  auto groups = discover();
+  auto groups = provider_.discover(cfg_.groups());
   if (!groups) return groups.error();
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
-  auto desired = desire(cfg_, *groups);
-  std::vector<std::vector<core::DesiredServer>> serving;
-  for (const auto& d : desired) serving.push_back(d.servers);
+  auto desired = core::desire(cfg_.backends, *groups);
   return haproxy::render(*tmpl, std::filesystem::path(cfg_.haproxy.template_path).filename().string(),
-                         managed_backends(cfg_, desired, serving));
+                         managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }));
 }
 
-Result<CycleReport> Syncer::run(bool dry_run, core::TimePoint now) {
-  CycleReport report;
-
-  // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
-  auto groups = discover();
-  discovery_ok_ = groups.ok();
-  if (!groups) return groups.error();
-  report.groups = *groups;
-  auto desired = desire(cfg_, report.groups);
-
+Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups) {
+  Observed seen;
+  seen.groups = std::move(groups);
+  seen.desired = core::desire(cfg_.backends, seen.groups);
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
-  const std::string template_name = std::filesystem::path(cfg_.haproxy.template_path).filename().string();
-  auto info = haproxy::inspect_template(*tmpl, template_name);
+  seen.template_text = std::move(*tmpl);
+  seen.template_name = std::filesystem::path(cfg_.haproxy.template_path).filename().string();
+  auto info = haproxy::inspect_template(seen.template_text, seen.template_name);
   if (!info) return info.error();
+  seen.template_info = std::move(*info);
 
-  // Observe.
   std::vector<std::string> names;
   for (const auto& b : cfg_.backends) names.push_back(b.backend);
   auto actual = haproxy_.servers(names);
+  // Only a missing or refusing socket means "not running"; any other socket error ends the cycle.
   if (!actual && actual.error().code != "HaproxyNotRunning") return actual.error();
-  report.haproxy_running = actual.ok();
-  if (actual) report.actual = *actual;
+  seen.haproxy_running = actual.ok();
+  if (actual) seen.actual = std::move(*actual);
 
-  // Plan (only when HAProxy runs: otherwise there is nothing to change but the file).
-  if (report.haproxy_running) {
-    core::PlanInput in;
-    in.desired = desired;
-    in.actual = report.actual;
-    in.drains = drains_;
-    in.now = now;
-    in.unmanaged = info->declared_servers;
-    in.options.max_remove_fraction = cfg_.max_remove_fraction;
-    report.plan = core::plan(in);
+  auto current = files_.read_current();
+  if (!current) return current.error();
+  seen.current = std::move(*current);
+  // Structure is everything but the managed server lines, so the template rendered without servers tells it.
+  auto bare = haproxy::render(seen.template_text, seen.template_name,
+                              managed_backends(seen.desired, [](const core::DesiredBackend&) {
+                                return std::vector<core::DesiredServer>{};
+                              }));
+  if (!bare) return bare.error();
+  seen.structure_changed = haproxy::structure_of(seen.current) != haproxy::structure_of(*bare);
+  return seen;
+}
+
+core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const {
+  core::PlanInput in;
+  in.desired = seen.desired;
+  in.haproxy_running = seen.haproxy_running;
+  in.actual = seen.actual;
+  in.drains = state.drains;
+  in.now = now;
+  in.unmanaged = seen.template_info.declared_servers;
+  in.options.max_remove_fraction = cfg_.max_remove_fraction;
+  in.structure_changed = seen.structure_changed;
+  in.config_missing = seen.current.empty();
+  in.reload_pending = state.reload_pending;
+  return core::plan(in);
+}
+
+CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimePoint now) {
+  CycleOutcome out{CycleReport{}, state, false};
+
+  // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
+  auto groups = provider_.discover(cfg_.groups());
+  out.discovery_ok = groups.ok();
+  if (!groups) {
+    out.report = groups.error();
+    return out;
   }
+  auto seen = observe(std::move(*groups));
+  if (!seen) {
+    out.report = seen.error();
+    return out;
+  }
+  CycleReport report;
+  report.groups = seen->groups;
+  report.haproxy_running = seen->haproxy_running;
+  report.actual = seen->actual;
 
-  // A backend whose discovery was incomplete may only keep what HAProxy already serves. Without HAProxy's view
-  // (not running, or lacking the backend) there is nothing to keep it from: writing the desired servers alone
-  // could empty the backend, so the cycle stops here and the current file stays.
-  for (const auto& d : desired) {
-    if (d.discovery_complete) continue;
-    const core::ActualBackend* a = report.haproxy_running ? find_actual(report.actual, d.backend) : nullptr;
-    if (a == nullptr || !a->exists)
-      return make_error("IncompleteDiscovery",
-                        "group " + d.group + " of backend " + d.backend +
-                            " was not found or not fully described, and HAProxy does not serve that backend now: "
-                            "not writing a configuration that could leave it empty");
+  // Decide.
+  report.plan = decide(*seen, state, now);
+  if (!report.plan.refusal.empty()) {
+    out.report = make_error("IncompleteDiscovery", report.plan.refusal);
+    return out;
   }
 
   // Render what HAProxy will serve once the plan is applied.
-  std::vector<std::vector<core::DesiredServer>> serving;
-  for (const auto& d : desired)
-    serving.push_back(core::serving_after(d, report.haproxy_running ? find_actual(report.actual, d.backend) : nullptr,
-                                          report.plan, info->declared_servers));
-  auto rendered = haproxy::render(*tmpl, template_name, managed_backends(cfg_, desired, serving));
-  if (!rendered) return rendered.error();
-  report.rendered = *rendered;
-  auto current = files_.read_current();
-  if (!current) return current.error();
-  report.config_changed = *current != report.rendered;
-  if (report.haproxy_running && !report.plan.reload_needed) {
-    if (report.config_changed && haproxy::structure_of(*current) != haproxy::structure_of(report.rendered)) {
-      report.plan.reload_needed = true;
-      report.plan.reload_reason =
-          current->empty() ? "no configuration file yet" : "the configuration's structure changed";
-    } else if (reload_pending_) {
-      // The file already holds a structural change whose reload failed: try the reload again.
-      report.plan.reload_needed = true;
-      report.plan.reload_reason = "a previous reload did not complete";
-    }
+  auto rendered = haproxy::render(
+      seen->template_text, seen->template_name, managed_backends(seen->desired, [&](const core::DesiredBackend& d) {
+        const core::ActualBackend* a = seen->haproxy_running ? find_actual(seen->actual, d.backend) : nullptr;
+        return core::serving_after(d, a, report.plan, seen->template_info.declared_servers);
+      }));
+  if (!rendered) {
+    out.report = rendered.error();
+    return out;
   }
-  if (dry_run) return report;  // the caller shows the plan, warnings included
+  report.rendered = std::move(*rendered);
+  report.config_changed = seen->current != report.rendered;
+  if (dry_run) {  // the caller shows the plan, warnings included
+    out.report = std::move(report);
+    return out;
+  }
   for (const auto& w : report.plan.warnings) spdlog::warn("{}", w);
 
-  // Apply. Validate first: a bad render changes nothing at all.
-  if (report.config_changed) {
-    if (auto st = files_.stage(report.rendered); !st) return st.error();
+  // Apply.
+  if (auto st = apply(*seen, report, out.state); !st) {
+    out.report = st.error();
+    return out;
   }
-  if (report.haproxy_running && report.plan.reload_needed) {
+  out.report = std::move(report);
+  return out;
+}
+
+Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState& state) {
+  // Validate first: a bad render changes nothing at all.
+  if (report.config_changed) {
+    if (auto st = files_.stage(report.rendered); !st) return st;
+  }
+  if (seen.haproxy_running && report.plan.reload_needed) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
-      if (auto st = files_.install(); !st) return st.error();
+      if (auto st = files_.install(); !st) return st;
       report.config_written = true;
     }
     // From here the file is ahead of HAProxy until a reload succeeds; remembered, so a failed reload is retried
     // by the next cycles instead of being forgotten once the file matches the render.
-    reload_pending_ = true;
+    state.reload_pending = true;
     spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
-    if (auto st = haproxy_.reload(); !st) return st.error();
-    reload_pending_ = false;
+    if (auto st = haproxy_.reload(); !st) return st;
+    state.reload_pending = false;
     report.reloaded = true;
-    drains_ = report.plan.drains;
-    return report;
+    state.drains = report.plan.drains;
+    return Ok{};
   }
-  if (report.haproxy_running && !report.plan.ops.empty()) {
+  if (seen.haproxy_running && !report.plan.ops.empty()) {
     for (const auto& op : report.plan.ops) spdlog::info("{}", describe(op));
     auto applied = haproxy_.apply(report.plan.ops);
     if (!applied) return applied.error();  // the file is not replaced: the next cycle re-plans from HAProxy's state
     report.runtime_commands = applied->commands;
     report.applied_ops = report.plan.ops;
+    // Drain times: servers that left the drain book through a Remove sent to HAProxy.
+    for (const auto& op : report.applied_ops) {
+      if (op.kind != core::OpKind::Remove) continue;
+      std::string key = core::server_key(op.backend, op.server);
+      auto it = state.drains.find(key);
+      if (it != state.drains.end())
+        report.drains_ended.push_back(
+            DrainEnded{key, std::chrono::duration<double>(core::Clock::now() - it->second.since).count()});
+    }
   }
-  drains_ = report.plan.drains;
+  state.drains = report.plan.drains;
   if (report.config_changed) {
-    if (auto st = files_.install(); !st) return st.error();
+    if (auto st = files_.install(); !st) return st;
     report.config_written = true;
-    if (!report.haproxy_running) spdlog::info("HAProxy is not running: wrote {}", cfg_.haproxy.config_path);
+    if (!seen.haproxy_running) spdlog::info("HAProxy is not running: wrote {}", cfg_.haproxy.config_path);
   }
-  return report;
+  return Ok{};
+}
+
+SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider) {
+  SyncEdges e;
+  e.control = make_socket_control(cfg.haproxy);
+  e.files = make_disk_files(cfg.haproxy);
+  e.syncer = std::make_unique<Syncer>(cfg, provider, *e.control, *e.files);
+  return e;
 }
 
 }  // namespace hasg::daemon

@@ -1,9 +1,11 @@
-// One sync cycle: discover -> desire -> observe -> plan -> apply, as DESIGN.md lays it out. The planner decides;
-// this carries the plan out, in the order that keeps the last good state whenever something fails:
-// render and validate first (a bad template or a failed `haproxy -c` changes nothing), then the runtime commands
-// (or the reload, for a structural change), then the file, so a later reload or restart reproduces the membership.
+// One sync cycle: observe -> decide -> apply, as DESIGN.md lays it out. Observe gathers the facts (discovery,
+// HAProxy's servers, the template and the file); decide is the planner's (core/); apply carries the plan out, in the
+// order that keeps the last good state whenever something fails: render and validate first (a bad template or a
+// failed `haproxy -c` changes nothing), then the runtime commands (or the reload, for a structural change), then
+// the file, so a later reload or restart reproduces the membership.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,12 @@
 
 namespace hasg::daemon {
 
+// A drain that ended this cycle with its server's removal, and how long it lasted.
+struct DrainEnded {
+  std::string key;  // "backend/server"
+  double seconds = 0;
+};
+
 struct CycleReport {
   std::vector<core::GroupMembers> groups;   // what discovery saw
   bool haproxy_running = false;
@@ -27,42 +35,52 @@ struct CycleReport {
   size_t runtime_commands = 0;
   std::vector<core::Op> applied_ops;        // sent through the Runtime API (none when a reload did the work)
   std::vector<core::ActualBackend> actual;  // HAProxy's view before the plan (empty when not running)
+  std::vector<DrainEnded> drains_ended;     // servers removed this cycle after a drain the state recorded
 
   // Anything to do? (what `plan` exits 2 for)
   bool changes() const { return config_changed || !plan.empty(); }
+};
+
+// What a cycle gives back: its report or the error that ended it, and the state for the next cycle (also after a
+// failure: a reload that failed stays pending).
+struct CycleOutcome {
+  Result<CycleReport> report;
+  core::SyncState state;
+  bool discovery_ok = false;  // a cycle can also fail later, at HAProxy or the file
 };
 
 class Syncer {
  public:
   Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files);
 
-  // One cycle. With `dry_run`, nothing is written, applied or reloaded: the report says what would be.
-  // An Error leaves HAProxy and the file as they were before the failing step (see the header comment).
-  Result<CycleReport> run(bool dry_run, core::TimePoint now = core::Clock::now());
+  // One cycle from `state`. With `dry_run`, nothing is written, applied or reloaded: the report says what would be,
+  // and the state comes back unchanged.
+  CycleOutcome run(const core::SyncState& state, bool dry_run, core::TimePoint now = core::Clock::now());
 
   // The rendered configuration for the current discovery, with no HAProxy involved (`render`).
   Result<std::string> render_only();
 
-  void set_config(config::Config cfg) { cfg_ = std::move(cfg); }
   const config::Config& config() const { return cfg_; }
-  const core::DrainBook& drains() const { return drains_; }
-  void set_drains(core::DrainBook drains) { drains_ = std::move(drains); }
-  // True while the file holds a structural change HAProxy has not reloaded yet (kept in the state file).
-  bool reload_pending() const { return reload_pending_; }
-  // Whether the last cycle's discovery succeeded (a cycle can also fail later, at HAProxy or the file).
-  bool discovery_ok() const { return discovery_ok_; }
-  void set_reload_pending(bool pending) { reload_pending_ = pending; }
 
  private:
-  Result<std::vector<core::GroupMembers>> discover();
+  struct Observed;
+  Result<Observed> observe(std::vector<core::GroupMembers> groups);
+  core::Plan decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
+  Status apply(const Observed& seen, CycleReport& report, core::SyncState& state);
 
   config::Config cfg_;
   discovery::Provider& provider_;
   HaproxyControl& haproxy_;
   ConfigFiles& files_;
-  core::DrainBook drains_;
-  bool reload_pending_ = false;
-  bool discovery_ok_ = false;
 };
+
+// Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one
+// place a Syncer is built (the daemon, its SIGHUP, and the one-shot commands).
+struct SyncEdges {
+  std::unique_ptr<HaproxyControl> control;
+  std::unique_ptr<ConfigFiles> files;
+  std::unique_ptr<Syncer> syncer;
+};
+SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider);
 
 }  // namespace hasg::daemon

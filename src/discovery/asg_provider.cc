@@ -20,7 +20,7 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
       // Only members that could be served need an address; a Pending one is asked about once it is InService.
       // A cached one is asked about again when Auto Scaling calls it unhealthy: its address has not changed, but
       // its EC2 state may have (stopped), and that is what Auto Scaling is reacting to.
-      if (i.lifecycle_state == "InService" && (it == cache_.end() || i.health_status != "Healthy"))
+      if (core::wants_description(i.lifecycle_state) && (it == cache_.end() || i.health_status != "Healthy"))
         unknown.push_back(i.instance_id);
     }
   }

@@ -27,17 +27,7 @@ std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>&
           m.private_ipv4 = ec2->private_ipv4;
           m.ipv6 = ec2->ipv6;
         }
-        if (m.lifecycle_state != "InService") {
-          m.not_served_reason = "lifecycle state " + m.lifecycle_state;
-        } else if (ec2 == nullptr) {
-          m.not_served_reason = "not listed by EC2";
-        } else if (m.instance_state != "running") {
-          m.not_served_reason = "instance " + m.instance_state;
-        } else if (m.private_ipv4.empty() && m.ipv6.empty()) {
-          m.not_served_reason = "no private address";
-        } else {
-          m.served = true;
-        }
+        core::classify(m, ec2 != nullptr);
         gm.members.push_back(std::move(m));
       }
       std::sort(gm.members.begin(), gm.members.end(),

@@ -723,6 +723,48 @@ TEST(Planner, BackendThatDoesNotExistNeedsReload) {
   EXPECT_EQ(plan(in), want);
 }
 
+TEST(Planner, HaproxyNotRunningPlansNothingAndForgetsDrains) {
+  auto in = input({db("web", {ds("i-a", "127.0.0.2")})}, {}, {{"web/i-b", {T0 - 1s}}});
+  in.haproxy_running = false;
+  in.structure_changed = true;
+  in.reload_pending = true;
+  EXPECT_EQ(plan(in), Plan{}) << "only the file is written while HAProxy is down; nothing to reload";
+}
+
+TEST(Planner, StructureChangeNeedsReload) {
+  auto in = input({db("web", {ds("i-a", "127.0.0.2")})}, {ab("web", {as("i-a", "127.0.0.2")})});
+  in.structure_changed = true;
+  Plan p = plan(in);
+  EXPECT_TRUE(p.reload_needed);
+  EXPECT_EQ(p.reload_reason, "the configuration's structure changed");
+  in.config_missing = true;
+  EXPECT_EQ(plan(in).reload_reason, "no configuration file yet");
+}
+
+TEST(Planner, PendingReloadIsRetriedAndAMissingBackendNamesItself) {
+  auto in = input({db("web", {})}, {ab("web", {})});
+  EXPECT_FALSE(plan(in).reload_needed);
+  in.reload_pending = true;
+  EXPECT_EQ(plan(in).reload_reason, "a previous reload did not complete");
+  in.structure_changed = true;
+  EXPECT_EQ(plan(in).reload_reason, "the configuration's structure changed");
+  in.actual.clear();
+  EXPECT_EQ(plan(in).reload_reason, "HAProxy lacks backend web");
+}
+
+TEST(Planner, IncompleteDiscoveryOfABackendHaproxyDoesNotServeRefusesTheCycle) {
+  auto in = input({db("web", {ds("i-a", "127.0.0.2")}, /*complete=*/false), db("api", {})},
+                  {ab("web", {as("i-a", "127.0.0.2")}), ab("api", {})});
+  EXPECT_EQ(plan(in).refusal, "") << "HAProxy serves web: it keeps what it has";
+  in.haproxy_running = false;
+  EXPECT_THAT(plan(in).refusal, HasSubstr("group web-asg of backend web was not found or not fully described"));
+  in.haproxy_running = true;
+  in.actual = {ab("api", {})};
+  EXPECT_THAT(plan(in).refusal, HasSubstr("backend web"));
+  in.desired[0].discovery_complete = true;
+  EXPECT_EQ(plan(in).refusal, "");
+}
+
 TEST(Planner, UnmanagedActualBackendsAreIgnored) {
   auto in = input({}, {ab("stats", {as("x", "10.0.0.1", 80, AdminState::Maint)})});
   EXPECT_EQ(plan(in), Plan{});

@@ -87,21 +87,31 @@ struct SyncerTest : ::testing::Test {
   void SetUp() override {
     provider.set_members({{"i-1", "127.0.0.2"}});
     control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
-    ASSERT_TRUE(syncer.run(false).ok());
+    ASSERT_TRUE(run(false).ok());
     control.servers_error = Error{};
     control.actual[0].servers = {{"i-1", "127.0.0.2", 80, core::AdminState::Ready, true, 0}};
     files.stages = files.installs = 0;
+  }
+
+  // One cycle, carrying the state to the next one as the daemon does.
+  Result<CycleReport> run(bool dry_run) {
+    auto outcome = syncer.run(state, dry_run);
+    state = outcome.state;
+    discovery_ok = outcome.discovery_ok;
+    return outcome.report;
   }
 
   FakeProvider provider;
   FakeControl control;
   FakeFiles files;
   Syncer syncer{test_config(), provider, control, files};
+  core::SyncState state;
+  bool discovery_ok = false;
 };
 
 TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
-  auto r = syncer.run(false);
+  auto r = run(false);
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_EQ(control.applied.size(), 1u);
   EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
@@ -111,7 +121,7 @@ TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
 
   // Idle: nothing staged, installed, applied or reloaded.
   control.applied.clear();
-  r = syncer.run(false);
+  r = run(false);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->changes());
   EXPECT_EQ(files.stages, 1);
@@ -123,25 +133,25 @@ TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
 TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
   files.tmpl += "    timeout queue 5s\n";  // a structural change
   control.reload_fails = true;
-  auto r = syncer.run(false);
+  auto r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "ReloadFailed");
   EXPECT_EQ(control.reloads, 1);
   EXPECT_NE(files.current.find("timeout queue 5s"), std::string::npos) << "the validated file is in place";
-  EXPECT_TRUE(syncer.reload_pending());
+  EXPECT_TRUE(state.reload_pending);
 
   // The file now equals the render, but HAProxy still runs the old structure: the reload is tried again, and
   // nothing is installed without having been staged.
-  r = syncer.run(false);
+  r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(control.reloads, 2);
   control.reload_fails = false;
-  r = syncer.run(false);
+  r = run(false);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->reloaded);
   EXPECT_EQ(control.reloads, 3);
-  EXPECT_FALSE(syncer.reload_pending());
-  r = syncer.run(false);
+  EXPECT_FALSE(state.reload_pending);
+  r = run(false);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->reloaded);
   EXPECT_EQ(control.reloads, 3);
@@ -150,13 +160,13 @@ TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
 TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-3", "127.0.0.4"}});
   control.servers_error = make_error("ConnectionError", "admin.sock: connect: Permission denied", true);
-  auto r = syncer.run(false);
+  auto r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos);
   EXPECT_EQ(files.installs, 0);
 
   control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
-  r = syncer.run(false);
+  r = run(false);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(r->haproxy_running);
   EXPECT_EQ(files.installs, 1);
@@ -167,7 +177,7 @@ TEST_F(SyncerTest, IncompleteDiscoveryNeverWritesAFileThatCouldEmptyABackend) {
   files.current = "previous good file\n";
   provider.set_members({}, /*found=*/false);
   control.servers_error = make_error("HaproxyNotRunning", "not running");
-  auto r = syncer.run(false);
+  auto r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "IncompleteDiscovery");
   EXPECT_EQ(files.current, "previous good file\n");
@@ -177,7 +187,7 @@ TEST_F(SyncerTest, IncompleteDiscoveryNeverWritesAFileThatCouldEmptyABackend) {
 TEST_F(SyncerTest, FailedValidationChangesNothing) {
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
   files.invalid = true;
-  auto r = syncer.run(false);
+  auto r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "InvalidConfig");
   EXPECT_TRUE(control.applied.empty()) << "no runtime command before the render is validated";
@@ -186,15 +196,15 @@ TEST_F(SyncerTest, FailedValidationChangesNothing) {
 
 TEST_F(SyncerTest, DiscoveryFailureIsReportedAsSuch) {
   provider.fail = true;
-  auto r = syncer.run(false);
+  auto r = run(false);
   ASSERT_FALSE(r.ok());
-  EXPECT_FALSE(syncer.discovery_ok());
+  EXPECT_FALSE(discovery_ok);
   provider.fail = false;
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
   files.invalid = true;
-  r = syncer.run(false);
+  r = run(false);
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(syncer.discovery_ok()) << "a cycle failing after discovery does not say discovery failed";
+  EXPECT_TRUE(discovery_ok) << "a cycle failing after discovery does not say discovery failed";
 }
 
 }  // namespace

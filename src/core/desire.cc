@@ -1,15 +1,16 @@
-#include "daemon/desire.h"
+#include "core/desire.h"
 
 #include <algorithm>
 
-namespace hasg::daemon {
+namespace hasg::core {
 
-std::vector<core::DesiredBackend> desire(const config::Config& cfg, const std::vector<core::GroupMembers>& groups) {
-  std::vector<core::DesiredBackend> out;
-  for (const auto& b : cfg.backends) {
-    core::DesiredBackend d;
+std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, const std::vector<GroupMembers>& groups) {
+  std::vector<DesiredBackend> out;
+  for (const auto& b : backends) {
+    DesiredBackend d;
     d.backend = b.backend;
     d.group = b.group;
+    d.port = b.port;
     d.server_options = b.server_options;
     d.drain_timeout = b.drain_timeout;
     auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == b.group; });
@@ -17,11 +18,11 @@ std::vector<core::DesiredBackend> desire(const config::Config& cfg, const std::v
       d.discovery_complete = false;
     } else {
       for (const auto& m : g->members) {
-        if (m.lifecycle_state == "InService" && m.instance_state.empty()) d.discovery_complete = false;
+        if (missing_description(m)) d.discovery_complete = false;
         if (!m.served) continue;
         const std::string& addr = b.address_family == "ipv6" ? m.ipv6 : m.private_ipv4;
         if (addr.empty()) continue;
-        d.servers.push_back(core::DesiredServer{m.instance_id, addr, b.port});
+        d.servers.push_back(DesiredServer{m.instance_id, addr, b.port});
       }
       std::sort(d.servers.begin(), d.servers.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
     }
@@ -30,4 +31,4 @@ std::vector<core::DesiredBackend> desire(const config::Config& cfg, const std::v
   return out;
 }
 
-}  // namespace hasg::daemon
+}  // namespace hasg::core

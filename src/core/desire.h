@@ -1,0 +1,15 @@
+// Desire (pure): discovered members and the configured backends give each managed backend's desired servers.
+#pragma once
+
+#include <vector>
+
+#include "core/types.h"
+
+namespace hasg::core {
+
+// One DesiredBackend per configured backend, in that order. A backend whose group was not found, or whose
+// discovery was partial (an InService member EC2 did not list), is marked discovery_complete = false, so the
+// planner adds what it can and removes nothing.
+std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, const std::vector<GroupMembers>& groups);
+
+}  // namespace hasg::core

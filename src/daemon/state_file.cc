@@ -1,0 +1,62 @@
+#include "daemon/state_file.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/files.h"
+
+namespace hasg::daemon {
+
+std::string state_to_json(const core::SyncState& state) {
+  nlohmann::json drains = nlohmann::json::object();
+  for (const auto& [key, rec] : state.drains)
+    drains[key] = std::chrono::duration_cast<std::chrono::milliseconds>(rec.since.time_since_epoch()).count();
+  return nlohmann::json{{"drains", drains}, {"reload_pending", state.reload_pending}}.dump() + "\n";
+}
+
+Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::string>& warnings) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("drains") || !j["drains"].is_object())
+    return make_error("StateError", "not what haproxy-asg writes");
+  core::SyncState state;
+  for (const auto& [key, since] : j["drains"].items()) {
+    if (!since.is_number_integer()) {
+      warnings.push_back("drain of " + key + " has no valid start time; ignored");
+      continue;
+    }
+    state.drains[key] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()))};
+  }
+  state.reload_pending = j.value("reload_pending", false) == true;
+  return state;
+}
+
+core::SyncState StateFile::load() {
+  saved_ = {};
+  if (path_.empty()) return saved_;
+  auto text = read_text_file(path_);
+  if (!text) {
+    if (text.error().code != "NotFound") spdlog::warn("state file: {}", text.error().message);
+    return saved_;
+  }
+  std::vector<std::string> warnings;
+  auto state = state_from_json(*text, warnings);
+  if (!state) {
+    spdlog::warn("state file {} is not what haproxy-asg writes; starting without it", path_);
+    return saved_;
+  }
+  for (const auto& w : warnings) spdlog::warn("state file {}: {}", path_, w);
+  saved_ = std::move(*state);
+  return saved_;
+}
+
+void StateFile::save(const core::SyncState& state) {
+  if (path_.empty() || state == saved_) return;
+  if (auto st = write_file_atomic(path_, state_to_json(state)); !st) {
+    spdlog::warn("cannot save state: {}", st.error().message);
+    return;
+  }
+  saved_ = state;
+}
+
+}  // namespace hasg::daemon

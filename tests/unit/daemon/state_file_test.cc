@@ -1,0 +1,65 @@
+// The state file: what a restart needs of the last cycle (drains in progress, a reload not done yet).
+#include "daemon/state_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "support/process.h"
+
+namespace hasg::daemon {
+namespace {
+
+core::SyncState sample() {
+  core::SyncState s;
+  s.drains["app/i-1"] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(1'700'000'000'123))};
+  s.drains["web/i-2"] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(1'700'000'100'000))};
+  s.reload_pending = true;
+  return s;
+}
+
+TEST(StateFile, RoundTripsThroughJson) {
+  std::vector<std::string> warnings;
+  auto back = state_from_json(state_to_json(sample()), warnings);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, sample());
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST(StateFile, SkipsEntriesItCannotUseAndRefusesForeignText) {
+  std::vector<std::string> warnings;
+  auto s = state_from_json(R"({"drains": {"app/i-1": 5, "app/i-2": "soon"}})", warnings);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->drains.size(), 1u);
+  EXPECT_FALSE(s->reload_pending);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("app/i-2"), std::string::npos);
+  EXPECT_FALSE(state_from_json("[1, 2]", warnings).ok());
+  EXPECT_FALSE(state_from_json("not json", warnings).ok());
+}
+
+TEST(StateFile, SavedStateIsLoadedAfterARestart) {
+  test::TempDir dir;
+  const std::string path = dir.file("state.json");
+  {
+    StateFile f(path);
+    EXPECT_EQ(f.load(), core::SyncState{}) << "no file yet: an empty state";
+    f.save(sample());
+  }
+  StateFile again(path);
+  EXPECT_EQ(again.load(), sample());
+  // Saving what is already there writes nothing (an atomic write would replace the inode).
+  struct stat before {}, after {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  again.save(sample());
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);
+  core::SyncState changed = sample();
+  changed.reload_pending = false;
+  again.save(changed);
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino);
+  EXPECT_EQ(StateFile(path).load(), changed);
+}
+
+}  // namespace
+}  // namespace hasg::daemon
