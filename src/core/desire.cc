@@ -13,16 +13,23 @@ std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, con
     d.port = b.port;
     d.server_options = b.server_options;
     d.drain_timeout = b.drain_timeout;
+    d.hook_terminating = b.hook_terminating;
+    d.hook_launching = b.hook_launching;
+    d.launch_timeout = b.launch_timeout;
     auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == b.group; });
     if (g == groups.end() || !g->found) {
       d.discovery_complete = false;
     } else {
       for (const auto& m : g->members) {
         if (missing_description(m)) d.discovery_complete = false;
-        if (!m.served) continue;
+        if (m.lifecycle_state != "InService") d.lifecycle.emplace(m.instance_id, m.lifecycle_state);
         const std::string& addr = b.address_family == "ipv6" ? m.ipv6 : m.private_ipv4;
         if (addr.empty()) continue;
-        d.servers.push_back(DesiredServer{m.instance_id, addr, b.port});
+        if (m.served) {
+          d.servers.push_back(DesiredServer{m.instance_id, addr, b.port});
+        } else if (!b.hook_launching.empty() && m.lifecycle_state == "Pending:Wait" && m.instance_state == "running") {
+          d.launching.push_back(DesiredServer{m.instance_id, addr, b.port});
+        }
       }
       std::sort(d.servers.begin(), d.servers.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
     }

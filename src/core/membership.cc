@@ -21,8 +21,8 @@ std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const Ac
     if (op.backend != be) continue;
     auto it = state.find(op.server);
     switch (op.kind) {
-      case OpKind::Add:
-        state[op.server] = State{DesiredServer{op.server, op.address, op.port}, true};
+      case OpKind::Add:  // a held (gated) server is out of rotation until its check passes
+        state[op.server] = State{DesiredServer{op.server, op.address, op.port}, !op.hold};
         break;
       case OpKind::SetAddress:
         if (it != state.end()) {
@@ -39,6 +39,9 @@ std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const Ac
       case OpKind::Remove:
         state.erase(op.server);
         break;
+      case OpKind::CompleteLifecycle:
+      case OpKind::Heartbeat:
+        break;  // Auto Scaling's business, not HAProxy's
     }
   }
   std::vector<DesiredServer> out;

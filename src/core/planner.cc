@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string_view>
 #include <tuple>
 
@@ -75,8 +76,10 @@ int kind_rank(OpKind k) {
     case OpKind::Enable: return 2;
     case OpKind::Drain: return 3;
     case OpKind::Remove: return 4;
+    case OpKind::CompleteLifecycle: return 5;
+    case OpKind::Heartbeat: return 6;
   }
-  return 5;
+  return 7;
 }
 
 // max(1, floor(fraction * ready)). The small epsilon keeps e.g. 0.29 * 100 (28.999999999999996) at 29.
@@ -135,6 +138,29 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
     if (a.admin == AdminState::Maint) out.ops.push_back(make_op(OpKind::Enable, be, s.name, "was in maintenance"));
   }
 
+  // Members waiting on our launch hook: added with their checks but out of rotation, put in rotation once a check
+  // has passed (the hook is completed by the lifecycle pass, after this op).
+  if (!want.hook_launching.empty()) {
+    for (const DesiredServer& s : want.launching) {
+      if (!managed(s.name) || desired.contains(s.name)) continue;
+      auto it = actual.find(s.name);
+      if (it == actual.end()) {
+        Op op = make_op(OpKind::Add, be, s.name, "launching " + s.address + " (Pending:Wait): checks on, out of rotation until one passes");
+        op.address = s.address;
+        op.port = s.port;
+        op.server_options = want.server_options;
+        op.hold = true;
+        out.ops.push_back(std::move(op));
+      } else if (it->second->admin != AdminState::Ready && it->second->check_passed) {
+        out.ops.push_back(make_op(OpKind::Enable, be, s.name, "passed its first health check"));
+      }
+    }
+  }
+  auto lifecycle_of = [&](std::string_view server) -> const std::string* {
+    auto it = want.lifecycle.find(std::string(server));
+    return it == want.lifecycle.end() ? nullptr : &it->second;
+  };
+
   // Managed servers that are not desired.
   std::size_t ready = 0;
   std::size_t held_incomplete = 0;
@@ -145,8 +171,13 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
     if (desired.contains(name)) continue;
     const std::string key = server_key(be, a->name);
     const DrainRecord* rec = book(a->name);
+    const std::string* state = lifecycle_of(name);
+    // On its way in (gated by a launch hook, or between the hook's completion and InService): kept as it is.
+    if (state != nullptr && is_arriving(*state)) continue;
+    // The group's own word that it leaves: drained whatever the cap, also when discovery was otherwise incomplete.
+    const bool leaving = state != nullptr && is_leaving(*state);
 
-    if (!want.discovery_complete) {
+    if (!want.discovery_complete && !leaving) {
       ++held_incomplete;
       if (rec != nullptr) out.drains[key] = *rec;
       continue;
@@ -178,6 +209,11 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
 
     if (a->admin == AdminState::Maint) {
       out.ops.push_back(make_op(OpKind::Remove, be, a->name, "in maintenance, not a member"));
+      continue;
+    }
+    if (leaving) {
+      out.ops.push_back(make_op(OpKind::Drain, be, a->name, "leaving the group (" + *state + ")"));
+      out.drains[key] = DrainRecord{in.now};
       continue;
     }
     candidates.push_back(a);
@@ -219,12 +255,145 @@ std::string refusal(const PlanInput& input) {
   return {};
 }
 
+// Whether `server` of backend `be` is in HAProxy after the plan's HAProxy ops (draining counts: it still serves).
+bool served_after(const PlanInput& in, const Plan& out, const std::string& be, const std::string& server) {
+  if (!in.haproxy_running || in.unmanaged.contains(server_key(be, server))) return false;
+  auto b = std::find_if(in.actual.begin(), in.actual.end(), [&](const ActualBackend& a) { return a.backend == be; });
+  if (b == in.actual.end() || !b->exists) return false;
+  bool present = std::any_of(b->servers.begin(), b->servers.end(), [&](const ActualServer& s) { return s.name == server; });
+  if (!present) return false;
+  return std::none_of(out.ops.begin(), out.ops.end(), [&](const Op& op) {
+    return op.kind == OpKind::Remove && op.backend == be && op.server == server;
+  });
+}
+
+const ActualServer* actual_server(const PlanInput& in, const std::string& be, const std::string& server) {
+  if (!in.haproxy_running) return nullptr;
+  auto b = std::find_if(in.actual.begin(), in.actual.end(), [&](const ActualBackend& a) { return a.backend == be; });
+  if (b == in.actual.end() || !b->exists) return nullptr;
+  auto s = std::find_if(b->servers.begin(), b->servers.end(), [&](const ActualServer& x) { return x.name == server; });
+  return s == b->servers.end() ? nullptr : &*s;
+}
+
+Op lifecycle_op(OpKind kind, const std::string& backend, const std::string& group, const std::string& hook,
+                const std::string& instance, std::string result, std::string reason) {
+  Op op = make_op(kind, backend, instance, std::move(reason));
+  op.group = group;
+  op.hook = hook;
+  op.result = std::move(result);
+  return op;
+}
+
+void due_at(Plan& out, TimePoint t) {
+  if (!out.next_due || t < *out.next_due) out.next_due = t;
+}
+
+// The lifecycle hooks haproxy-asg owns, per group (several backends may serve one group: a hook completes only when
+// every one of them is done with the instance). Termination: completed (CONTINUE) once no backend serves the
+// instance any more, heartbeats while a drain lasts past half the heartbeat timeout. Launch: completed (CONTINUE)
+// once every backend owning the hook saw a passed check, ABANDON after launch_timeout. Hooks not configured are
+// never completed.
+void plan_lifecycle(const PlanInput& in, Plan& out) {
+  std::map<std::string, std::vector<const DesiredBackend*>> by_group;
+  std::set<std::string> seen_backends;
+  for (const DesiredBackend& d : in.desired)
+    if (seen_backends.insert(d.backend).second) by_group[d.group].push_back(&d);
+
+  for (const auto& [group, backends] : by_group) {
+    std::map<std::string, const DesiredBackend*> term_hooks, launch_hooks;  // hook -> first backend owning it
+    for (const DesiredBackend* d : backends) {
+      if (!d->hook_terminating.empty()) term_hooks.emplace(d->hook_terminating, d);
+      if (!d->hook_launching.empty()) launch_hooks.emplace(d->hook_launching, d);
+    }
+    if (term_hooks.empty() && launch_hooks.empty()) continue;
+    // Every backend of the group was built from the same members: the first one's lifecycle map is the group's.
+    for (const auto& [instance, state] : backends.front()->lifecycle) {
+      const bool terminating = waits_on_terminate_hook(state);
+      const bool launching = waits_on_launch_hook(state);
+      for (const auto& [hook, owner] : terminating ? term_hooks : launching ? launch_hooks : decltype(term_hooks){}) {
+        const std::string key = group + "/" + hook + "/" + instance;
+        HookWait rec;
+        if (auto it = in.hooks.find(key); it != in.hooks.end()) {
+          rec = it->second;
+          rec.since = std::min(rec.since, in.now);  // a clock that went back
+          rec.last_beat = std::min(rec.last_beat, in.now);
+        } else {
+          rec = HookWait{group, hook, terminating ? "terminating" : "launching", in.now, in.now, false};
+        }
+        out.hooks[key] = rec;
+        if (rec.completed) continue;
+
+        if (terminating) {
+          bool served = false;
+          bool removed_now = false;
+          for (const DesiredBackend* d : backends) {
+            served = served || served_after(in, out, d->backend, instance);
+            removed_now = removed_now || std::any_of(out.ops.begin(), out.ops.end(), [&](const Op& op) {
+                            return op.kind == OpKind::Remove && op.backend == d->backend && op.server == instance;
+                          });
+          }
+          if (!served) {
+            out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
+                                           removed_now ? "drained and removed" : "not served by HAProxy"));
+            continue;
+          }
+          // Heartbeats keep the hook alive while the drain lasts: one at half the heartbeat timeout.
+          auto beat_every = std::max<std::chrono::milliseconds>(owner->hook_heartbeat_timeout / 2, std::chrono::seconds(1));
+          if (in.now - rec.last_beat >= beat_every) {
+            out.ops.push_back(lifecycle_op(OpKind::Heartbeat, owner->backend, group, hook, instance, "",
+                                           "draining for " + seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(in.now - rec.since))));
+            due_at(out, in.now + beat_every);
+          } else {
+            due_at(out, rec.last_beat + beat_every);
+          }
+          continue;
+        }
+
+        // Launching.
+        if (state == "Warmed:Pending:Wait") {
+          out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
+                                         "entering the warm pool: no traffic to gate"));
+          continue;
+        }
+        bool passed = true;
+        for (const DesiredBackend* d : backends) {
+          if (d->hook_launching != hook) continue;
+          const ActualServer* a = actual_server(in, d->backend, instance);
+          passed = passed && a != nullptr && a->check_passed;
+        }
+        if (passed) {
+          out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
+                                         "passed its first health check"));
+        } else if (in.now - rec.since >= owner->launch_timeout) {
+          out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "ABANDON",
+                                         "no passed health check within " + seconds_text(owner->launch_timeout)));
+        } else {
+          due_at(out, rec.since + owner->launch_timeout);
+        }
+      }
+    }
+  }
+}
+
+void plan_haproxy(const PlanInput& input, Plan& out);
+
 }  // namespace
 
 Plan plan(const PlanInput& input) {
   Plan out;
   out.refusal = refusal(input);
-  if (!input.haproxy_running) return out;
+  if (input.haproxy_running) plan_haproxy(input, out);
+  plan_lifecycle(input, out);
+  std::stable_sort(out.ops.begin(), out.ops.end(), [](const Op& a, const Op& b) {
+    return std::forward_as_tuple(kind_rank(a.kind), a.backend, a.server) <
+           std::forward_as_tuple(kind_rank(b.kind), b.backend, b.server);
+  });
+  return out;
+}
+
+namespace {
+
+void plan_haproxy(const PlanInput& input, Plan& out) {
   std::vector<std::string> missing;
   std::map<std::string_view, bool> seen;
   for (const DesiredBackend& want : input.desired) {
@@ -253,12 +422,8 @@ Plan plan(const PlanInput& input) {
     out.reload_needed = true;
     out.reload_reason = "a previous reload did not complete";
   }
-
-  std::stable_sort(out.ops.begin(), out.ops.end(), [](const Op& a, const Op& b) {
-    return std::forward_as_tuple(kind_rank(a.kind), a.backend, a.server) <
-           std::forward_as_tuple(kind_rank(b.kind), b.backend, b.server);
-  });
-  return out;
 }
+
+}  // namespace
 
 }  // namespace hasg::core

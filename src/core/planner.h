@@ -25,6 +25,7 @@ struct PlanInput {
   bool haproxy_running = true;
   std::vector<ActualBackend> actual;
   DrainBook drains;  // from the previous plan
+  HookBook hooks;    // from the previous cycle (with the applier's completions and heartbeats)
   // Facts about the configuration file, established by the caller: the template rendered for the current settings
   // differs in structure (anything but the managed server lines) from the file HAProxy runs; there is no file yet;
   // a structural change was written whose reload has not succeeded yet.

@@ -18,7 +18,20 @@ void classify(Member& m, bool described) {
   }
 }
 
-bool wants_description(const std::string& lifecycle_state) { return lifecycle_state == "InService"; }
+bool wants_description(const std::string& lifecycle_state) {
+  return lifecycle_state == "InService" || lifecycle_state == "Pending:Wait";
+}
+
+bool is_leaving(const std::string& s) {
+  return s.starts_with("Terminating") || s == "Detaching" || s == "EnteringStandby" || s == "Standby" ||
+         s.starts_with("Warmed:");
+}
+
+bool is_arriving(const std::string& s) { return s == "Pending" || s == "Pending:Wait" || s == "Pending:Proceed"; }
+
+bool waits_on_terminate_hook(const std::string& s) { return s == "Terminating:Wait" || s == "Warmed:Terminating:Wait"; }
+
+bool waits_on_launch_hook(const std::string& s) { return s == "Pending:Wait" || s == "Warmed:Pending:Wait"; }
 
 bool missing_description(const Member& m) { return m.lifecycle_state == "InService" && m.instance_state.empty(); }
 
@@ -36,6 +49,8 @@ const char* to_string(OpKind k) {
     case OpKind::SetAddress: return "set-address";
     case OpKind::Drain: return "drain";
     case OpKind::Remove: return "remove";
+    case OpKind::CompleteLifecycle: return "complete-lifecycle";
+    case OpKind::Heartbeat: return "heartbeat";
   }
   return "?";
 }

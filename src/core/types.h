@@ -33,8 +33,17 @@ struct Member {
 // The one rule for "served": a member gets traffic when the group has it InService, EC2 runs it and it has a
 // private address. Sets `served` and `not_served_reason`; `described` is false when EC2 did not list the instance.
 void classify(Member& m, bool described);
-// Whether discovery needs the instance's address and EC2 state (only members that could be served are described).
+// Whether discovery needs the instance's address and EC2 state: members that could be served, and members waiting
+// on a launch hook (added, gated, before they are InService).
 bool wants_description(const std::string& lifecycle_state);
+// Lifecycle states in which the group itself says an instance is leaving (Terminating*, Detaching,
+// EnteringStandby, Standby, Warmed:*): drained at once, without counting against the removal cap.
+bool is_leaving(const std::string& lifecycle_state);
+// Lifecycle states of an instance on its way in (Pending, Pending:Wait, Pending:Proceed): never drained.
+bool is_arriving(const std::string& lifecycle_state);
+// The lifecycle states in which an instance waits on the group's termination / launch lifecycle hooks.
+bool waits_on_terminate_hook(const std::string& lifecycle_state);
+bool waits_on_launch_hook(const std::string& lifecycle_state);
 // A member the group counts as InService that EC2 did not describe: its backend's discovery is incomplete.
 bool missing_description(const Member& m);
 
@@ -55,6 +64,10 @@ struct BackendSpec {
   std::string server_options;  // appended to every server line, e.g. "check inter 2s"
   std::chrono::milliseconds drain_timeout{30000};
   std::string address_family = "ipv4";  // "ipv4" or "ipv6": which private address to use
+  // The group's lifecycle hooks haproxy-asg owns (key lifecycle_hooks: {terminating, launching}); empty: none.
+  std::string hook_terminating;
+  std::string hook_launching;
+  std::chrono::milliseconds launch_timeout{300000};  // a gated instance not UP by then is ABANDONed
 
   bool operator==(const BackendSpec&) const = default;
 };
@@ -78,6 +91,16 @@ struct DesiredBackend {
   std::string server_options;          // e.g. "check inter 2s weight 10", applied to every server
   std::chrono::milliseconds drain_timeout{30'000};
   bool discovery_complete = true;
+  // The group's members that are not InService, by instance id: their lifecycle state (the group's own word about
+  // who is leaving or arriving).
+  std::map<std::string, std::string> lifecycle;
+  // Lifecycle hooks owned for this backend's group (empty: none), and what the planner needs to know of them.
+  std::string hook_terminating;
+  std::chrono::milliseconds hook_heartbeat_timeout{3'600'000};  // the terminating hook's HeartbeatTimeout
+  std::string hook_launching;
+  std::chrono::milliseconds launch_timeout{300'000};
+  // Members waiting on the launch hook (Pending:Wait) with an address: added with their checks, out of rotation.
+  std::vector<DesiredServer> launching;
 
   bool operator==(const DesiredBackend&) const = default;
 };
@@ -92,6 +115,8 @@ struct ActualServer {
   AdminState admin = AdminState::Ready;
   bool up = false;            // operational state: running (checks passing, or no checks)
   int current_sessions = 0;   // scur from "show stat"
+  bool check_enabled = false; // a health check runs on it
+  bool check_passed = false;  // its last health check actually passed (not the state a new server starts in)
   bool operator==(const ActualServer&) const = default;
 };
 
@@ -116,7 +141,12 @@ enum class OpKind {
   SetAddress,  // set server addr/port in place
   Drain,       // set server drain: no new requests, running ones finish
   Remove,      // set maint (cutting what is left after a timeout), then del server
+  // Auto Scaling, applied after HAProxy's ops:
+  CompleteLifecycle,  // CompleteLifecycleAction(group, hook, instance, result)
+  Heartbeat,          // RecordLifecycleActionHeartbeat(group, hook, instance)
 };
+
+inline bool is_lifecycle_op(OpKind k) { return k == OpKind::CompleteLifecycle || k == OpKind::Heartbeat; }
 
 struct Op {
   OpKind kind;
@@ -125,15 +155,33 @@ struct Op {
   std::string address;         // Add, SetAddress
   int port = 0;                // Add, SetAddress
   std::string server_options;  // Add
+  bool hold = false;           // Add: checks on, kept out of rotation (drain) until a check passed
+  std::string group;           // CompleteLifecycle, Heartbeat
+  std::string hook;            // CompleteLifecycle, Heartbeat
+  std::string result;          // CompleteLifecycle: CONTINUE or ABANDON
   std::string reason;          // why, for the log line: "new InService instance", "drained (0 sessions)", ...
 
   bool operator==(const Op&) const = default;
 };
 
+// An instance waiting on a lifecycle hook haproxy-asg owns, as the planner remembers it between cycles.
+struct HookWait {
+  std::string group;
+  std::string hook;
+  std::string transition;  // "terminating" or "launching"
+  TimePoint since;          // first seen waiting
+  TimePoint last_beat;      // the last heartbeat sent (since, before the first)
+  bool completed = false;   // our CompleteLifecycleAction succeeded (or another balancer's did): not again
+
+  bool operator==(const HookWait&) const = default;
+};
+using HookBook = std::map<std::string, HookWait>;  // key: "group/instance"
+
 // What a cycle carries to the next one: taken by a cycle and returned by it, kept in the state file.
 struct SyncState {
   DrainBook drains;             // servers being drained, and since when
   bool reload_pending = false;  // the file holds a structural change HAProxy has not reloaded yet
+  HookBook hooks;               // instances waiting on our lifecycle hooks
 
   bool operator==(const SyncState&) const = default;
 };
@@ -147,6 +195,9 @@ struct Plan {
   std::string refusal;
   std::vector<std::string> warnings;  // e.g. a removal held back by the cap
   DrainBook drains;                   // the drain book after this plan is applied
+  HookBook hooks;                     // the hook book after this plan (completions marked by the applier)
+  // The earliest time something timed needs a cycle (a drain or launch timeout, a heartbeat due); none if nothing.
+  std::optional<TimePoint> next_due;
 
   bool empty() const { return ops.empty() && !reload_needed; }
   bool operator==(const Plan&) const = default;

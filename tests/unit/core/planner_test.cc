@@ -164,6 +164,7 @@ std::vector<ActualServer> actual_range(int from, int to) {
 // Remove deletes. Fails the test on ops that make no sense for the state (what the real runtime API would refuse).
 void apply_plan(const Plan& p, std::vector<ActualBackend>& actual) {
   for (const Op& op : p.ops) {
+    if (is_lifecycle_op(op.kind)) continue;  // Auto Scaling's, not HAProxy's
     auto be = std::find_if(actual.begin(), actual.end(), [&](const ActualBackend& b) { return b.backend == op.backend; });
     ASSERT_NE(be, actual.end()) << "op on a backend HAProxy lacks: " << op.backend;
     auto srv = std::find_if(be->servers.begin(), be->servers.end(),
@@ -185,6 +186,8 @@ void apply_plan(const Plan& p, std::vector<ActualBackend>& actual) {
       case OpKind::Enable: srv->admin = AdminState::Ready; break;
       case OpKind::Drain: srv->admin = AdminState::Drain; break;
       case OpKind::Remove: be->servers.erase(srv); break;
+      case OpKind::CompleteLifecycle:
+      case OpKind::Heartbeat: break;
     }
   }
 }
@@ -216,8 +219,10 @@ int rank(OpKind k) {
     case OpKind::Enable: return 2;
     case OpKind::Drain: return 3;
     case OpKind::Remove: return 4;
+    case OpKind::CompleteLifecycle: return 5;
+    case OpKind::Heartbeat: return 6;
   }
-  return 5;
+  return 7;
 }
 
 // Invariants every plan must hold: ordered, and never two ops of one kind for one server.
@@ -763,6 +768,220 @@ TEST(Planner, IncompleteDiscoveryOfABackendHaproxyDoesNotServeRefusesTheCycle) {
   EXPECT_THAT(plan(in).refusal, HasSubstr("backend web"));
   in.desired[0].discovery_complete = true;
   EXPECT_EQ(plan(in).refusal, "");
+}
+
+// --- lifecycle hooks and departures -------------------------------------------------------------------------------
+
+DesiredBackend hooked(std::vector<DesiredServer> servers, std::map<std::string, std::string> lifecycle) {
+  DesiredBackend b = db("web", std::move(servers));
+  b.lifecycle = std::move(lifecycle);
+  b.hook_terminating = "drain-hook";
+  b.hook_heartbeat_timeout = 60s;
+  return b;
+}
+
+std::vector<Op> lifecycle_ops(const Plan& p) {
+  std::vector<Op> v;
+  for (const Op& op : p.ops)
+    if (is_lifecycle_op(op.kind)) v.push_back(op);
+  return v;
+}
+
+TEST(Planner, TerminatingWaitIsDrainedAtOnceAndCompletedWhenRemoved) {
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}});
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Ready, 4)})});
+  Plan p = plan(in);
+  EXPECT_THAT(p.ops, ElementsAre(simple(OpKind::Drain, "web", "i-b", "leaving the group (Terminating:Wait)")));
+  EXPECT_EQ(p.drains.count("web/i-b"), 1u);
+  ASSERT_EQ(p.hooks.count("web-asg/drain-hook/i-b"), 1u);
+  EXPECT_EQ(p.hooks.at("web-asg/drain-hook/i-b").since, T0);
+  ASSERT_TRUE(p.next_due.has_value()) << "the heartbeat is due at half the heartbeat timeout";
+  EXPECT_EQ(*p.next_due, T0 + 30s);
+
+  // Still 4 sessions two seconds later: nothing to do. At 0: removed and the hook completed in the same plan.
+  in.drains = p.drains;
+  in.hooks = p.hooks;
+  in.now = T0 + 2s;
+  in.actual = {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Drain, 4)})};
+  EXPECT_THAT(plan(in).ops, IsEmpty());
+  in.actual = {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Drain, 0)})};
+  p = plan(in);
+  ASSERT_EQ(p.ops.size(), 2u);
+  EXPECT_EQ(p.ops[0], remove("web", "i-b", "drained"));
+  EXPECT_EQ(p.ops[1].kind, OpKind::CompleteLifecycle);
+  EXPECT_EQ(p.ops[1].group, "web-asg");
+  EXPECT_EQ(p.ops[1].hook, "drain-hook");
+  EXPECT_EQ(p.ops[1].server, "i-b");
+  EXPECT_EQ(p.ops[1].result, "CONTINUE");
+  EXPECT_EQ(p.ops[1].reason, "drained and removed");
+
+  // Once the applier marked it completed, it is not completed again while AWS still shows it waiting.
+  in.hooks = p.hooks;
+  in.hooks["web-asg/drain-hook/i-b"].completed = true;
+  in.actual = {ab("web", {as("i-a", "127.0.0.2")})};
+  EXPECT_THAT(plan(in).ops, IsEmpty());
+}
+
+TEST(Planner, AnInstanceWaitingOnTheHookThatHaproxyDoesNotServeIsCompletedAtOnceOnEveryPath) {
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-z", "Terminating:Wait"}});
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2")})});
+  auto ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].reason, "not served by HAProxy");
+
+  in.structure_changed = true;  // a reload cycle
+  EXPECT_EQ(lifecycle_ops(plan(in)).size(), 1u);
+  in.haproxy_running = false;  // HAProxy down: it serves nothing
+  in.actual.clear();
+  EXPECT_EQ(lifecycle_ops(plan(in)).size(), 1u);
+  in.actual = {};
+  in.haproxy_running = true;  // HAProxy lacks the backend (a reload will add it)
+  EXPECT_EQ(lifecycle_ops(plan(in)).size(), 1u);
+}
+
+TEST(Planner, HooksThatAreNotConfiguredAreNeverCompletedButTheirInstancesAreDrained) {
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}, {"i-c", "Terminating:Wait"}});
+  want.hook_terminating.clear();
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3")})});
+  Plan p = plan(in);
+  EXPECT_THAT(p.ops, ElementsAre(simple(OpKind::Drain, "web", "i-b", "leaving the group (Terminating:Wait)")));
+  EXPECT_TRUE(p.hooks.empty());
+}
+
+TEST(Planner, HeartbeatsKeepALongDrainAliveThenTheDrainTimeoutEndsIt) {
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}});
+  want.drain_timeout = 100s;
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Drain, 2)})},
+                  {{"web/i-b", {T0}}});
+  in.hooks["web-asg/drain-hook/i-b"] = HookWait{"web-asg", "drain-hook", "terminating", T0, T0, false};
+  in.now = T0 + 29s;
+  EXPECT_THAT(lifecycle_ops(plan(in)), IsEmpty());
+  in.now = T0 + 31s;
+  auto ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::Heartbeat);
+  EXPECT_EQ(ops[0].hook, "drain-hook");
+  // The applier recorded the heartbeat: the next one is due 30 s later.
+  in.hooks["web-asg/drain-hook/i-b"].last_beat = T0 + 31s;
+  in.now = T0 + 45s;
+  Plan p = plan(in);
+  EXPECT_THAT(lifecycle_ops(p), IsEmpty());
+  EXPECT_EQ(p.next_due, T0 + 61s);
+  // drain_timeout: removed with its sessions cut, then completed.
+  in.now = T0 + 100s;
+  p = plan(in);
+  ASSERT_EQ(p.ops.size(), 2u);
+  EXPECT_EQ(p.ops[0].kind, OpKind::Remove);
+  EXPECT_EQ(p.ops[1].kind, OpKind::CompleteLifecycle);
+}
+
+TEST(Planner, ExplicitDeparturesSkipTheRemovalCap) {
+  // Four of five leave by the group's word, one more vanished: the four drain now, the vanished one uses the cap.
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}, {"i-c", "Detaching"},
+                                                {"i-d", "EnteringStandby"}, {"i-e", "Warmed:Pending"}});
+  want.hook_terminating.clear();
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3"), as("i-c", "127.0.0.4"),
+                                      as("i-d", "127.0.0.5"), as("i-e", "127.0.0.6"), as("i-f", "127.0.0.7")})});
+  in.options.max_remove_fraction = 0.2;  // one of six
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::Drain), 5u);
+  EXPECT_THAT(p.warnings, IsEmpty());
+  // The cap still holds members that vanish without a reason: two vanished, one drained, one held.
+  in.actual[0].servers.push_back(as("i-g", "127.0.0.8"));
+  p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::Drain), 5u);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_THAT(p.warnings[0], HasSubstr("removal cap held back 1 of 2"));
+}
+
+TEST(Planner, ExplicitDeparturesDrainEvenWhenDiscoveryWasOtherwiseIncomplete) {
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}});
+  want.discovery_complete = false;
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3"), as("i-c", "127.0.0.4")})});
+  Plan p = plan(in);
+  EXPECT_THAT(p.ops, ElementsAre(simple(OpKind::Drain, "web", "i-b", "leaving the group (Terminating:Wait)")));
+  ASSERT_EQ(p.warnings.size(), 1u) << "i-c vanished without a reason: held";
+}
+
+TEST(Planner, TwoBackendsOfOneGroupCompleteTheHookOnlyWhenBothAreDone) {
+  auto web = hooked({}, {{"i-b", "Terminating:Wait"}});
+  auto api = hooked({}, {{"i-b", "Terminating:Wait"}});
+  api.backend = "api";
+  api.group = web.group;
+  auto in = input({web, api}, {ab("web", {as("i-b", "127.0.0.3", 80, AdminState::Drain, 0)}),
+                               ab("api", {as("i-b", "127.0.0.3", 80, AdminState::Drain, 5)})},
+                  {{"web/i-b", {T0}}, {"api/i-b", {T0}}});
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::Remove), 1u);
+  EXPECT_EQ(count_kind(p, OpKind::CompleteLifecycle), 0u) << "api still streams from it";
+  in.actual = {ab("web", {}), ab("api", {as("i-b", "127.0.0.3", 80, AdminState::Drain, 0)})};
+  p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::CompleteLifecycle), 1u);
+}
+
+DesiredBackend gated(std::map<std::string, std::string> lifecycle, std::vector<DesiredServer> launching) {
+  DesiredBackend b = db("web", {ds("i-a", "127.0.0.2")});
+  b.lifecycle = std::move(lifecycle);
+  b.hook_launching = "warm-up";
+  b.launch_timeout = 300s;
+  b.launching = std::move(launching);
+  return b;
+}
+
+ActualServer checked(std::string name, std::string addr, AdminState admin, bool passed) {
+  ActualServer s = as(std::move(name), std::move(addr), 80, admin);
+  s.check_enabled = true;
+  s.check_passed = passed;
+  s.up = passed;
+  return s;
+}
+
+TEST(Planner, LaunchHookAddsHeldThenEnablesAndContinuesOnceACheckPassed) {
+  auto want = gated({{"i-n", "Pending:Wait"}}, {ds("i-n", "127.0.0.9")});
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2")})});
+  Plan p = plan(in);
+  ASSERT_EQ(p.ops.size(), 1u);
+  EXPECT_EQ(p.ops[0].kind, OpKind::Add);
+  EXPECT_TRUE(p.ops[0].hold);
+  EXPECT_EQ(p.ops[0].address, "127.0.0.9");
+  EXPECT_EQ(p.next_due, T0 + 300s);
+
+  // Added, no check passed yet (a new server starts DOWN or in an initial state): kept out of rotation, not drained.
+  in.hooks = p.hooks;
+  in.now = T0 + 1s;
+  in.actual = {ab("web", {as("i-a", "127.0.0.2"), checked("i-n", "127.0.0.9", AdminState::Drain, false)})};
+  EXPECT_THAT(plan(in).ops, IsEmpty());
+
+  in.actual = {ab("web", {as("i-a", "127.0.0.2"), checked("i-n", "127.0.0.9", AdminState::Drain, true)})};
+  p = plan(in);
+  ASSERT_EQ(p.ops.size(), 2u);
+  EXPECT_EQ(p.ops[0], simple(OpKind::Enable, "web", "i-n", "passed its first health check"));
+  EXPECT_EQ(p.ops[1].kind, OpKind::CompleteLifecycle);
+  EXPECT_EQ(p.ops[1].result, "CONTINUE");
+  EXPECT_EQ(p.ops[1].hook, "warm-up");
+
+  // Between CONTINUE and InService (Pending:Proceed) it stays in rotation: arriving, never drained.
+  in.hooks = p.hooks;
+  in.hooks.begin()->second.completed = true;
+  in.desired[0].lifecycle = {{"i-n", "Pending:Proceed"}};
+  in.desired[0].launching.clear();
+  in.actual = {ab("web", {as("i-a", "127.0.0.2"), checked("i-n", "127.0.0.9", AdminState::Ready, true)})};
+  p = plan(in);
+  EXPECT_THAT(p.ops, IsEmpty());
+  EXPECT_TRUE(p.hooks.empty()) << "no longer waiting: forgotten";
+}
+
+TEST(Planner, LaunchHookAbandonsAnInstanceThatNeverPassedACheck) {
+  auto want = gated({{"i-n", "Pending:Wait"}}, {ds("i-n", "127.0.0.9")});
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2"), checked("i-n", "127.0.0.9", AdminState::Drain, false)})});
+  in.hooks["web-asg/warm-up/i-n"] = HookWait{"web-asg", "warm-up", "launching", T0, T0, false};
+  in.now = T0 + 299s;
+  EXPECT_THAT(plan(in).ops, IsEmpty());
+  in.now = T0 + 300s;
+  auto ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].result, "ABANDON");
+  EXPECT_THAT(ops[0].reason, HasSubstr("no passed health check within 300s"));
 }
 
 TEST(Planner, UnmanagedActualBackendsAreIgnored) {
