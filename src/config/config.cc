@@ -138,7 +138,7 @@ class Parser {
     c.source = file_;
     bool have_haproxy = false, have_backends = false;
     for (const auto& [key, v] : entries(root, "", {"interval", "haproxy", "backends", "max_remove_share",
-                                                   "state_file", "listen", "log_format"})) {
+                                                   "state_file", "listen", "log_format", "events"})) {
       if (key == "interval") {
         c.interval = duration_value(v, key);
         if (c.interval < std::chrono::milliseconds(100)) fail(v, key, "must be at least 100ms, got " + kind(v));
@@ -159,6 +159,15 @@ class Parser {
         c.log_format = string_value(v, key, true);
         if (c.log_format != "text" && c.log_format != "json")
           fail(v, key, "expected 'text' or 'json', got " + kind(v));
+      } else if (key == "events") {
+        for (const auto& [ek, ev] : entries(v, "events", {"queue_url"})) {
+          c.events_queue_url = string_value(ev, "events." + ek, true);
+          if (!c.events_queue_url.starts_with("https://") && !c.events_queue_url.starts_with("http://"))
+            fail(ev, "events." + ek,
+                 "expected the SQS queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/NAME, got " +
+                     kind(ev));
+        }
+        if (c.events_queue_url.empty()) fail(v, "events", "required key missing: queue_url");
       }
     }
     if (!have_haproxy) fail(root, "haproxy", "required key missing (template, config, runtime_socket)");
@@ -221,8 +230,10 @@ class Parser {
       std::string path = "backends[" + std::to_string(i) + "]";
       BackendConfig b;
       bool have_backend = false, have_group = false, have_port = false;
-      for (const auto& [key, v] : entries(item, path, {"backend", "group", "port", "server_options",
-                                                       "drain_timeout", "address_family"})) {
+      YAML::Node launch_hook_node;  // where lifecycle_hooks.launching is, for the error
+      bool have_launch_hook = false;
+      for (const auto& [key, v] : entries(item, path, {"backend", "group", "port", "server_options", "drain_timeout",
+                                                       "address_family", "lifecycle_hooks", "launch_timeout"})) {
         std::string full = path + "." + key;
         if (key == "backend") {
           have_backend = true;
@@ -244,7 +255,33 @@ class Parser {
           b.address_family = string_value(v, full, true);
           if (b.address_family != "ipv4" && b.address_family != "ipv6")
             fail(v, full, "expected 'ipv4' or 'ipv6', got " + kind(v));
+        } else if (key == "lifecycle_hooks") {
+          for (const auto& [hk, hv] : entries(v, full, {"terminating", "launching"})) {
+            std::string name = string_value(hv, full + "." + hk, true);
+            // AWS: 1-255 characters of [A-Za-z0-9\-_/]; checked here so that a typo fails at start, not at the
+            // first completion.
+            if (name.size() > 255 || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                            "0123456789-_/") != std::string::npos)
+              fail(hv, full + "." + hk, "a lifecycle hook name is 1-255 of A-Z a-z 0-9 - _ /, got " + kind(hv));
+            (hk == "terminating" ? b.hook_terminating : b.hook_launching) = name;
+            if (hk == "launching") {
+              launch_hook_node = hv;
+              have_launch_hook = true;
+            }
+          }
+        } else if (key == "launch_timeout") {
+          b.launch_timeout = duration_value(v, full);
+          if (b.launch_timeout < std::chrono::seconds(1)) fail(v, full, "must be at least 1s, got " + kind(v));
         }
+      }
+      // The launch hook waits for a passed health check: without `check` none ever runs.
+      if (have_launch_hook) {
+        bool has_check = false;
+        for (auto w : split_ws(b.server_options)) has_check = has_check || w == "check";
+        if (!has_check)
+          fail(launch_hook_node, path + ".lifecycle_hooks.launching",
+               "needs health checks: add 'check' to " + path + ".server_options (a new instance gets traffic "
+               "after its first passed check)");
       }
       if (!have_backend) fail(item, path + ".backend", "required key missing (a backend section of the template)");
       if (!have_group) fail(item, path + ".group", "required key missing (the Auto Scaling group)");

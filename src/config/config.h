@@ -35,6 +35,7 @@ struct Config {
   std::string state_file;                 // optional; key state_file
   std::string listen = "127.0.0.1:9717";  // metrics/health endpoint; key: listen
   std::string log_format = "text";        // "text" | "json"; key: log_format
+  std::string events_queue_url;           // key events.queue_url: an SQS queue of the group's events; optional
 
   bool operator==(const Config&) const = default;
   std::vector<std::string> groups() const;  // distinct group names in backend order

@@ -12,7 +12,14 @@ std::string state_to_json(const core::SyncState& state) {
   nlohmann::json drains = nlohmann::json::object();
   for (const auto& [key, rec] : state.drains)
     drains[key] = std::chrono::duration_cast<std::chrono::milliseconds>(rec.since.time_since_epoch()).count();
-  return nlohmann::json{{"drains", drains}, {"reload_pending", state.reload_pending}}.dump() + "\n";
+  auto ms = [](core::TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  };
+  nlohmann::json hooks = nlohmann::json::object();
+  for (const auto& [key, h] : state.hooks)
+    hooks[key] = {{"group", h.group},          {"hook", h.hook},           {"transition", h.transition},
+                  {"since", ms(h.since)},      {"last_beat", ms(h.last_beat)}, {"completed", h.completed}};
+  return nlohmann::json{{"drains", drains}, {"reload_pending", state.reload_pending}, {"hooks", hooks}}.dump() + "\n";
 }
 
 Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::string>& warnings) {
@@ -28,6 +35,21 @@ Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::
     state.drains[key] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()))};
   }
   state.reload_pending = j.value("reload_pending", false) == true;
+  if (j.contains("hooks") && j["hooks"].is_object()) {
+    for (const auto& [key, h] : j["hooks"].items()) {
+      auto str = [&](const char* k) { return h.contains(k) && h[k].is_string() ? h[k].get<std::string>() : ""; };
+      auto time = [&](const char* k) {
+        return core::TimePoint(std::chrono::milliseconds(h[k].get<int64_t>()));
+      };
+      if (!h.is_object() || str("group").empty() || str("hook").empty() || !h.contains("since") ||
+          !h["since"].is_number_integer() || !h.contains("last_beat") || !h["last_beat"].is_number_integer()) {
+        warnings.push_back("lifecycle hook record " + key + " is incomplete; ignored");
+        continue;
+      }
+      state.hooks[key] = core::HookWait{str("group"), str("hook"), str("transition"), time("since"),
+                                        time("last_beat"), h.value("completed", false) == true};
+    }
+  }
   return state;
 }
 

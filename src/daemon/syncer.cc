@@ -30,6 +30,9 @@ std::vector<haproxy::ManagedBackend> managed_backends(const std::vector<core::De
 }
 
 std::string describe(const core::Op& op) {
+  if (core::is_lifecycle_op(op.kind))
+    return std::string(core::to_string(op.kind)) + " " + op.group + "/" + op.hook + " " + op.server + " " +
+           op.result + " (" + op.reason + ")";
   std::string s = std::string(core::to_string(op.kind)) + " " + core::server_key(op.backend, op.server);
   if (op.kind == core::OpKind::Add || op.kind == core::OpKind::SetAddress)
     s += " " + core::endpoint(op.address, op.port);
@@ -51,8 +54,9 @@ struct Syncer::Observed {
   bool structure_changed = false;
 };
 
-Syncer::Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files)
-    : cfg_(std::move(cfg)), provider_(provider), haproxy_(haproxy), files_(files) {}
+Syncer::Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files,
+               LifecycleControl* lifecycle)
+    : cfg_(std::move(cfg)), provider_(provider), haproxy_(haproxy), files_(files), lifecycle_(lifecycle) {}
 
 Result<std::string> Syncer::render_only() {
   auto groups = provider_.discover(cfg_.groups());
@@ -68,6 +72,9 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups)
   Observed seen;
   seen.groups = std::move(groups);
   seen.desired = core::desire(cfg_.backends, seen.groups);
+  for (auto& d : seen.desired)
+    if (!d.hook_terminating.empty() && lifecycle_ != nullptr)
+      d.hook_heartbeat_timeout = lifecycle_->heartbeat_timeout(d.group, d.hook_terminating);
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
   seen.template_text = std::move(*tmpl);
@@ -109,6 +116,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.structure_changed = seen.structure_changed;
   in.config_missing = seen.current.empty();
   in.reload_pending = state.reload_pending;
+  in.hooks = state.hooks;
   return core::plan(in);
 }
 
@@ -171,6 +179,9 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
   if (report.config_changed) {
     if (auto st = files_.stage(report.rendered); !st) return st;
   }
+  std::vector<core::Op> haproxy_ops;
+  for (const auto& op : report.plan.ops)
+    if (!core::is_lifecycle_op(op.kind)) haproxy_ops.push_back(op);
   if (seen.haproxy_running && report.plan.reload_needed) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
@@ -185,38 +196,74 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
     state.reload_pending = false;
     report.reloaded = true;
     state.drains = report.plan.drains;
-    return Ok{};
-  }
-  if (seen.haproxy_running && !report.plan.ops.empty()) {
-    for (const auto& op : report.plan.ops) spdlog::info("{}", describe(op));
-    auto applied = haproxy_.apply(report.plan.ops);
-    if (!applied) return applied.error();  // the file is not replaced: the next cycle re-plans from HAProxy's state
-    report.runtime_commands = applied->commands;
-    report.applied_ops = report.plan.ops;
-    // Drain times: servers that left the drain book through a Remove sent to HAProxy.
-    for (const auto& op : report.applied_ops) {
-      if (op.kind != core::OpKind::Remove) continue;
-      std::string key = core::server_key(op.backend, op.server);
-      auto it = state.drains.find(key);
-      if (it != state.drains.end())
-        report.drains_ended.push_back(
-            DrainEnded{key, std::chrono::duration<double>(core::Clock::now() - it->second.since).count()});
+  } else {
+    if (seen.haproxy_running && !haproxy_ops.empty()) {
+      for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
+      auto applied = haproxy_.apply(haproxy_ops);
+      if (!applied) return applied.error();  // the file is not replaced: the next cycle re-plans from HAProxy's state
+      report.runtime_commands = applied->commands;
+      report.applied_ops = haproxy_ops;
+      // Drain times: servers that left the drain book through a Remove sent to HAProxy.
+      for (const auto& op : report.applied_ops) {
+        if (op.kind != core::OpKind::Remove) continue;
+        std::string key = core::server_key(op.backend, op.server);
+        auto it = state.drains.find(key);
+        if (it != state.drains.end())
+          report.drains_ended.push_back(
+              DrainEnded{key, std::chrono::duration<double>(core::Clock::now() - it->second.since).count()});
+      }
+    }
+    state.drains = report.plan.drains;
+    if (report.config_changed) {
+      if (auto st = files_.install(); !st) return st;
+      report.config_written = true;
+      if (!seen.haproxy_running) spdlog::info("HAProxy is not running: wrote {}", cfg_.haproxy.config_path);
     }
   }
-  state.drains = report.plan.drains;
-  if (report.config_changed) {
-    if (auto st = files_.install(); !st) return st;
-    report.config_written = true;
-    if (!seen.haproxy_running) spdlog::info("HAProxy is not running: wrote {}", cfg_.haproxy.config_path);
-  }
+  // Auto Scaling after HAProxy: a hook is completed only once HAProxy no longer serves the instance.
+  apply_lifecycle(report, state, core::Clock::now());
   return Ok{};
 }
 
-SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider) {
+void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now) {
+  state.hooks = report.plan.hooks;
+  if (lifecycle_ == nullptr) return;
+  for (const auto& op : report.plan.ops) {
+    if (!core::is_lifecycle_op(op.kind)) continue;
+    const std::string key = op.group + "/" + op.hook + "/" + op.server;
+    const bool complete = op.kind == core::OpKind::CompleteLifecycle;
+    Status st = complete ? lifecycle_->complete(op.group, op.hook, op.server, op.result)
+                         : lifecycle_->heartbeat(op.group, op.hook, op.server);
+    std::string outcome = "ok";
+    if (!st) outcome = st.error().code == "NoActiveLifecycleAction" ? "already" : st.error().code;
+    report.lifecycle.push_back(LifecycleResult{op, outcome});
+    auto rec = state.hooks.find(key);
+    if (outcome == "ok" || outcome == "already") {
+      if (rec != state.hooks.end()) {
+        // No active action also ends a heartbeat's purpose: whoever completed it, nothing is waiting any more.
+        if (complete || outcome == "already") rec->second.completed = true;
+        if (!complete) rec->second.last_beat = now;
+      }
+      if (complete && outcome == "ok")
+        spdlog::info("lifecycle hook {} of {} completed for {} with {} ({})", op.hook, op.group, op.server, op.result,
+                     op.reason);
+      else if (complete)
+        spdlog::info("lifecycle hook {} of {}: no action waits for {} any more (completed elsewhere)", op.hook,
+                     op.group, op.server);
+      else
+        spdlog::info("lifecycle hook {} of {}: heartbeat for {} ({})", op.hook, op.group, op.server, op.reason);
+    } else {
+      spdlog::warn("lifecycle hook {} of {}: {} for {} failed, retried next cycle: {}", op.hook, op.group,
+                   complete ? "completion" : "heartbeat", op.server, st.error().message);
+    }
+  }
+}
+
+SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider, LifecycleControl* lifecycle) {
   SyncEdges e;
   e.control = make_socket_control(cfg.haproxy);
   e.files = make_disk_files(cfg.haproxy);
-  e.syncer = std::make_unique<Syncer>(cfg, provider, *e.control, *e.files);
+  e.syncer = std::make_unique<Syncer>(cfg, provider, *e.control, *e.files, lifecycle);
   return e;
 }
 

@@ -14,9 +14,17 @@
 #include "core/planner.h"
 #include "core/types.h"
 #include "daemon/haproxy_control.h"
+#include "daemon/lifecycle_control.h"
 #include "discovery/provider.h"
 
 namespace hasg::daemon {
+
+// A lifecycle op applied this cycle: "ok", "already" (no active action: someone else completed it), or the error
+// code of a failure (retried by the next cycles).
+struct LifecycleResult {
+  core::Op op;
+  std::string outcome;
+};
 
 // A drain that ended this cycle with its server's removal, and how long it lasted.
 struct DrainEnded {
@@ -36,6 +44,7 @@ struct CycleReport {
   std::vector<core::Op> applied_ops;        // sent through the Runtime API (none when a reload did the work)
   std::vector<core::ActualBackend> actual;  // HAProxy's view before the plan (empty when not running)
   std::vector<DrainEnded> drains_ended;     // servers removed this cycle after a drain the state recorded
+  std::vector<LifecycleResult> lifecycle;   // lifecycle hook ops applied (after HAProxy's)
 
   // Anything to do? (what `plan` exits 2 for)
   bool changes() const { return config_changed || !plan.empty(); }
@@ -51,7 +60,9 @@ struct CycleOutcome {
 
 class Syncer {
  public:
-  Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files);
+  // `lifecycle` may be null when no backend owns a lifecycle hook (then no hook op is ever planned).
+  Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files,
+         LifecycleControl* lifecycle = nullptr);
 
   // One cycle from `state`. With `dry_run`, nothing is written, applied or reloaded: the report says what would be,
   // and the state comes back unchanged.
@@ -67,11 +78,13 @@ class Syncer {
   Result<Observed> observe(std::vector<core::GroupMembers> groups);
   core::Plan decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
   Status apply(const Observed& seen, CycleReport& report, core::SyncState& state);
+  void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
 
   config::Config cfg_;
   discovery::Provider& provider_;
   HaproxyControl& haproxy_;
   ConfigFiles& files_;
+  LifecycleControl* lifecycle_;
 };
 
 // Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one
@@ -81,6 +94,7 @@ struct SyncEdges {
   std::unique_ptr<ConfigFiles> files;
   std::unique_ptr<Syncer> syncer;
 };
-SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider);
+SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider,
+                          LifecycleControl* lifecycle = nullptr);
 
 }  // namespace hasg::daemon

@@ -164,7 +164,9 @@ std::vector<std::string> RuntimeClient::commands_for(const core::Op& op) {
     case core::OpKind::Remove:
       // "del server" only takes a server in maintenance; the sessions still on it are cut first. On 2.6.12 this
       // deletes static servers (declared in the file) as well as dynamic ones.
-      return {"set server " + bs + " state maint", "shutdown sessions server " + bs, "del server " + bs};
+      return {"set server " + bs + " state maint", "shutdown sessions server " + bs, "del server " + bs};    case core::OpKind::CompleteLifecycle:
+    case core::OpKind::Heartbeat:
+      return {};  // Auto Scaling's, applied by the syncer's lifecycle edge
   }
   return {};
 }

@@ -54,7 +54,7 @@ TEST(Config, DesignExample) {
   EXPECT_EQ(c.haproxy.master_socket, "/run/haproxy/master.sock");
   EXPECT_EQ(c.haproxy.binary, "/usr/sbin/haproxy");
   ASSERT_EQ(c.backends.size(), 1u);
-  EXPECT_EQ(c.backends[0], (BackendConfig{"autoscaling_group", "app", 80, "check inter 2s", milliseconds(30000), "ipv4"}));
+  EXPECT_EQ(c.backends[0], (BackendConfig{"autoscaling_group", "app", 80, "check inter 2s", milliseconds(30000), "ipv4", "", "", milliseconds(300000)}));
   EXPECT_EQ(c.max_remove_fraction, 0.5);
   EXPECT_EQ(c.state_file, "");
   EXPECT_EQ(c.listen, "127.0.0.1:9717");
@@ -93,8 +93,8 @@ log_format: json
   EXPECT_EQ(r->haproxy.master_socket, "");
   EXPECT_EQ(r->haproxy.binary, "/opt/haproxy/sbin/haproxy");
   ASSERT_EQ(r->backends.size(), 3u);
-  EXPECT_EQ(r->backends[0], (BackendConfig{"web", "g1", 8080, "", milliseconds(30000), "ipv4"}));
-  EXPECT_EQ(r->backends[1], (BackendConfig{"api", "g2", 9000, "", milliseconds(120000), "ipv6"}));
+  EXPECT_EQ(r->backends[0], (BackendConfig{"web", "g1", 8080, "", milliseconds(30000), "ipv4", "", "", milliseconds(300000)}));
+  EXPECT_EQ(r->backends[1], (BackendConfig{"api", "g2", 9000, "", milliseconds(120000), "ipv6", "", "", milliseconds(300000)}));
   EXPECT_DOUBLE_EQ(r->max_remove_fraction, 0.25);
   EXPECT_EQ(r->state_file, "/var/lib/haproxy-asg/state.json");
   EXPECT_EQ(r->listen, "[::1]:9000");
@@ -165,7 +165,7 @@ TEST(Config, UnknownKeysAreErrors) {
 )";
   EXPECT_EQ(parse_error(yaml).message,
             "/etc/haproxy-asg.yaml:12: backends[1].drain_timeot: unknown key (known: backend, group, port, "
-            "server_options, drain_timeout, address_family)");
+            "server_options, drain_timeout, address_family, lifecycle_hooks, launch_timeout)");
   auto top = parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\nintervall: 5s\n");
   EXPECT_EQ(top.message.rfind("/etc/haproxy-asg.yaml:6: intervall: unknown key (known: interval, haproxy,", 0), 0u)
       << top.message;
@@ -277,6 +277,49 @@ backends: [{backend: b, group: g, port: 80}]
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message.rfind(dir.file("bad.yaml") + ":2: bogus: unknown key", 0), 0u)
       << bad.error().message;
+}
+
+TEST(Config, LifecycleHooksLaunchTimeoutAndEvents) {
+  auto r = parse_config(std::string(kMinimalHead) + R"(backends:
+  - backend: b
+    group: g
+    port: 80
+    server_options: check inter 1s
+    lifecycle_hooks: {terminating: haproxy-asg-drain, launching: haproxy-asg/warm_up}
+    launch_timeout: 2m
+events:
+  queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/asg-events
+)", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->backends[0].hook_terminating, "haproxy-asg-drain");
+  EXPECT_EQ(r->backends[0].hook_launching, "haproxy-asg/warm_up");
+  EXPECT_EQ(r->backends[0].launch_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(r->events_queue_url, "https://sqs.us-east-1.amazonaws.com/123456789012/asg-events");
+
+  auto defaults = parse_config(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\n", "/x.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->backends[0].hook_terminating, "");
+  EXPECT_EQ(defaults->backends[0].launch_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(defaults->events_queue_url, "");
+}
+
+TEST(Config, LifecycleAndEventMistakesNameTheKey) {
+  EXPECT_EQ(parse_error(std::string(kMinimalHead) +
+                        "backends: [{backend: b, group: g, port: 1, lifecycle_hooks: {launching: up}}]\n")
+                .message,
+            "/etc/haproxy-asg.yaml:5: backends[0].lifecycle_hooks.launching: needs health checks: add 'check' to "
+            "backends[0].server_options (a new instance gets traffic after its first passed check)");
+  EXPECT_NE(parse_error(std::string(kMinimalHead) +
+                        "backends: [{backend: b, group: g, port: 1, lifecycle_hooks: {terminating: 'a b'}}]\n")
+                .message.find("backends[0].lifecycle_hooks.terminating: a lifecycle hook name is"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) +
+                        "backends: [{backend: b, group: g, port: 1, lifecycle_hooks: {terminate: x}}]\n")
+                .message.find("backends[0].lifecycle_hooks.terminate: unknown key (known: terminating, launching)"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\nevents: {queue_url: q}\n")
+                .message.find("events.queue_url: expected the SQS queue's URL"),
+            std::string::npos);
 }
 
 }  // namespace

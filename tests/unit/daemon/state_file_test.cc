@@ -14,6 +14,9 @@ core::SyncState sample() {
   s.drains["app/i-1"] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(1'700'000'000'123))};
   s.drains["web/i-2"] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(1'700'000'100'000))};
   s.reload_pending = true;
+  s.hooks["app/drain/i-1"] = core::HookWait{"app", "drain", "terminating",
+                                            core::TimePoint(std::chrono::milliseconds(1'700'000'000'000)),
+                                            core::TimePoint(std::chrono::milliseconds(1'700'000'030'000)), true};
   return s;
 }
 
