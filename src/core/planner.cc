@@ -90,6 +90,10 @@ std::size_t removal_cap(double fraction, std::size_t ready) {
   return std::max<std::size_t>(1, n);
 }
 
+// A gated server may take traffic once its last check passed and HAProxy counts it up: on 2.6.12, after failed
+// checks the first pass still shows "DOWN 1/2" (rise not reached) and gets no traffic even when set ready.
+bool passed_check(const ActualServer& s) { return s.check_passed && s.up; }
+
 std::string servers_word(std::size_t n) { return n == 1 ? "server" : "servers"; }
 
 Op make_op(OpKind kind, const std::string& backend, const std::string& server, std::string reason) {
@@ -151,7 +155,7 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
         op.server_options = want.server_options;
         op.hold = true;
         out.ops.push_back(std::move(op));
-      } else if (it->second->admin != AdminState::Ready && it->second->check_passed) {
+      } else if (it->second->admin != AdminState::Ready && passed_check(*it->second)) {
         out.ops.push_back(make_op(OpKind::Enable, be, s.name, "passed its first health check"));
       }
     }
@@ -359,7 +363,7 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
         for (const DesiredBackend* d : backends) {
           if (d->hook_launching != hook) continue;
           const ActualServer* a = actual_server(in, d->backend, instance);
-          passed = passed && a != nullptr && a->check_passed;
+          passed = passed && a != nullptr && passed_check(*a);
         }
         if (passed) {
           out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
