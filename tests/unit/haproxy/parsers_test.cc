@@ -3,6 +3,7 @@
 
 #include "haproxy/master_client.h"
 #include "haproxy/runtime_client.h"
+#include "haproxy/unix_socket.h"
 
 namespace hasg::haproxy {
 namespace {
@@ -107,6 +108,22 @@ TEST(SplitPromptAnswers, CapturedFraming) {
   EXPECT_FALSE(split_prompt_answers("Permission denied\n", 1).ok());
 }
 
+// Whether `answer` is a success for `command`, judged by the Expect of the Command that commands_for() makes with
+// that text (the command must be one of them).
+bool is_success_answer(const std::string& command, const std::string& answer) {
+  using core::Op;
+  using core::OpKind;
+  const std::vector<Op> ops{Op{OpKind::Add, "be", "a", "127.0.0.1", 80, "check", ""},
+                            Op{OpKind::Add, "be", "a", "127.0.0.1", 80, "", ""},
+                            Op{OpKind::Remove, "be", "a", "", 0, "", ""},
+                            Op{OpKind::SetAddress, "be", "a", "127.0.0.5", 19000, "", ""}};
+  for (const auto& op : ops)
+    for (const auto& c : RuntimeClient::commands_for(op))
+      if (c.text == command) return c.expect.matches(answer);
+  ADD_FAILURE() << "no op makes the command \"" << command << "\"";
+  return false;
+}
+
 TEST(SuccessAnswers, AsObservedOn2612) {
   EXPECT_TRUE(is_success_answer("add server be/a 127.0.0.1:80", "New server registered.\n"));
   EXPECT_FALSE(is_success_answer("add server be/a 127.0.0.1:80",
@@ -125,6 +142,64 @@ TEST(SuccessAnswers, AsObservedOn2612) {
   EXPECT_TRUE(is_success_answer("set server be/a addr 127.0.0.5 port 19000",
                                 "no need to change the addr, no need to change the port by 'stats socket command'"));
   EXPECT_FALSE(is_success_answer("set server be/a addr 127.0.0.5 port 19000", "No such server."));
+}
+
+TEST(ExpectMatches, EachKind) {
+  EXPECT_TRUE(Expect::empty().matches(" \n"));
+  EXPECT_FALSE(Expect::empty().matches("No such server."));
+  EXPECT_TRUE(Expect::ends_with("Success!").matches("Committing /x.pem.\nSuccess!\n"));
+  EXPECT_FALSE(Expect::ends_with("Success!").matches("No ongoing transaction!"));
+  auto any = Expect::starts_with_any({"IP changed from", "no need to change the addr"});
+  EXPECT_TRUE(any.matches("no need to change the addr, no need to change the port"));
+  EXPECT_FALSE(any.matches("No such server."));
+  EXPECT_TRUE(Expect::anything().matches("whatever"));
+}
+
+Command with_payload(std::string payload) { return Command{"set ssl cert /x.pem", std::move(payload), {}, false}; }
+
+TEST(CheckCommand, FramingRules) {
+  EXPECT_TRUE(check_command(Command{"show info", {}, {}, false}).ok());
+  for (const char* bad : {"", "  ", "a;b", "a\nb", "a\rb", "set ssl cert x <<", "add map m<<"}) {
+    auto st = check_command(Command{bad, {}, {}, false});
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().code, "InvalidCommand");
+  }
+  // A payload: ';' and "<<" are plain bytes there; one trailing newline (or CRLF) is allowed.
+  EXPECT_TRUE(check_command(with_payload("a;b\nc << d")).ok());
+  EXPECT_TRUE(check_command(with_payload("a\nb\n")).ok());
+  EXPECT_TRUE(check_command(with_payload("a\r\nb\r\n")).ok());
+  // An empty line anywhere would end the payload early and send the rest as commands.
+  for (const char* bad : {"a\n\nb", "a\n\n", "\na", "\n", "a\n\r\nb"}) {
+    auto st = check_command(with_payload(bad));
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().code, "InvalidCommand");
+    EXPECT_NE(st.error().message.find("empty line"), std::string::npos) << st.error().message;
+  }
+  EXPECT_NE(check_command(with_payload("-----BEGIN-----\nx\n\n-----BEGIN KEY-----\n")).error().message.find(
+                "(line 3)"),
+            std::string::npos);
+}
+
+TEST(FrameCommand, LineOrPayloadEndedByAnEmptyLine) {
+  EXPECT_EQ(frame_command(Command{"show info", {}, {}, false}), "show info\n");
+  EXPECT_EQ(frame_command(with_payload("a\nb")), "set ssl cert /x.pem <<\na\nb\n\n");
+  EXPECT_EQ(frame_command(with_payload("a\nb\n")), "set ssl cert /x.pem <<\na\nb\n\n");
+  EXPECT_EQ(payload_lines(with_payload("a\nb\n")), 2u);
+  EXPECT_EQ(payload_lines(with_payload("a")), 1u);
+  EXPECT_EQ(payload_lines(Command{"show info", {}, {}, false}), 0u);
+}
+
+// 2.6.12 in prompt mode, "set ssl cert F <<" with a 2-line payload: "+ " after the command line and after each
+// payload line, then the answer.
+TEST(SplitPromptAnswers, PayloadPromptsStripped) {
+  std::string raw = "\n> + + + Transaction created for certificate /x.pem!\n\n> Committing /x.pem.\nSuccess!\n\n> ";
+  auto r = split_prompt_answers(raw, 2);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(strip_payload_prompts((*r)[0], 3), "Transaction created for certificate /x.pem!");
+  EXPECT_EQ((*r)[1], "Committing /x.pem.\nSuccess!");
+  // Never more than asked for: an answer may itself start with "+ ".
+  EXPECT_EQ(strip_payload_prompts("+ + + x", 2), "+ x");
+  EXPECT_EQ(strip_payload_prompts("x", 2), "x");
 }
 
 // "show proc" on the master CLI, captured: fresh; after a reload with an old worker still finishing a request;

@@ -12,6 +12,7 @@
 
 #include "haproxy/master_client.h"
 #include "haproxy/runtime_client.h"
+#include "haproxy/unix_socket.h"
 #include "support/haproxy_fixture.h"
 
 namespace hasg::haproxy {
@@ -346,6 +347,105 @@ TEST_F(RuntimeHaproxy, FailedReloadIsAnError) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->failed_reloads, 1);
   EXPECT_EQ(after->current_worker_pids, before->current_worker_pids);
+  EXPECT_NE(fx_.runtime("show info").find("Name: HAProxy"), std::string::npos);
+}
+
+// A certificate replaced through the payload syntax ("set ssl cert F <<", PEM lines, an empty line), committed,
+// and served: no reload. Answers stay aligned around a payload command on one connection.
+class RuntimeHaproxyTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaproxyFixture::available() || access("/usr/bin/openssl", X_OK) != 0)
+      GTEST_SKIP() << "no /usr/sbin/haproxy or /usr/bin/openssl";
+    site_ = fx_.dir() + "/site.pem";
+    ASSERT_TRUE(make_cert("one.test", site_));
+    ASSERT_TRUE(make_cert("two.test", fx_.dir() + "/two.pem"));
+    tls_port_ = test::free_port();
+    ASSERT_TRUE(fx_.start(HaproxyFixture::preamble() +
+                          "frontend fe\n"
+                          "  bind 127.0.0.1:" + std::to_string(tls_port_) + " ssl crt " + site_ + "\n"
+                          "  http-request return status 200\n"))
+        << fx_.log();
+  }
+
+  // A self-signed certificate and its key, in one PEM file (no empty line: openssl writes none).
+  bool make_cert(const std::string& cn, const std::string& path) {
+    auto r = test::run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                                "-subj", "/CN=" + cn, "-keyout", path + ".key", "-out", path + ".crt"});
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << r.err;
+      return false;
+    }
+    test::write_file(path, test::read_file(path + ".crt") + test::read_file(path + ".key"));
+    return true;
+  }
+
+  // The subject of the certificate served on the TLS bind.
+  std::string served_subject() {
+    auto r = test::run_command({"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(tls_port_)},
+                               {}, std::chrono::seconds(10));
+    auto at = r.out.find("subject=");
+    return at == std::string::npos ? r.out + r.err : r.out.substr(at, r.out.find('\n', at) - at);
+  }
+
+  HaproxyFixture fx_;
+  std::string site_;
+  int tls_port_ = 0;
+};
+
+TEST_F(RuntimeHaproxyTls, SetSslCertWithPayloadThenCommit) {
+  EXPECT_EQ(served_subject(), "subject=CN = one.test");
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  std::string two = test::read_file(fx_.dir() + "/two.pem");
+  std::vector<Command> cmds{Command{"show ssl cert " + site_, {}, Expect::anything(), false}};
+  for (auto& cmd : RuntimeClient::ssl_cert_update(site_, two)) cmds.push_back(cmd);
+  cmds.push_back(Command{"show ssl cert " + site_, {}, Expect::anything(), false});
+  auto raw = t.send(cmds);
+  ASSERT_TRUE(raw.ok()) << raw.error().to_string();
+  ASSERT_EQ(raw->size(), 4u);
+  EXPECT_NE((*raw)[0].find("Subject: /CN=one.test"), std::string::npos) << (*raw)[0];
+  // The "+ " prompts printed while the payload is read are not part of the answer.
+  EXPECT_EQ((*raw)[1], "Transaction created for certificate " + site_ + "!");
+  EXPECT_EQ((*raw)[2], "Committing " + site_ + ".\nSuccess!");
+  EXPECT_NE((*raw)[3].find("Subject: /CN=two.test"), std::string::npos) << (*raw)[3];
+  EXPECT_EQ(served_subject(), "subject=CN = two.test");
+
+  // Back through the client, which checks each answer.
+  auto back = c.execute(RuntimeClient::ssl_cert_update(site_, test::read_file(site_)));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(*back, 2u);
+  EXPECT_EQ(served_subject(), "subject=CN = one.test");
+  EXPECT_EQ(fx_.master_reloads(), 0);
+}
+
+TEST_F(RuntimeHaproxyTls, BadPayloadsAreErrors) {
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  // HAProxy refuses what it cannot load: the error names the command and quotes HAProxy.
+  auto bad = c.execute(RuntimeClient::ssl_cert_update(site_, "not a certificate\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "HaproxyCommandFailed");
+  EXPECT_NE(bad.error().message.find("\"set ssl cert " + site_ + " <<\""), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("Can't load the payload"), std::string::npos) << bad.error().message;
+  EXPECT_NE(fx_.runtime("abort ssl cert " + site_).find("No ongoing transaction!"), std::string::npos);
+
+  // Certificate and key joined with an empty line: refused before anything is sent (HAProxy would end the
+  // payload at the empty line and read the key's lines as commands).
+  std::string two = test::read_file(fx_.dir() + "/two.pem.crt") + "\n" + test::read_file(fx_.dir() + "/two.pem.key");
+  auto blank = c.execute(RuntimeClient::ssl_cert_update(site_, two));
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.error().code, "InvalidCommand");
+  EXPECT_NE(blank.error().message.find("empty line"), std::string::npos) << blank.error().message;
+  EXPECT_NE(fx_.runtime("abort ssl cert " + site_).find("No ongoing transaction!"), std::string::npos);
+  EXPECT_EQ(served_subject(), "subject=CN = one.test");
+
+  // Larger than HAProxy's buffer (tune.bufsize, 16384 bytes): HAProxy closes the connection; the error says why.
+  std::string big;
+  for (int i = 0; i < 400; ++i) big += std::string(63, 'A') + "\n";
+  auto huge = t.send(RuntimeClient::ssl_cert_update(site_, big));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("tune.bufsize"), std::string::npos) << huge.error().message;
   EXPECT_NE(fx_.runtime("show info").find("Name: HAProxy"), std::string::npos);
 }
 
