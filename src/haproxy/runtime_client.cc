@@ -40,6 +40,27 @@ core::AdminState admin_from_bits(int bits) {
   return core::AdminState::Ready;
 }
 
+// The last health check, from "show servers state" (HAProxy 2.6 include/haproxy/check-t.h):
+// srv_check_state holds CHK_ST_* bits: 0x02 configured ("check" given), 0x04 enabled, 0x08 paused by maintenance;
+// srv_check_result is enum chk_result: 0 unknown (no check finished yet), 1 neutral, 2 failed, 3 passed,
+// 4 conditionally passed (e.g. 404 with "http-check disable-on-404": the server wants no new sessions; not a pass);
+// srv_check_status is enum healthcheck_status (1 INI, 6 L4OK, 8 L4CON, 15 L7OK, 17 L7STS, ...).
+// Observed on 2.6.12, a dynamic server added with "check" (option httpchk, a Python HTTP server on loopback):
+//   after add:                        check_state 2, status 1 (INI), result 0; show stat check_status ""
+//   after "enable health":            check_state 6, status 1 (INI), result 0; show stat check_status "INI"
+//   then "state drain", before its first check: op_state 2 and check_health 2 (= rise): it looks up before any
+//                                     check ran, which is why check_passed reads the result, not op_state
+//   after a passing check (drain or maint): status 15 (L7OK), result 3, check_health 4 (rise+fall-1)
+//   after a failing check (closed loopback port): status 8 (L4CON), result 2, check_health 0, op_state 0
+//   then its first passing check: result 3 but check_health 1, op_state 0 ("DOWN 1/2" with rise 2): passed, not
+//                                     yet up, and set ready then it took no request
+//   "set server state maint" after it ran: check_state 14 (paused), result keeps its last value (3): stale, so
+//                                     a paused check counts as neither enabled nor passed.
+// (A fresh dynamic server whose checks were enabled while it stayed in maintenance is not paused: its checks run.)
+constexpr int kCheckEnabled = 0x04;
+constexpr int kCheckPaused = 0x08;
+constexpr int kCheckResultPassed = 3;
+
 bool has_keyword(std::string_view options, std::string_view keyword) {
   for (auto tok : split_ws(options))
     if (tok == keyword) return true;
@@ -50,8 +71,9 @@ Error command_failed(const Command& cmd, const std::string& answer, const std::s
   std::string what = cmd.text;
   if (!cmd.payload.empty()) what += " <<\" (with a " + std::to_string(cmd.payload.size()) + "-byte payload)";
   else what += "\"";
-  return make_error("HaproxyCommandFailed", "runtime command \"" + what + " failed: HAProxy answered \"" +
-                                                one_line(answer) + "\"" + (context.empty() ? "" : " (" + context + ")"));
+  return make_error("HaproxyCommandFailed",
+                    "runtime command \"" + what + " failed: HAProxy answered \"" + one_line(answer) + "\"" +
+                        (context.empty() ? "" : " (" + context + ")"));
 }
 
 // Success answers observed on 2.6.12 (and the failures seen instead):
@@ -95,7 +117,8 @@ Status run_batch(RuntimeTransport& t, const std::vector<Command>& cmds, size_t& 
       size_t later = cmds.size() - k - 1;
       std::string ctx = context(k);
       if (later)
-        ctx += (ctx.empty() ? "" : "; ") + std::to_string(later) + " later commands of the same batch were already sent";
+        ctx += (ctx.empty() ? "" : "; ") + std::to_string(later) +
+               " later commands of the same batch were already sent";
       return command_failed(cmds[k], answer, ctx);
     }
     on_ok(k);
@@ -120,7 +143,11 @@ std::vector<Command> RuntimeClient::commands_for(const core::Op& op) {
       // Agent checks likewise stay off on a dynamic server until "enable agent" (2.6.12: empty answer; "Agent was
       // not configured on this server, cannot enable." without agent-check), while a reload would start them.
       if (has_keyword(opts, "agent-check")) cmds.push_back(simple("enable agent " + bs));
-      cmds.push_back(simple("set server " + bs + " state ready"));
+      // Held (the launch lifecycle hook): drain instead of ready. On 2.6.12 a server in drain runs its health checks
+      // (the result went INI -> L7OK, then L4CON when its HTTP server stopped, then L7OK again) and gets no new
+      // requests (20 of 20 went to the ready server beside it); "set server state ready" (Op::Enable) then puts it
+      // in rotation (10 of the next 20).
+      cmds.push_back(simple("set server " + bs + (op.hold ? " state drain" : " state ready")));
       return cmds;
     }
     case core::OpKind::Enable:
@@ -234,6 +261,43 @@ Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vecto
   return out;
 }
 
+Result<std::map<std::string, RuntimeClient::Sessions>> RuntimeClient::sessions_by_backend(
+    const std::vector<std::string>& backends) {
+  std::map<std::string, Sessions> out;
+  if (backends.empty()) return out;
+  std::vector<std::string> cmds;
+  // "show stat B 4 -1": server rows (type 4) of proxy B only; 2.6.12 takes the proxy's name and answers "No such
+  // proxy." for an unknown one. An unknown name starting with digits is read as a proxy id (atoi, src/stats.c),
+  // so only rows whose pxname is B are kept.
+  for (const auto& b : backends) cmds.push_back("show stat " + b + " 4 -1");
+  auto answers = t_.run(cmds);
+  if (!answers) return answers.error();
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const std::string& answer = (*answers)[i];
+    if (trim(answer) == "No such proxy.") continue;
+    auto rows = parse_stat_sessions(answer);
+    if (!rows) {
+      Error e = rows.error();
+      e.message = "\"" + cmds[i] + "\": " + e.message;
+      return e;
+    }
+    auto& per = out[backends[i]];
+    for (auto& [be, srv] : *rows)
+      if (be == backends[i]) per.push_back(std::move(srv));
+  }
+  return out;
+}
+
+Result<RuntimeClient::Sessions> RuntimeClient::sessions(const std::string& backend) {
+  auto all = sessions_by_backend({backend});
+  if (!all) return all.error();
+  auto it = all->find(backend);
+  if (it == all->end())
+    return make_error("NoSuchBackend", "HAProxy has no backend \"" + backend + "\" (\"show stat " + backend +
+                                           " 4 -1\" answered \"No such proxy.\")");
+  return std::move(it->second);
+}
+
 Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text) {
   auto lines = lines_of(text, /*strip_cr=*/true);
   size_t i = 0;
@@ -252,11 +316,15 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     return -1;
   };
   const int c_be = col("be_name"), c_srv = col("srv_name"), c_addr = col("srv_addr"), c_op = col("srv_op_state"),
-            c_admin = col("srv_admin_state"), c_port = col("srv_port");
+            c_admin = col("srv_admin_state"), c_port = col("srv_port"), c_chk_result = col("srv_check_result"),
+            c_chk_state = col("srv_check_state");
   if (c_be < 0 || c_srv < 0 || c_addr < 0 || c_op < 0 || c_admin < 0 || c_port < 0)
     return make_error("ProtocolError", "\"show servers state\": header lacks a needed column: \"" +
                                            one_line(lines[i - 1]) + "\"");
-  const size_t need = static_cast<size_t>(std::max({c_be, c_srv, c_addr, c_op, c_admin, c_port})) + 1;
+  // The check columns are in format 1 on every version since 1.6; without them, no check counts as enabled.
+  const bool has_check = c_chk_result >= 0 && c_chk_state >= 0;
+  const size_t need =
+      static_cast<size_t>(std::max({c_be, c_srv, c_addr, c_op, c_admin, c_port, c_chk_result, c_chk_state})) + 1;
 
   std::vector<core::ActualBackend> out;
   std::map<std::string, size_t> index;
@@ -264,9 +332,11 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     std::string_view line = trim(lines[i]);
     if (line.empty() || line[0] == '#') continue;
     auto f = split_ws(line);
-    int op = 0, admin = 0, port = 0;
+    int op = 0, admin = 0, port = 0, chk_result = 0, chk_state = 0;
     if (f.size() < need || !parse_int(f[static_cast<size_t>(c_op)], op) ||
-        !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port))
+        !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port) ||
+        (has_check && (!parse_int(f[static_cast<size_t>(c_chk_result)], chk_result) ||
+                       !parse_int(f[static_cast<size_t>(c_chk_state)], chk_state))))
       return make_error("ProtocolError", "\"show servers state\": malformed line \"" + one_line(line) + "\"");
     std::string be(f[static_cast<size_t>(c_be)]);
     auto [it, inserted] = index.emplace(be, out.size());
@@ -283,6 +353,8 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     // srv_op_state: 0 stopped, 1 starting (slowstart: already takes traffic), 2 running, 3 stopping. A server in
     // maintenance shows 0; one without checks shows 2 once ready.
     s.up = op == 1 || op == 2;
+    s.check_enabled = (chk_state & kCheckEnabled) && !(chk_state & kCheckPaused);
+    s.check_passed = s.check_enabled && chk_result == kCheckResultPassed;
     out[it->second].servers.push_back(std::move(s));
   }
   for (auto& b : out)

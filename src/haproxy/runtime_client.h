@@ -2,7 +2,9 @@
 // planned op becomes, over a RuntimeTransport (haproxy/unix_socket.h for the real socket).
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -21,10 +23,19 @@ class RuntimeClient {
   // know comes back with exists = false.
   Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends);
 
+  // Current sessions (scur) of each server of a backend, in HAProxy's order: a cheap read for the drain watch
+  // ("show stat BACKEND 4 -1": that backend's server rows only). An Error with code "NoSuchBackend" when HAProxy
+  // does not know the backend.
+  using Sessions = std::vector<std::pair<std::string, int>>;  // (server, scur)
+  Result<Sessions> sessions(const std::string& backend);
+  // The same for several backends on one connection; a backend HAProxy does not know is absent from the map.
+  Result<std::map<std::string, Sessions>> sessions_by_backend(const std::vector<std::string>& backends);
+
   // Applies ops in order, batched on as few connections as possible. Stops at the first failed command and says
   // which; what was applied before it stays applied (the next cycle sees it and plans from there).
-  // Op::Add -> "add server B/S ADDR:PORT OPTIONS", then "enable health B/S" when OPTIONS has "check", then
-  // "set server B/S state ready". Op::Remove -> "set server B/S state maint", "shutdown sessions server B/S",
+  // Op::Add -> "add server B/S ADDR:PORT OPTIONS", then "enable health B/S" when OPTIONS has "check" ("enable
+  // agent B/S" when it has "agent-check"), then "set server B/S state ready" ("state drain" when op.hold: checks
+  // run, no traffic, until an Op::Enable). Op::Remove -> "set server B/S state maint", "shutdown sessions server B/S",
   // "del server B/S" (the del is retried for up to 3 s while HAProxy answers "Server still has connections
   // attached to it": the cut sessions and idle connections close asynchronously).
   struct ApplyResult {

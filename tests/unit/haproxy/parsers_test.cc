@@ -35,12 +35,46 @@ TEST(ParseServersState, CapturedOutput) {
   EXPECT_EQ(be.servers[0], (core::ActualServer{"d1", "127.0.0.1", 18090, AdminState::Maint, false, 0}));
   EXPECT_EQ(be.servers[1], (core::ActualServer{"d2", "127.0.0.1", 18091, AdminState::Ready, true, 0}));
   EXPECT_EQ(be.servers[2], (core::ActualServer{"s1", "127.0.0.1", 18081, AdminState::Drain, true, 0}));
-  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0}));
-  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0}));
+  // s2: checks enabled (check_state 6), last one failed (result 2). s3: paused by maintenance (check_state 14).
+  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0, true, false}));
+  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0, false, false}));
   EXPECT_EQ(be.servers[5], (core::ActualServer{"v6", "::1", 18001, AdminState::Maint, false, 0}));
   EXPECT_EQ((*r)[1].backend, "other");
   ASSERT_EQ((*r)[1].servers.size(), 1u);
   EXPECT_EQ((*r)[1].servers[0].address, "127.0.0.2");
+}
+
+// Seen on 2.6.12 for dynamic servers added with "check" (option httpchk): n0 just added (checks configured, not
+// enabled); n1 after "enable health" and "state drain", before its first check (op_state 2 already: not a pass);
+// n2 in drain after a passed check (L7OK); n3 after a failed one (L4CON, closed port); n4 set to maint after
+// passing (check paused, result stale).
+TEST(ParseServersState, LastCheckResult) {
+  auto r = parse_servers_state(
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+      "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+      "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port "
+      "srv_check_addr srv_agent_addr srv_agent_port\n"
+      "3 be 1 n0 127.0.0.1 0 1 1 1 0 1 0 0 2 0 0 0 - 18081 - 0 0 - - 0\n"
+      "3 be 2 n1 127.0.0.1 2 8 1 1 0 1 0 2 6 0 0 0 - 18083 - 0 0 - - 0\n"
+      "3 be 3 n2 127.0.0.1 2 8 1 1 0 15 3 4 6 0 0 0 - 18083 - 0 0 - - 0\n"
+      "3 be 4 n3 127.0.0.1 0 1 1 1 14 8 2 0 6 0 0 0 - 18097 - 0 0 - - 0\n"
+      "3 be 5 n4 127.0.0.1 0 1 1 1 14 15 3 0 14 0 0 0 - 18083 - 0 0 - - 0\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  const auto& s = (*r)[0].servers;
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_FALSE(s[0].check_enabled);
+  EXPECT_FALSE(s[0].check_passed);
+  EXPECT_TRUE(s[1].check_enabled);
+  EXPECT_FALSE(s[1].check_passed);
+  EXPECT_TRUE(s[1].up);
+  EXPECT_EQ(s[1].admin, AdminState::Drain);
+  EXPECT_TRUE(s[2].check_enabled);
+  EXPECT_TRUE(s[2].check_passed);
+  EXPECT_TRUE(s[3].check_enabled);
+  EXPECT_FALSE(s[3].check_passed);
+  EXPECT_FALSE(s[4].check_enabled);
+  EXPECT_FALSE(s[4].check_passed);
 }
 
 TEST(ParseServersState, EmptyBackendHasHeaderOnly) {

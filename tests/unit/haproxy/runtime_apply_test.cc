@@ -127,7 +127,8 @@ TEST(Execute, ExpectAndRetryAreFieldsOfTheCommand) {
     return "";
   };
   RuntimeClient c(t);
-  auto r = c.execute({Command{"custom retried", {}, Expect::ends_with("Done."), true}, Command{"quiet", {}, {}, false}});
+  auto r = c.execute(
+      {Command{"custom retried", {}, Expect::ends_with("Done."), true}, Command{"quiet", {}, {}, false}});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(*r, 3u);  // 2 + 1 retry
   ASSERT_EQ(t.calls.size(), 2u);
@@ -139,6 +140,42 @@ TEST(Execute, ExpectAndRetryAreFieldsOfTheCommand) {
   ASSERT_FALSE(no_retry.ok());
   EXPECT_EQ(t.calls.size(), 1u);
   EXPECT_NE(no_retry.error().message.find("\"del server be/x\""), std::string::npos) << no_retry.error().message;
+}
+
+// A held add (launch lifecycle hook): checks start, the server stays in drain (no traffic) until an Enable.
+TEST(CommandsFor, HeldAddEndsInDrain) {
+  Op held = add("i-1", "check inter 2s agent-check agent-port 9999");
+  held.hold = true;
+  EXPECT_EQ(texts_for(held), (std::vector<std::string>{
+                                 "add server be/i-1 10.0.0.1:80 check inter 2s agent-check agent-port 9999",
+                                 "enable health be/i-1", "enable agent be/i-1", "set server be/i-1 state drain"}));
+  Op held_nocheck = add("i-2");
+  held_nocheck.hold = true;
+  EXPECT_EQ(texts_for(held_nocheck),
+            (std::vector<std::string>{"add server be/i-2 10.0.0.1:80", "set server be/i-2 state drain"}));
+}
+
+TEST(Sessions, OneBackendOrSeveralOnOneConnection) {
+  FakeTransport t;
+  t.answer = [](const std::string& c) -> std::string {
+    if (c == "show stat be 4 -1") return "# pxname,svname,qcur,qmax,scur\nbe,a,0,0,3\nbe,b,0,0,0\n";
+    if (c == "show stat empty 4 -1") return "# pxname,svname,qcur,qmax,scur\n";
+    if (c == "show stat nope 4 -1") return "No such proxy.";
+    return "?";
+  };
+  RuntimeClient c(t);
+  auto one = c.sessions("be");
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(*one, (RuntimeClient::Sessions{{"a", 3}, {"b", 0}}));
+  auto missing = c.sessions("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "NoSuchBackend");
+  t.calls.clear();
+  auto many = c.sessions_by_backend({"be", "empty", "nope"});
+  ASSERT_TRUE(many.ok()) << many.error().to_string();
+  EXPECT_EQ(*many, (std::map<std::string, RuntimeClient::Sessions>{{"be", {{"a", 3}, {"b", 0}}}, {"empty", {}}}));
+  ASSERT_EQ(t.calls.size(), 1u);
+  EXPECT_EQ(t.calls[0].size(), 3u);
 }
 
 TEST(CommandsFor, ExpectationsAndRetry) {
