@@ -146,7 +146,9 @@ std::vector<Command> RuntimeClient::commands_for(const core::Op& op) {
       // Held (the launch lifecycle hook): drain instead of ready. On 2.6.12 a server in drain runs its health checks
       // (the result went INI -> L7OK, then L4CON when its HTTP server stopped, then L7OK again) and gets no new
       // requests (20 of 20 went to the ready server beside it); "set server state ready" (Op::Enable) then puts it
-      // in rotation (10 of the next 20).
+      // in rotation (10 of the next 20). Limit: an agent check answering "ready" clears that drain (2.6
+      // srv_adm_set_ready, seen on 2.6.12: admin 8 -> 0 at the agent's first answer), so with such an agent the
+      // agent, not the hold, decides when traffic starts.
       cmds.push_back(simple("set server " + bs + (op.hold ? " state drain" : " state ready")));
       return cmds;
     }
