@@ -115,8 +115,10 @@ struct ActualServer {
   AdminState admin = AdminState::Ready;
   bool up = false;            // operational state: running (checks passing, or no checks)
   int current_sessions = 0;   // scur from "show stat"
-  bool check_enabled = false; // a health check runs on it
-  bool check_passed = false;  // its last health check actually passed (not the state a new server starts in)
+  bool check_enabled = false; // health checks run on it now (configured, enabled, not paused by maintenance)
+  // Its last health check passed (false before the first one: not the starting state). After failed checks one
+  // pass is not yet `up` (HAProxy needs `rise` in a row): a launch gate waits for check_passed && up.
+  bool check_passed = false;
   bool operator==(const ActualServer&) const = default;
 };
 
@@ -155,11 +157,11 @@ struct Op {
   std::string address;         // Add, SetAddress
   int port = 0;                // Add, SetAddress
   std::string server_options;  // Add
-  bool hold = false;           // Add: checks on, kept out of rotation (drain) until a check passed
-  std::string group;           // CompleteLifecycle, Heartbeat
-  std::string hook;            // CompleteLifecycle, Heartbeat
-  std::string result;          // CompleteLifecycle: CONTINUE or ABANDON
   std::string reason;          // why, for the log line: "new InService instance", "drained (0 sessions)", ...
+  bool hold = false;           // Add: checks run but no traffic (left in drain) until an Enable after a passed check
+  std::string group{};         // CompleteLifecycle, Heartbeat
+  std::string hook{};          // CompleteLifecycle, Heartbeat
+  std::string result{};        // CompleteLifecycle: CONTINUE or ABANDON
 
   bool operator==(const Op&) const = default;
 };

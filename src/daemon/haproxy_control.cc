@@ -5,6 +5,7 @@
 
 #include "haproxy/config_file.h"
 #include "haproxy/master_client.h"
+#include "haproxy/unix_socket.h"
 
 namespace hasg::daemon {
 

@@ -7,7 +7,6 @@
 #include <string_view>
 #include <thread>
 
-#include "haproxy/unix_socket.h"
 #include "util/backoff.h"
 #include "util/strings.h"
 
@@ -28,14 +27,6 @@ constexpr size_t kOpsPerBatch = 500;
 constexpr std::string_view kStillConnected = "Server still has connections attached to it";
 constexpr std::chrono::milliseconds kDelRetryFor{3000};
 
-std::string one_line(std::string_view s) {
-  std::string out(trim(s));
-  for (auto& c : out)
-    if (c == '\n' || c == '\r') c = ' ';
-  if (out.size() > 300) out = out.substr(0, 300) + "...";
-  return out;
-}
-
 // srv_admin_state bits (HAProxy 2.6 enum srv_admin): 0x01 forced maint ("set server state maint"), 0x02 inherited
 // from a tracked server, 0x04 "disabled" in the config (always with 0x01: seen as 5), 0x20 address resolution
 // failure; 0x08 forced drain ("set server state drain"), 0x10 inherited drain. Observed on 2.6.12: a fresh dynamic
@@ -49,95 +40,95 @@ core::AdminState admin_from_bits(int bits) {
   return core::AdminState::Ready;
 }
 
+// The last health check, from "show servers state" (HAProxy 2.6 include/haproxy/check-t.h):
+// srv_check_state holds CHK_ST_* bits: 0x02 configured ("check" given), 0x04 enabled, 0x08 paused by maintenance;
+// srv_check_result is enum chk_result: 0 unknown (no check finished yet), 1 neutral, 2 failed, 3 passed,
+// 4 conditionally passed (e.g. 404 with "http-check disable-on-404": the server wants no new sessions; not a pass);
+// srv_check_status is enum healthcheck_status (1 INI, 6 L4OK, 8 L4CON, 15 L7OK, 17 L7STS, ...).
+// Observed on 2.6.12, a dynamic server added with "check" (option httpchk, a Python HTTP server on loopback):
+//   after add:                        check_state 2, status 1 (INI), result 0; show stat check_status ""
+//   after "enable health":            check_state 6, status 1 (INI), result 0; show stat check_status "INI"
+//   then "state drain", before its first check: op_state 2 and check_health 2 (= rise): it looks up before any
+//                                     check ran, which is why check_passed reads the result, not op_state
+//   after a passing check (drain or maint): status 15 (L7OK), result 3, check_health 4 (rise+fall-1)
+//   after a failing check (closed loopback port): status 8 (L4CON), result 2, check_health 0, op_state 0
+//   then its first passing check: result 3 but check_health 1, op_state 0 ("DOWN 1/2" with rise 2): passed, not
+//                                     yet up, and set ready then it took no request
+//   "set server state maint" after it ran: check_state 14 (paused), result keeps its last value (3): stale, so
+//                                     a paused check counts as neither enabled nor passed.
+// (A fresh dynamic server whose checks were enabled while it stayed in maintenance is not paused: its checks run.)
+constexpr int kCheckEnabled = 0x04;
+constexpr int kCheckPaused = 0x08;
+constexpr int kCheckResultPassed = 3;
+
 bool has_keyword(std::string_view options, std::string_view keyword) {
   for (auto tok : split_ws(options))
     if (tok == keyword) return true;
   return false;
 }
 
-
-Error command_failed(const std::string& cmd, const std::string& answer, const std::string& context) {
+Error command_failed(const Command& cmd, const std::string& answer, const std::string& context) {
+  std::string what = cmd.text;
+  if (!cmd.payload.empty()) what += " <<\" (with a " + std::to_string(cmd.payload.size()) + "-byte payload)";
+  else what += "\"";
   return make_error("HaproxyCommandFailed",
-                    "runtime command \"" + cmd + "\" failed: HAProxy answered \"" + one_line(answer) + "\"" +
+                    "runtime command \"" + what + " failed: HAProxy answered \"" + one_line(answer) + "\"" +
                         (context.empty() ? "" : " (" + context + ")"));
+}
+
+// Success answers observed on 2.6.12 (and the failures seen instead):
+//   add server        -> "New server registered."   (errors: "Already exists a server with the same name in
+//                        backend.", "unknown keyword 'x'.", "No such backend.")
+//   del server        -> "Server deleted."          (error: "Only servers in maintenance mode can be deleted.")
+//   set server addr   -> "IP changed from 'A' to 'B', port changed from 'P' to 'Q' by 'stats socket command'",
+//                        or "no need to change the addr[, ...]" when already so
+//   set server state, enable health, enable agent, shutdown sessions -> "" (errors: "No such server.",
+//                        "No such backend.", "Health check was not configured on this server, cannot enable.")
+//   set ssl cert F << -> "Transaction created for certificate F!" (errors: "Can't replace a certificate which is
+//                        not referenced by the configuration!", "unable to load certificate from file 'F'.")
+//   commit ssl cert F -> "Committing F.\nSuccess!"  (error: "No ongoing transaction! ...")
+Command simple(std::string text) { return Command{std::move(text), {}, Expect::empty(), false}; }
+
+// Sends `cmds` on one connection and checks the answers in order: `on_ok(k)` after command k succeeded, and the
+// first unexpected answer is an Error completed by `context(k)`. `sent` counts every command sent, retries too.
+template <typename OnOk, typename Context>
+Status run_batch(RuntimeTransport& t, const std::vector<Command>& cmds, size_t& sent, OnOk&& on_ok,
+                 Context&& context) {
+  auto answers = t.send(cmds);
+  if (!answers) return answers.error();
+  for (size_t k = 0; k < cmds.size(); ++k) {
+    ++sent;
+    std::string& answer = (*answers)[k];
+    if (cmds[k].retry_while_connected && answer.find(kStillConnected) != std::string::npos) {
+      auto deadline = std::chrono::steady_clock::now() + kDelRetryFor;
+      for (int attempt = 0;
+           answer.find(kStillConnected) != std::string::npos && std::chrono::steady_clock::now() < deadline;
+           ++attempt) {
+        // No jitter: one client waiting for its own connections to close, nobody to spread out from.
+        std::this_thread::sleep_for(
+            backoff_ceiling(std::chrono::milliseconds(20), std::chrono::milliseconds(400), attempt));
+        auto again = t.send({cmds[k]});
+        if (!again) return again.error();
+        ++sent;
+        answer = again->front();
+      }
+    }
+    if (!cmds[k].expect.matches(answer)) {
+      size_t later = cmds.size() - k - 1;
+      std::string ctx = context(k);
+      if (later)
+        ctx += (ctx.empty() ? "" : "; ") + std::to_string(later) +
+               " later commands of the same batch were already sent";
+      return command_failed(cmds[k], answer, ctx);
+    }
+    on_ok(k);
+  }
+  return Ok{};
 }
 
 }  // namespace
 
-UnixSocketTransport::UnixSocketTransport(std::string socket_path, std::chrono::milliseconds timeout)
-    : path_(std::move(socket_path)), timeout_(timeout) {}
-
-Result<std::vector<std::string>> UnixSocketTransport::run(const std::vector<std::string>& commands) {
-  if (commands.empty()) return std::vector<std::string>{};
-  // Interactive mode: "prompt" first, then one command per line, then "quit" (HAProxy closes the connection).
-  // HAProxy reads the pipelined lines one by one and prints each answer followed by the prompt.
-  std::string request = "prompt\n";
-  for (const auto& c : commands) {
-    // ';' separates commands and a newline ends one: either would shift every later answer.
-    if (c.find_first_of("\n\r;") != std::string::npos || trim(c).empty())
-      return make_error("InvalidCommand", "refusing to send runtime command \"" + one_line(c) +
-                                              "\": empty, or contains a newline or ';'");
-    request += c;
-    request += '\n';
-  }
-  request += "quit\n";
-  auto raw = unix_exchange(path_, request, timeout_);
-  if (!raw) return raw.error();
-  auto answers = split_prompt_answers(*raw, commands.size());
-  if (!answers) {
-    Error e = answers.error();
-    e.message = "HAProxy socket " + path_ + ": " + e.message;
-    return e;
-  }
-  return answers;
-}
-
-Result<std::vector<std::string>> split_prompt_answers(const std::string& raw, size_t commands) {
-  static constexpr std::string_view kPrompt = "\n> ";
-  std::vector<std::string> pieces;
-  size_t start = 0;
-  for (;;) {
-    size_t pos = raw.find(kPrompt, start);
-    if (pos == std::string::npos) break;
-    pieces.emplace_back(raw.substr(start, pos - start));
-    start = pos + kPrompt.size();
-  }
-  // pieces[0] is the answer to "prompt" itself; then one per command.
-  if (pieces.size() < commands + 1) {
-    size_t got = pieces.empty() ? 0 : pieces.size() - 1;
-    return make_error("ProtocolError",
-                      "expected " + std::to_string(commands) + " answers in prompt mode, got " + std::to_string(got) +
-                          (pieces.empty() ? "; HAProxy said \"" + one_line(raw) + "\"" : ""),
-                      /*retryable=*/true);
-  }
-  std::vector<std::string> out;
-  out.reserve(commands);
-  for (size_t i = 1; i <= commands; ++i) {
-    std::string a = std::move(pieces[i]);
-    while (!a.empty() && (a.back() == '\n' || a.back() == '\r')) a.pop_back();
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-bool is_success_answer(const std::string& command, const std::string& answer) {
-  std::string_view a = trim(answer);
-  // Observed on 2.6.12:
-  //   add server        -> "New server registered."   (errors: "Already exists a server with the same name in
-  //                        backend.", "unknown keyword 'x'.", "No such backend.")
-  //   del server        -> "Server deleted."          (error: "Only servers in maintenance mode can be deleted.")
-  //   set server addr   -> "IP changed from 'A' to 'B', port changed from 'P' to 'Q' by 'stats socket command'",
-  //                        or "no need to change the addr[, ...]" when already so
-  //   set server state, enable health, enable agent, shutdown sessions -> "" (errors: "No such server.",
-  //                        "No such backend.", "Health check was not configured on this server, cannot enable.")
-  if (command.starts_with("add server ")) return a.ends_with("New server registered.");
-  if (command.starts_with("del server ")) return a.ends_with("Server deleted.");
-  if (command.starts_with("set server ") && command.find(" addr ") != std::string::npos)
-    return a.starts_with("IP changed from") || a.starts_with("no need to change the addr");
-  return a.empty();
-}
-
-std::vector<std::string> RuntimeClient::commands_for(const core::Op& op) {
+std::vector<Command> RuntimeClient::commands_for(const core::Op& op) {
   const std::string bs = core::server_key(op.backend, op.server);
   switch (op.kind) {
     case core::OpKind::Add: {
@@ -147,79 +138,85 @@ std::vector<std::string> RuntimeClient::commands_for(const core::Op& op) {
       std::string add = "add server " + bs + " " + core::endpoint(op.address, op.port);
       std::string_view opts = trim(op.server_options);
       if (!opts.empty()) add += " " + std::string(opts);
-      std::vector<std::string> cmds{add};
-      if (has_keyword(opts, "check")) cmds.push_back("enable health " + bs);
+      std::vector<Command> cmds{{add, {}, Expect::ends_with("New server registered."), false}};
+      if (has_keyword(opts, "check")) cmds.push_back(simple("enable health " + bs));
       // Agent checks likewise stay off on a dynamic server until "enable agent" (2.6.12: empty answer; "Agent was
       // not configured on this server, cannot enable." without agent-check), while a reload would start them.
-      if (has_keyword(opts, "agent-check")) cmds.push_back("enable agent " + bs);
-      cmds.push_back("set server " + bs + " state ready");
+      if (has_keyword(opts, "agent-check")) cmds.push_back(simple("enable agent " + bs));
+      // Held (the launch lifecycle hook): drain instead of ready. On 2.6.12 a server in drain runs its health checks
+      // (the result went INI -> L7OK, then L4CON when its HTTP server stopped, then L7OK again) and gets no new
+      // requests (20 of 20 went to the ready server beside it); "set server state ready" (Op::Enable) then puts it
+      // in rotation (10 of the next 20). Limit: an agent check answering "ready" clears that drain (2.6
+      // srv_adm_set_ready, seen on 2.6.12: admin 8 -> 0 at the agent's first answer), so with such an agent the
+      // agent, not the hold, decides when traffic starts.
+      cmds.push_back(simple("set server " + bs + (op.hold ? " state drain" : " state ready")));
       return cmds;
     }
     case core::OpKind::Enable:
-      return {"set server " + bs + " state ready"};
+      return {simple("set server " + bs + " state ready")};
     case core::OpKind::SetAddress:
-      return {"set server " + bs + " addr " + op.address + " port " + std::to_string(op.port)};
+      return {{"set server " + bs + " addr " + op.address + " port " + std::to_string(op.port), {},
+               Expect::starts_with_any({"IP changed from", "no need to change the addr"}), false}};
     case core::OpKind::Drain:
-      return {"set server " + bs + " state drain"};
+      return {simple("set server " + bs + " state drain")};
     case core::OpKind::Remove:
       // "del server" only takes a server in maintenance; the sessions still on it are cut first. On 2.6.12 this
       // deletes static servers (declared in the file) as well as dynamic ones.
-      return {"set server " + bs + " state maint", "shutdown sessions server " + bs, "del server " + bs};    case core::OpKind::CompleteLifecycle:
+      return {simple("set server " + bs + " state maint"), simple("shutdown sessions server " + bs),
+              {"del server " + bs, {}, Expect::ends_with("Server deleted."), /*retry_while_connected=*/true}};
+    case core::OpKind::CompleteLifecycle:
     case core::OpKind::Heartbeat:
       return {};  // Auto Scaling's, applied by the syncer's lifecycle edge
   }
   return {};
 }
 
+std::vector<Command> RuntimeClient::ssl_cert_update(const std::string& file, const std::string& pem) {
+  return {{"set ssl cert " + file, pem, Expect::starts_with_any({"Transaction created for certificate"}), false},
+          {"commit ssl cert " + file, {}, Expect::ends_with("Success!"), false}};
+}
+
 Result<RuntimeClient::ApplyResult> RuntimeClient::apply(const std::vector<core::Op>& ops) {
   ApplyResult res;
   for (size_t first = 0; first < ops.size(); first += kOpsPerBatch) {
     size_t last = std::min(ops.size(), first + kOpsPerBatch);
-    std::vector<std::string> cmds;
+    std::vector<Command> cmds;
     std::vector<size_t> op_of;  // index into ops for each command
     for (size_t i = first; i < last; ++i)
       for (auto& c : commands_for(ops[i])) {
         cmds.push_back(std::move(c));
         op_of.push_back(i);
       }
-    auto answers = t_.run(cmds);
-    if (!answers) {
-      Error e = answers.error();
-      e.message += " (while applying ops " + std::to_string(first + 1) + "-" + std::to_string(last) + " of " +
-                   std::to_string(ops.size()) + "; " + std::to_string(res.applied) + " applied before)";
+    auto st = run_batch(
+        t_, cmds, res.commands,
+        [&](size_t k) {
+          if (k + 1 == cmds.size() || op_of[k + 1] != op_of[k]) ++res.applied;
+        },
+        [&](size_t k) {
+          const auto& op = ops[op_of[k]];
+          return "op " + std::to_string(op_of[k] + 1) + " of " + std::to_string(ops.size()) + ": " +
+                 core::to_string(op.kind) + " " + op.backend + "/" + op.server + "; " + std::to_string(op_of[k]) +
+                 " ops applied before it";
+        });
+    if (!st) {
+      Error e = st.error();
+      if (e.code != "HaproxyCommandFailed")  // the transport failed: say where in the list
+        e.message += " (while applying ops " + std::to_string(first + 1) + "-" + std::to_string(last) + " of " +
+                     std::to_string(ops.size()) + "; " + std::to_string(res.applied) + " applied before)";
       return e;
-    }
-    for (size_t k = 0; k < cmds.size(); ++k) {
-      ++res.commands;
-      std::string& answer = (*answers)[k];
-      if (cmds[k].starts_with("del server ") && answer.find(kStillConnected) != std::string::npos) {
-        auto deadline = std::chrono::steady_clock::now() + kDelRetryFor;
-        for (int attempt = 0;
-             answer.find(kStillConnected) != std::string::npos && std::chrono::steady_clock::now() < deadline;
-             ++attempt) {
-          // No jitter: one client waiting for its own connections to close, nobody to spread out from.
-          std::this_thread::sleep_for(backoff_ceiling(std::chrono::milliseconds(20), std::chrono::milliseconds(400), attempt));
-          auto again = t_.run({cmds[k]});
-          if (!again) return again.error();
-          ++res.commands;
-          answer = again->front();
-        }
-      }
-      if (!is_success_answer(cmds[k], answer)) {
-        const auto& op = ops[op_of[k]];
-        size_t later = cmds.size() - k - 1;
-        return command_failed(cmds[k], answer,
-                              "op " + std::to_string(op_of[k] + 1) + " of " + std::to_string(ops.size()) + ": " +
-                                  core::to_string(op.kind) + " " + op.backend + "/" + op.server + "; " +
-                                  std::to_string(op_of[k]) + " ops applied before it" +
-                                  (later ? "; " + std::to_string(later) +
-                                               " later commands of the same batch were already sent"
-                                         : ""));
-      }
-      if (k + 1 == cmds.size() || op_of[k + 1] != op_of[k]) ++res.applied;
     }
   }
   return res;
+}
+
+Result<size_t> RuntimeClient::execute(const std::vector<Command>& commands) {
+  size_t sent = 0;
+  if (commands.empty()) return sent;
+  auto st = run_batch(
+      t_, commands, sent, [](size_t) {},
+      [&](size_t k) { return "command " + std::to_string(k + 1) + " of " + std::to_string(commands.size()); });
+  if (!st) return st.error();
+  return sent;
 }
 
 Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vector<std::string>& backends) {
@@ -269,6 +266,43 @@ Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vecto
   return out;
 }
 
+Result<std::map<std::string, RuntimeClient::Sessions>> RuntimeClient::sessions_by_backend(
+    const std::vector<std::string>& backends) {
+  std::map<std::string, Sessions> out;
+  if (backends.empty()) return out;
+  std::vector<std::string> cmds;
+  // "show stat B 4 -1": server rows (type 4) of proxy B only; 2.6.12 takes the proxy's name and answers "No such
+  // proxy." for an unknown one. An unknown name starting with digits is read as a proxy id (atoi, src/stats.c),
+  // so only rows whose pxname is B are kept.
+  for (const auto& b : backends) cmds.push_back("show stat " + b + " 4 -1");
+  auto answers = t_.run(cmds);
+  if (!answers) return answers.error();
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const std::string& answer = (*answers)[i];
+    if (trim(answer) == "No such proxy.") continue;
+    auto rows = parse_stat_sessions(answer);
+    if (!rows) {
+      Error e = rows.error();
+      e.message = "\"" + cmds[i] + "\": " + e.message;
+      return e;
+    }
+    auto& per = out[backends[i]];
+    for (auto& [be, srv] : *rows)
+      if (be == backends[i]) per.push_back(std::move(srv));
+  }
+  return out;
+}
+
+Result<RuntimeClient::Sessions> RuntimeClient::sessions(const std::string& backend) {
+  auto all = sessions_by_backend({backend});
+  if (!all) return all.error();
+  auto it = all->find(backend);
+  if (it == all->end())
+    return make_error("NoSuchBackend", "HAProxy has no backend \"" + backend + "\" (\"show stat " + backend +
+                                           " 4 -1\" answered \"No such proxy.\")");
+  return std::move(it->second);
+}
+
 Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text) {
   auto lines = lines_of(text, /*strip_cr=*/true);
   size_t i = 0;
@@ -287,11 +321,15 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     return -1;
   };
   const int c_be = col("be_name"), c_srv = col("srv_name"), c_addr = col("srv_addr"), c_op = col("srv_op_state"),
-            c_admin = col("srv_admin_state"), c_port = col("srv_port");
+            c_admin = col("srv_admin_state"), c_port = col("srv_port"), c_chk_result = col("srv_check_result"),
+            c_chk_state = col("srv_check_state");
   if (c_be < 0 || c_srv < 0 || c_addr < 0 || c_op < 0 || c_admin < 0 || c_port < 0)
     return make_error("ProtocolError", "\"show servers state\": header lacks a needed column: \"" +
                                            one_line(lines[i - 1]) + "\"");
-  const size_t need = static_cast<size_t>(std::max({c_be, c_srv, c_addr, c_op, c_admin, c_port})) + 1;
+  // The check columns are in format 1 on every version since 1.6; without them, no check counts as enabled.
+  const bool has_check = c_chk_result >= 0 && c_chk_state >= 0;
+  const size_t need =
+      static_cast<size_t>(std::max({c_be, c_srv, c_addr, c_op, c_admin, c_port, c_chk_result, c_chk_state})) + 1;
 
   std::vector<core::ActualBackend> out;
   std::map<std::string, size_t> index;
@@ -299,9 +337,11 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     std::string_view line = trim(lines[i]);
     if (line.empty() || line[0] == '#') continue;
     auto f = split_ws(line);
-    int op = 0, admin = 0, port = 0;
+    int op = 0, admin = 0, port = 0, chk_result = 0, chk_state = 0;
     if (f.size() < need || !parse_int(f[static_cast<size_t>(c_op)], op) ||
-        !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port))
+        !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port) ||
+        (has_check && (!parse_int(f[static_cast<size_t>(c_chk_result)], chk_result) ||
+                       !parse_int(f[static_cast<size_t>(c_chk_state)], chk_state))))
       return make_error("ProtocolError", "\"show servers state\": malformed line \"" + one_line(line) + "\"");
     std::string be(f[static_cast<size_t>(c_be)]);
     auto [it, inserted] = index.emplace(be, out.size());
@@ -318,6 +358,8 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     // srv_op_state: 0 stopped, 1 starting (slowstart: already takes traffic), 2 running, 3 stopping. A server in
     // maintenance shows 0; one without checks shows 2 once ready.
     s.up = op == 1 || op == 2;
+    s.check_enabled = (chk_state & kCheckEnabled) && !(chk_state & kCheckPaused);
+    s.check_passed = s.check_enabled && chk_result == kCheckResultPassed;
     out[it->second].servers.push_back(std::move(s));
   }
   for (auto& b : out)

@@ -1,40 +1,20 @@
-// HAProxy's Runtime API over its unix stats socket (https://docs.haproxy.org/2.6/management.html#9.3).
-// Commands are pipelined on one connection in interactive ("prompt") mode so that each answer can be told apart,
-// which is what makes batching a thousand commands cheap (one connection, one round of writes).
+// HAProxy's Runtime API (https://docs.haproxy.org/2.6/management.html#9.3): typed reads and the commands each
+// planned op becomes, over a RuntimeTransport (haproxy/unix_socket.h for the real socket).
 #pragma once
 
-#include <chrono>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
+#include "haproxy/runtime_command.h"
 #include "util/result.h"
 
 namespace hasg::haproxy {
 
-// Sends commands and returns their raw answers. An interface so that the applier is tested without HAProxy.
-class RuntimeTransport {
- public:
-  virtual ~RuntimeTransport() = default;
-  // One answer per command, in order. A transport failure (socket missing, refused, timeout) is an Error; what
-  // HAProxy answered, even an error message, is an answer.
-  virtual Result<std::vector<std::string>> run(const std::vector<std::string>& commands) = 0;
-};
-
-class UnixSocketTransport : public RuntimeTransport {
- public:
-  explicit UnixSocketTransport(std::string socket_path,
-                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
-  Result<std::vector<std::string>> run(const std::vector<std::string>& commands) override;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::chrono::milliseconds timeout_;
-};
-
-// Typed operations over a transport. Every command's answer is checked: anything but the known success answer is
-// an Error naming the command and quoting HAProxy.
+// Typed operations over a transport. Every command's answer is checked against its Expect: anything else is an
+// Error naming the command and quoting HAProxy.
 class RuntimeClient {
  public:
   explicit RuntimeClient(RuntimeTransport& transport) : t_(transport) {}
@@ -43,10 +23,19 @@ class RuntimeClient {
   // know comes back with exists = false.
   Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends);
 
+  // Current sessions (scur) of each server of a backend, in HAProxy's order: a cheap read for the drain watch
+  // ("show stat BACKEND 4 -1": that backend's server rows only). An Error with code "NoSuchBackend" when HAProxy
+  // does not know the backend.
+  using Sessions = std::vector<std::pair<std::string, int>>;  // (server, scur)
+  Result<Sessions> sessions(const std::string& backend);
+  // The same for several backends on one connection; a backend HAProxy does not know is absent from the map.
+  Result<std::map<std::string, Sessions>> sessions_by_backend(const std::vector<std::string>& backends);
+
   // Applies ops in order, batched on as few connections as possible. Stops at the first failed command and says
   // which; what was applied before it stays applied (the next cycle sees it and plans from there).
-  // Op::Add -> "add server B/S ADDR:PORT OPTIONS", then "enable health B/S" when OPTIONS has "check", then
-  // "set server B/S state ready". Op::Remove -> "set server B/S state maint", "shutdown sessions server B/S",
+  // Op::Add -> "add server B/S ADDR:PORT OPTIONS", then "enable health B/S" when OPTIONS has "check" ("enable
+  // agent B/S" when it has "agent-check"), then "set server B/S state ready" ("state drain" when op.hold: checks
+  // run, no traffic, until an Op::Enable). Op::Remove -> "set server B/S state maint", "shutdown sessions server B/S",
   // "del server B/S" (the del is retried for up to 3 s while HAProxy answers "Server still has connections
   // attached to it": the cut sessions and idle connections close asynchronously).
   struct ApplyResult {
@@ -55,20 +44,22 @@ class RuntimeClient {
   };
   Result<ApplyResult> apply(const std::vector<core::Op>& ops);
 
+  // Sends commands on one connection and checks each answer against its Expect (retrying those marked
+  // retry_while_connected); stops at the first unexpected answer. Returns the number of commands sent.
+  Result<size_t> execute(const std::vector<Command>& commands);
+
   // The commands an op becomes (public for tests and for `plan` output).
-  static std::vector<std::string> commands_for(const core::Op& op);
+  static std::vector<Command> commands_for(const core::Op& op);
+  // Replaces a certificate HAProxy loaded from FILE (a bind's "crt FILE") with `pem` (certificate and key, PEM,
+  // without empty lines), without a reload: "set ssl cert FILE <<" with the PEM as payload, then
+  // "commit ssl cert FILE".
+  static std::vector<Command> ssl_cert_update(const std::string& file, const std::string& pem);
 
  private:
   RuntimeTransport& t_;
 };
 
-// Parsers of HAProxy's answers; pure.
-// Splits what an interactive ("prompt") session printed into one answer per command. HAProxy 2.6 ends every
-// answer, including the empty one of "prompt" itself, with "\n> "; what follows the last prompt ("quit") is empty.
-// A trailing newline of each answer is dropped. An Error when fewer than `commands` answers came back.
-Result<std::vector<std::string>> split_prompt_answers(const std::string& raw, size_t commands);
-// Whether `answer` is HAProxy's success answer to `command` (one of those commands_for produces).
-bool is_success_answer(const std::string& command, const std::string& answer);
+// Parsers of HAProxy's answers; pure. (split_prompt_answers is in haproxy/unix_socket.h, with the framing.)
 
 // "show servers state" (format 1). Returns backend -> servers (scur left 0).
 Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text);

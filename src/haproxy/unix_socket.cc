@@ -6,8 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "util/files.h"
 
@@ -99,6 +101,79 @@ Result<std::string> unix_exchange(const std::string& path, const std::string& re
     }
   }
   return out;
+}
+
+UnixSocketTransport::UnixSocketTransport(std::string socket_path, std::chrono::milliseconds timeout)
+    : path_(std::move(socket_path)), timeout_(timeout) {}
+
+Result<std::vector<std::string>> UnixSocketTransport::send(const std::vector<Command>& commands) {
+  if (commands.empty()) return std::vector<std::string>{};
+  // Interactive mode: "prompt" first, then one command per line (a payload's lines and its ending empty line
+  // after it), then "quit" (HAProxy closes the connection). HAProxy reads the pipelined lines one by one and
+  // prints each answer followed by the prompt.
+  std::string request = "prompt\n";
+  size_t payload_bytes = 0;
+  for (const auto& c : commands) {
+    if (auto st = check_command(c); !st) return st.error();
+    request += frame_command(c);
+    payload_bytes = std::max(payload_bytes, c.payload.size());
+  }
+  request += "quit\n";
+  auto raw = unix_exchange(path_, request, timeout_);
+  if (!raw) return raw.error();
+  auto answers = split_prompt_answers(*raw, commands.size());
+  if (!answers) {
+    Error e = answers.error();
+    e.message = "HAProxy socket " + path_ + ": " + e.message;
+    // 2.6.12 gathers a command and its payload in one buffer of tune.bufsize bytes (16384 by default) and closes
+    // the connection when they do not fit: seen with a 16 kB payload, answered by nothing but "+ " prompts.
+    if (payload_bytes > 0)
+      e.message += " (a command with a payload must fit with it in HAProxy's tune.bufsize, 16384 bytes by default; "
+                   "the largest payload here has " + std::to_string(payload_bytes) + " bytes)";
+    return e;
+  }
+  for (size_t i = 0; i < commands.size(); ++i)
+    if (!commands[i].payload.empty())
+      (*answers)[i] = strip_payload_prompts(std::move((*answers)[i]), payload_lines(commands[i]) + 1);
+  return answers;
+}
+
+Result<std::vector<std::string>> split_prompt_answers(const std::string& raw, size_t commands) {
+  static constexpr std::string_view kPrompt = "\n> ";
+  std::vector<std::string> pieces;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = raw.find(kPrompt, start);
+    if (pos == std::string::npos) break;
+    pieces.emplace_back(raw.substr(start, pos - start));
+    start = pos + kPrompt.size();
+  }
+  // pieces[0] is the answer to "prompt" itself; then one per command.
+  if (pieces.size() < commands + 1) {
+    size_t got = pieces.empty() ? 0 : pieces.size() - 1;
+    return make_error("ProtocolError",
+                      "expected " + std::to_string(commands) + " answers in prompt mode, got " + std::to_string(got) +
+                          (pieces.empty() ? "; HAProxy said \"" + one_line(raw) + "\"" : ""),
+                      /*retryable=*/true);
+  }
+  std::vector<std::string> out;
+  out.reserve(commands);
+  for (size_t i = 1; i <= commands; ++i) {
+    std::string a = std::move(pieces[i]);
+    while (!a.empty() && (a.back() == '\n' || a.back() == '\r')) a.pop_back();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string strip_payload_prompts(std::string answer, size_t prompts) {
+  static constexpr std::string_view kPayloadPrompt = "+ ";
+  size_t pos = 0;
+  while (prompts > 0 && std::string_view(answer).substr(pos).starts_with(kPayloadPrompt)) {
+    pos += kPayloadPrompt.size();
+    --prompts;
+  }
+  return answer.substr(pos);
 }
 
 }  // namespace hasg::haproxy

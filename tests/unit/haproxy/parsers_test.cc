@@ -3,6 +3,7 @@
 
 #include "haproxy/master_client.h"
 #include "haproxy/runtime_client.h"
+#include "haproxy/unix_socket.h"
 
 namespace hasg::haproxy {
 namespace {
@@ -34,12 +35,46 @@ TEST(ParseServersState, CapturedOutput) {
   EXPECT_EQ(be.servers[0], (core::ActualServer{"d1", "127.0.0.1", 18090, AdminState::Maint, false, 0}));
   EXPECT_EQ(be.servers[1], (core::ActualServer{"d2", "127.0.0.1", 18091, AdminState::Ready, true, 0}));
   EXPECT_EQ(be.servers[2], (core::ActualServer{"s1", "127.0.0.1", 18081, AdminState::Drain, true, 0}));
-  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0}));
-  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0}));
+  // s2: checks enabled (check_state 6), last one failed (result 2). s3: paused by maintenance (check_state 14).
+  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0, true, false}));
+  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0, false, false}));
   EXPECT_EQ(be.servers[5], (core::ActualServer{"v6", "::1", 18001, AdminState::Maint, false, 0}));
   EXPECT_EQ((*r)[1].backend, "other");
   ASSERT_EQ((*r)[1].servers.size(), 1u);
   EXPECT_EQ((*r)[1].servers[0].address, "127.0.0.2");
+}
+
+// Seen on 2.6.12 for dynamic servers added with "check" (option httpchk): n0 just added (checks configured, not
+// enabled); n1 after "enable health" and "state drain", before its first check (op_state 2 already: not a pass);
+// n2 in drain after a passed check (L7OK); n3 after a failed one (L4CON, closed port); n4 set to maint after
+// passing (check paused, result stale).
+TEST(ParseServersState, LastCheckResult) {
+  auto r = parse_servers_state(
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+      "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+      "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port "
+      "srv_check_addr srv_agent_addr srv_agent_port\n"
+      "3 be 1 n0 127.0.0.1 0 1 1 1 0 1 0 0 2 0 0 0 - 18081 - 0 0 - - 0\n"
+      "3 be 2 n1 127.0.0.1 2 8 1 1 0 1 0 2 6 0 0 0 - 18083 - 0 0 - - 0\n"
+      "3 be 3 n2 127.0.0.1 2 8 1 1 0 15 3 4 6 0 0 0 - 18083 - 0 0 - - 0\n"
+      "3 be 4 n3 127.0.0.1 0 1 1 1 14 8 2 0 6 0 0 0 - 18097 - 0 0 - - 0\n"
+      "3 be 5 n4 127.0.0.1 0 1 1 1 14 15 3 0 14 0 0 0 - 18083 - 0 0 - - 0\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  const auto& s = (*r)[0].servers;
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_FALSE(s[0].check_enabled);
+  EXPECT_FALSE(s[0].check_passed);
+  EXPECT_TRUE(s[1].check_enabled);
+  EXPECT_FALSE(s[1].check_passed);
+  EXPECT_TRUE(s[1].up);
+  EXPECT_EQ(s[1].admin, AdminState::Drain);
+  EXPECT_TRUE(s[2].check_enabled);
+  EXPECT_TRUE(s[2].check_passed);
+  EXPECT_TRUE(s[3].check_enabled);
+  EXPECT_FALSE(s[3].check_passed);
+  EXPECT_FALSE(s[4].check_enabled);
+  EXPECT_FALSE(s[4].check_passed);
 }
 
 TEST(ParseServersState, EmptyBackendHasHeaderOnly) {
@@ -107,6 +142,22 @@ TEST(SplitPromptAnswers, CapturedFraming) {
   EXPECT_FALSE(split_prompt_answers("Permission denied\n", 1).ok());
 }
 
+// Whether `answer` is a success for `command`, judged by the Expect of the Command that commands_for() makes with
+// that text (the command must be one of them).
+bool is_success_answer(const std::string& command, const std::string& answer) {
+  using core::Op;
+  using core::OpKind;
+  const std::vector<Op> ops{Op{OpKind::Add, "be", "a", "127.0.0.1", 80, "check", ""},
+                            Op{OpKind::Add, "be", "a", "127.0.0.1", 80, "", ""},
+                            Op{OpKind::Remove, "be", "a", "", 0, "", ""},
+                            Op{OpKind::SetAddress, "be", "a", "127.0.0.5", 19000, "", ""}};
+  for (const auto& op : ops)
+    for (const auto& c : RuntimeClient::commands_for(op))
+      if (c.text == command) return c.expect.matches(answer);
+  ADD_FAILURE() << "no op makes the command \"" << command << "\"";
+  return false;
+}
+
 TEST(SuccessAnswers, AsObservedOn2612) {
   EXPECT_TRUE(is_success_answer("add server be/a 127.0.0.1:80", "New server registered.\n"));
   EXPECT_FALSE(is_success_answer("add server be/a 127.0.0.1:80",
@@ -125,6 +176,64 @@ TEST(SuccessAnswers, AsObservedOn2612) {
   EXPECT_TRUE(is_success_answer("set server be/a addr 127.0.0.5 port 19000",
                                 "no need to change the addr, no need to change the port by 'stats socket command'"));
   EXPECT_FALSE(is_success_answer("set server be/a addr 127.0.0.5 port 19000", "No such server."));
+}
+
+TEST(ExpectMatches, EachKind) {
+  EXPECT_TRUE(Expect::empty().matches(" \n"));
+  EXPECT_FALSE(Expect::empty().matches("No such server."));
+  EXPECT_TRUE(Expect::ends_with("Success!").matches("Committing /x.pem.\nSuccess!\n"));
+  EXPECT_FALSE(Expect::ends_with("Success!").matches("No ongoing transaction!"));
+  auto any = Expect::starts_with_any({"IP changed from", "no need to change the addr"});
+  EXPECT_TRUE(any.matches("no need to change the addr, no need to change the port"));
+  EXPECT_FALSE(any.matches("No such server."));
+  EXPECT_TRUE(Expect::anything().matches("whatever"));
+}
+
+Command with_payload(std::string payload) { return Command{"set ssl cert /x.pem", std::move(payload), {}, false}; }
+
+TEST(CheckCommand, FramingRules) {
+  EXPECT_TRUE(check_command(Command{"show info", {}, {}, false}).ok());
+  for (const char* bad : {"", "  ", "a;b", "a\nb", "a\rb", "set ssl cert x <<", "add map m<<"}) {
+    auto st = check_command(Command{bad, {}, {}, false});
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().code, "InvalidCommand");
+  }
+  // A payload: ';' and "<<" are plain bytes there; one trailing newline (or CRLF) is allowed.
+  EXPECT_TRUE(check_command(with_payload("a;b\nc << d")).ok());
+  EXPECT_TRUE(check_command(with_payload("a\nb\n")).ok());
+  EXPECT_TRUE(check_command(with_payload("a\r\nb\r\n")).ok());
+  // An empty line anywhere would end the payload early and send the rest as commands.
+  for (const char* bad : {"a\n\nb", "a\n\n", "\na", "\n", "a\n\r\nb"}) {
+    auto st = check_command(with_payload(bad));
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().code, "InvalidCommand");
+    EXPECT_NE(st.error().message.find("empty line"), std::string::npos) << st.error().message;
+  }
+  EXPECT_NE(check_command(with_payload("-----BEGIN-----\nx\n\n-----BEGIN KEY-----\n")).error().message.find(
+                "(line 3)"),
+            std::string::npos);
+}
+
+TEST(FrameCommand, LineOrPayloadEndedByAnEmptyLine) {
+  EXPECT_EQ(frame_command(Command{"show info", {}, {}, false}), "show info\n");
+  EXPECT_EQ(frame_command(with_payload("a\nb")), "set ssl cert /x.pem <<\na\nb\n\n");
+  EXPECT_EQ(frame_command(with_payload("a\nb\n")), "set ssl cert /x.pem <<\na\nb\n\n");
+  EXPECT_EQ(payload_lines(with_payload("a\nb\n")), 2u);
+  EXPECT_EQ(payload_lines(with_payload("a")), 1u);
+  EXPECT_EQ(payload_lines(Command{"show info", {}, {}, false}), 0u);
+}
+
+// 2.6.12 in prompt mode, "set ssl cert F <<" with a 2-line payload: "+ " after the command line and after each
+// payload line, then the answer.
+TEST(SplitPromptAnswers, PayloadPromptsStripped) {
+  std::string raw = "\n> + + + Transaction created for certificate /x.pem!\n\n> Committing /x.pem.\nSuccess!\n\n> ";
+  auto r = split_prompt_answers(raw, 2);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(strip_payload_prompts((*r)[0], 3), "Transaction created for certificate /x.pem!");
+  EXPECT_EQ((*r)[1], "Committing /x.pem.\nSuccess!");
+  // Never more than asked for: an answer may itself start with "+ ".
+  EXPECT_EQ(strip_payload_prompts("+ + + x", 2), "+ x");
+  EXPECT_EQ(strip_payload_prompts("x", 2), "x");
 }
 
 // "show proc" on the master CLI, captured: fresh; after a reload with an old worker still finishing a request;

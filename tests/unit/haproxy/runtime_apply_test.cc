@@ -19,35 +19,45 @@ class FakeTransport : public RuntimeTransport {
     return "";
   };
   std::vector<std::vector<std::string>> calls;
-  Result<std::vector<std::string>> run(const std::vector<std::string>& commands) override {
-    calls.push_back(commands);
-    std::vector<std::string> out;
-    for (const auto& c : commands) out.push_back(answer(c));
+  Result<std::vector<std::string>> send(const std::vector<Command>& commands) override {
+    std::vector<std::string> texts, out;
+    for (const auto& c : commands) {
+      texts.push_back(c.text);
+      out.push_back(answer(c.text));
+    }
+    calls.push_back(texts);
     return out;
   }
 };
+
+// The texts of the commands an op becomes.
+std::vector<std::string> texts_for(const Op& op) {
+  std::vector<std::string> out;
+  for (const auto& c : RuntimeClient::commands_for(op)) out.push_back(c.text);
+  return out;
+}
 
 Op add(const std::string& s, const std::string& opts = "") {
   return Op{OpKind::Add, "be", s, "10.0.0.1", 80, opts, "test"};
 }
 
 TEST(CommandsFor, EachKind) {
-  EXPECT_EQ(RuntimeClient::commands_for(add("i-1", "check inter 2s weight 10")),
+  EXPECT_EQ(texts_for(add("i-1", "check inter 2s weight 10")),
             (std::vector<std::string>{"add server be/i-1 10.0.0.1:80 check inter 2s weight 10",
                                       "enable health be/i-1", "set server be/i-1 state ready"}));
-  EXPECT_EQ(RuntimeClient::commands_for(add("i-1")),
+  EXPECT_EQ(texts_for(add("i-1")),
             (std::vector<std::string>{"add server be/i-1 10.0.0.1:80", "set server be/i-1 state ready"}));
   // "check-ssl" alone does not turn checks on; only "check" does.
-  EXPECT_EQ(RuntimeClient::commands_for(add("i-1", "check-ssl")).size(), 2u);
+  EXPECT_EQ(texts_for(add("i-1", "check-ssl")).size(), 2u);
   Op v6{OpKind::Add, "be", "i-6", "fd00::1", 8080, "", ""};
-  EXPECT_EQ(RuntimeClient::commands_for(v6)[0], "add server be/i-6 [fd00::1]:8080");
-  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::Enable, "be", "i-1", "", 0, "", ""}),
+  EXPECT_EQ(texts_for(v6)[0], "add server be/i-6 [fd00::1]:8080");
+  EXPECT_EQ(texts_for(Op{OpKind::Enable, "be", "i-1", "", 0, "", ""}),
             (std::vector<std::string>{"set server be/i-1 state ready"}));
-  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::Drain, "be", "i-1", "", 0, "", ""}),
+  EXPECT_EQ(texts_for(Op{OpKind::Drain, "be", "i-1", "", 0, "", ""}),
             (std::vector<std::string>{"set server be/i-1 state drain"}));
-  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::SetAddress, "be", "i-1", "10.0.0.9", 81, "", ""}),
+  EXPECT_EQ(texts_for(Op{OpKind::SetAddress, "be", "i-1", "10.0.0.9", 81, "", ""}),
             (std::vector<std::string>{"set server be/i-1 addr 10.0.0.9 port 81"}));
-  EXPECT_EQ(RuntimeClient::commands_for(Op{OpKind::Remove, "be", "i-1", "", 0, "", ""}),
+  EXPECT_EQ(texts_for(Op{OpKind::Remove, "be", "i-1", "", 0, "", ""}),
             (std::vector<std::string>{"set server be/i-1 state maint", "shutdown sessions server be/i-1",
                                       "del server be/i-1"}));
 }
@@ -107,6 +117,82 @@ TEST(Apply, DelRetriedWhileConnectionsClose) {
   EXPECT_EQ(t.calls[1], (std::vector<std::string>{"del server be/a"}));
 }
 
+// What a command expects and whether it is retried come from its fields, not from its text.
+TEST(Execute, ExpectAndRetryAreFieldsOfTheCommand) {
+  FakeTransport t;
+  int refusals = 1;
+  t.answer = [&](const std::string& c) -> std::string {
+    if (c == "custom retried") return refusals-- > 0 ? "Server still has connections attached to it, ..." : "Done.";
+    if (c == "del server be/x") return "Server still has connections attached to it, cannot remove it.";
+    return "";
+  };
+  RuntimeClient c(t);
+  auto r = c.execute(
+      {Command{"custom retried", {}, Expect::ends_with("Done."), true}, Command{"quiet", {}, {}, false}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, 3u);  // 2 + 1 retry
+  ASSERT_EQ(t.calls.size(), 2u);
+  EXPECT_EQ(t.calls[1], (std::vector<std::string>{"custom retried"}));
+
+  // Without the flag, the same refusal is a failure at once.
+  t.calls.clear();
+  auto no_retry = c.execute({Command{"del server be/x", {}, Expect::ends_with("Server deleted."), false}});
+  ASSERT_FALSE(no_retry.ok());
+  EXPECT_EQ(t.calls.size(), 1u);
+  EXPECT_NE(no_retry.error().message.find("\"del server be/x\""), std::string::npos) << no_retry.error().message;
+}
+
+// A held add (launch lifecycle hook): checks start, the server stays in drain (no traffic) until an Enable.
+TEST(CommandsFor, HeldAddEndsInDrain) {
+  Op held = add("i-1", "check inter 2s agent-check agent-port 9999");
+  held.hold = true;
+  EXPECT_EQ(texts_for(held), (std::vector<std::string>{
+                                 "add server be/i-1 10.0.0.1:80 check inter 2s agent-check agent-port 9999",
+                                 "enable health be/i-1", "enable agent be/i-1", "set server be/i-1 state drain"}));
+  Op held_nocheck = add("i-2");
+  held_nocheck.hold = true;
+  EXPECT_EQ(texts_for(held_nocheck),
+            (std::vector<std::string>{"add server be/i-2 10.0.0.1:80", "set server be/i-2 state drain"}));
+}
+
+TEST(Sessions, OneBackendOrSeveralOnOneConnection) {
+  FakeTransport t;
+  t.answer = [](const std::string& c) -> std::string {
+    if (c == "show stat be 4 -1") return "# pxname,svname,qcur,qmax,scur\nbe,a,0,0,3\nbe,b,0,0,0\n";
+    if (c == "show stat empty 4 -1") return "# pxname,svname,qcur,qmax,scur\n";
+    if (c == "show stat nope 4 -1") return "No such proxy.";
+    return "?";
+  };
+  RuntimeClient c(t);
+  auto one = c.sessions("be");
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(*one, (RuntimeClient::Sessions{{"a", 3}, {"b", 0}}));
+  auto missing = c.sessions("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "NoSuchBackend");
+  t.calls.clear();
+  auto many = c.sessions_by_backend({"be", "empty", "nope"});
+  ASSERT_TRUE(many.ok()) << many.error().to_string();
+  EXPECT_EQ(*many, (std::map<std::string, RuntimeClient::Sessions>{{"be", {{"a", 3}, {"b", 0}}}, {"empty", {}}}));
+  ASSERT_EQ(t.calls.size(), 1u);
+  EXPECT_EQ(t.calls[0].size(), 3u);
+}
+
+TEST(CommandsFor, ExpectationsAndRetry) {
+  auto rm = RuntimeClient::commands_for(Op{OpKind::Remove, "be", "i-1", "", 0, "", ""});
+  ASSERT_EQ(rm.size(), 3u);
+  EXPECT_FALSE(rm[0].retry_while_connected);
+  EXPECT_TRUE(rm[2].retry_while_connected);
+  EXPECT_EQ(rm[2].expect, Expect::ends_with("Server deleted."));
+  EXPECT_EQ(RuntimeClient::commands_for(add("i-1"))[0].expect, Expect::ends_with("New server registered."));
+  auto cert = RuntimeClient::ssl_cert_update("/etc/x.pem", "PEM\n");
+  ASSERT_EQ(cert.size(), 2u);
+  EXPECT_EQ(cert[0].text, "set ssl cert /etc/x.pem");
+  EXPECT_EQ(cert[0].payload, "PEM\n");
+  EXPECT_EQ(cert[1].text, "commit ssl cert /etc/x.pem");
+  EXPECT_TRUE(cert[1].payload.empty());
+}
+
 TEST(Apply, LargeListsAreBatched) {
   FakeTransport t;
   RuntimeClient c(t);
@@ -124,7 +210,7 @@ TEST(Apply, LargeListsAreBatched) {
 
 TEST(Apply, TransportErrorPropagates) {
   struct Down : RuntimeTransport {
-    Result<std::vector<std::string>> run(const std::vector<std::string>&) override {
+    Result<std::vector<std::string>> send(const std::vector<Command>&) override {
       return make_error("ConnectionError", "HAProxy socket /x: connect: No such file or directory", true);
     }
   } t;

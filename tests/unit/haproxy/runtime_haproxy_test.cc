@@ -6,13 +6,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <iostream>
 #include <thread>
 
 #include "haproxy/master_client.h"
 #include "haproxy/runtime_client.h"
+#include "haproxy/unix_socket.h"
 #include "support/haproxy_fixture.h"
+#include "util/strings.h"
 
 namespace hasg::haproxy {
 namespace {
@@ -77,6 +81,75 @@ int send_request(int port) {
   return fd;
 }
 
+// A minimal HTTP server on 127.0.0.1:port (0: any free one): answers every request "200 ok" and closes.
+class HttpServer {
+ public:
+  explicit HttpServer(int port = 0) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ADD_FAILURE() << "bind 127.0.0.1:" << port;
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    listen(fd_, 64);
+    th_ = std::thread([this] {
+      while (!stop_) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        timeval tv{1, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string req;
+        char buf[4096];
+        ssize_t n;
+        while (req.find("\r\n\r\n") == std::string::npos && (n = recv(c, buf, sizeof buf, 0)) > 0)
+          req.append(buf, static_cast<size_t>(n));
+        if (!req.empty()) {
+          const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+          (void)!::send(c, resp, sizeof resp - 1, MSG_NOSIGNAL);
+        }
+        close(c);
+      }
+    });
+  }
+  ~HttpServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    th_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread th_;
+};
+
+// A GET through HAProxy on 127.0.0.1:port; the response's status code (0 when none).
+int http_get(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  std::string resp;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    (void)!send(fd, req, sizeof req - 1, MSG_NOSIGNAL);
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return resp.starts_with("HTTP/1.1 ") && resp.size() >= 12 ? std::stoi(resp.substr(9, 3)) : 0;
+}
+
 class RuntimeHaproxy : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -106,6 +179,19 @@ class RuntimeHaproxy : public ::testing::Test {
   Result<std::vector<core::ActualBackend>> servers() {
     UnixSocketTransport t(fx_.admin_socket());
     return RuntimeClient(t).servers({"be"});
+  }
+
+  // A column of a server's row in "show stat be 4 -1" ("" when absent).
+  std::string stat(const std::string& srv, const std::string& column) {
+    auto lines = split(fx_.runtime("show stat be 4 -1"), '\n');
+    if (lines.empty() || !lines[0].starts_with("# ")) return "";
+    auto header = split(lines[0].substr(2), ',');
+    auto col = std::find(header.begin(), header.end(), column) - header.begin();
+    for (const auto& l : lines) {
+      auto f = split(l, ',');
+      if (f.size() > static_cast<size_t>(col) && f.size() > 1 && f[1] == srv) return f[static_cast<size_t>(col)];
+    }
+    return "";
   }
 
   HaproxyFixture fx_;
@@ -247,6 +333,154 @@ TEST_F(RuntimeHaproxy, RemoveCutsSessionsInFlight) {
   close(client);
 }
 
+// check_enabled / check_passed read HAProxy's last check result, not the state a new server starts in.
+TEST_F(RuntimeHaproxy, LastHealthCheckResult) {
+  Listener l;  // accepts: layer-4 checks pass
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  ASSERT_TRUE(c.apply({Op{OpKind::Add, "be", "later", "127.0.0.1", l.port(), "check inter 60s", ""},
+                       Op{OpKind::Add, "be", "ok", "127.0.0.1", l.port(), "check inter 200ms", ""},
+                       Op{OpKind::Add, "be", "bad", "127.0.0.1", dead_port_, "check inter 200ms", ""},
+                       Op{OpKind::Add, "be", "nocheck", "127.0.0.1", l.port(), "", ""}})
+                  .ok());
+  auto s = servers();
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  // Before its first check (60 s away): enabled, not passed, although HAProxy already counts it up.
+  const auto* later = find(*s, "be", "later");
+  ASSERT_NE(later, nullptr);
+  EXPECT_TRUE(later->check_enabled);
+  EXPECT_FALSE(later->check_passed);
+  EXPECT_TRUE(later->up) << fx_.runtime("show servers state be");
+  EXPECT_EQ(stat("later", "check_status"), "INI");
+  EXPECT_FALSE(find(*s, "be", "nocheck")->check_enabled);
+  EXPECT_FALSE(find(*s, "be", "nocheck")->check_passed);
+
+  EXPECT_TRUE(test::wait_until([&] {
+    auto now = servers();
+    return now.ok() && find(*now, "be", "ok")->check_passed && stat("bad", "check_status") == "L4CON";
+  })) << fx_.runtime("show servers state be");
+  EXPECT_EQ(stat("ok", "check_status"), "L4OK");
+  s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(find(*s, "be", "bad")->check_enabled);
+  EXPECT_FALSE(find(*s, "be", "bad")->check_passed);
+
+  // Maintenance pauses the checks and keeps the last result (stale): neither enabled nor passed.
+  ASSERT_TRUE(t.run({"set server be/ok state maint"}).ok());
+  s = servers();
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(find(*s, "be", "ok")->check_enabled) << fx_.runtime("show servers state be");
+  EXPECT_FALSE(find(*s, "be", "ok")->check_passed);
+}
+
+// The launch gate: a held add runs its checks in drain (the result changes) and takes no request until enabled.
+TEST_F(RuntimeHaproxy, HeldAddRunsChecksWithoutTrafficUntilEnabled) {
+  HttpServer web;
+  int new_port = test::free_port();  // nothing listens there yet: its checks fail
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  Op held{OpKind::Add, "be", "new", "127.0.0.1", new_port, "check inter 200ms", "launching"};
+  held.hold = true;
+  auto r = c.apply({Op{OpKind::Remove, "be", "s1", "", 0, "", ""},
+                    Op{OpKind::Add, "be", "web", "127.0.0.1", web.port(), "", ""}, held});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->commands, 3u + 2u + 3u);
+  auto srv = [&](const std::string& name) {
+    auto s = servers();
+    const core::ActualServer* p = s.ok() ? find(*s, "be", name) : nullptr;
+    return p ? *p : core::ActualServer{};
+  };
+  EXPECT_EQ(srv("new").admin, AdminState::Drain);
+  EXPECT_TRUE(srv("new").check_enabled);
+  EXPECT_TRUE(test::wait_until([&] { return stat("new", "check_status") == "L4CON"; })) << stat("new", "check_status");
+  EXPECT_FALSE(srv("new").check_passed);
+
+  HttpServer fresh(new_port);  // the instance's service comes up: the next check passes, still in drain
+  ASSERT_TRUE(test::wait_until([&] { return srv("new").check_passed; })) << fx_.runtime("show servers state be");
+  // After failed checks, one pass is not yet up: 2.6.12 showed "DOWN 1/2" (check_health 1, rise 2) at the first
+  // pass; enabled then, it got no request. The gate is check_passed and up (`rise` passes in a row).
+  ASSERT_TRUE(test::wait_until([&] { return srv("new").check_passed && srv("new").up; }))
+      << fx_.runtime("show servers state be");
+  EXPECT_EQ(srv("new").admin, AdminState::Drain);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(http_get(fe_port_), 200);
+  EXPECT_EQ(stat("new", "stot"), "0");
+  EXPECT_EQ(stat("web", "stot"), "20");
+
+  ASSERT_TRUE(c.apply({Op{OpKind::Enable, "be", "new", "", 0, "", "check passed"}}).ok());
+  EXPECT_EQ(srv("new").admin, AdminState::Ready);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(http_get(fe_port_), 200);
+  EXPECT_EQ(stat("new", "stot"), "10");  // roundrobin over two servers
+}
+
+// A limit of the gate, checked: an agent check answering "ready" clears the drain set over the CLI (2.6
+// src/tcpcheck.c: srv_adm_set_ready clears SRV_ADMF_FDRAIN), so with such an agent the hold does not hold.
+TEST_F(RuntimeHaproxy, AgentAnsweringReadyEndsAHeldAdd) {
+  Listener l;
+  int agent_fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(agent_fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(agent_fd, reinterpret_cast<sockaddr*>(&a), &len);
+  listen(agent_fd, 16);
+  std::atomic<bool> stop{false};
+  std::thread agent([&] {
+    while (!stop) {
+      int c = accept(agent_fd, nullptr, nullptr);
+      if (c < 0) continue;
+      (void)!::send(c, "ready\n", 6, MSG_NOSIGNAL);
+      close(c);
+    }
+  });
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  Op held{OpKind::Add, "be", "agent", "127.0.0.1", l.port(),
+          "check inter 200ms agent-check agent-inter 200ms agent-port " + std::to_string(ntohs(a.sin_port)), ""};
+  held.hold = true;
+  auto r = c.apply({held});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->commands, 4u);
+  EXPECT_TRUE(test::wait_until([&] {
+    auto s = servers();
+    return s.ok() && find(*s, "be", "agent") && find(*s, "be", "agent")->admin == AdminState::Ready;
+  })) << fx_.runtime("show servers state be");
+  stop = true;
+  shutdown(agent_fd, SHUT_RDWR);
+  agent.join();
+  close(agent_fd);
+}
+
+// The drain watch's read: one backend's servers and their current sessions, with a request really in flight.
+TEST_F(RuntimeHaproxy, SessionsOfOneBackend) {
+  Listener hold(/*hold=*/true);
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  ASSERT_TRUE(c.apply({Op{OpKind::Remove, "be", "s1", "", 0, "", ""},
+                       Op{OpKind::Add, "be", "busy", "127.0.0.1", hold.port(), "", ""},
+                       Op{OpKind::Add, "be", "idle", "127.0.0.1", hold.port(), "", ""},
+                       Op{OpKind::Add, "empty", "other", "127.0.0.1", hold.port(), "", ""},
+                       Op{OpKind::Drain, "be", "idle", "", 0, "", ""}})
+                  .ok());
+  auto none = c.sessions("be");
+  ASSERT_TRUE(none.ok()) << none.error().to_string();
+  EXPECT_EQ(*none, (RuntimeClient::Sessions{{"busy", 0}, {"idle", 0}}));
+
+  int client = send_request(fe_port_);
+  ASSERT_TRUE(test::wait_until([&] {
+    auto s = c.sessions("be");
+    return s.ok() && *s == RuntimeClient::Sessions{{"busy", 1}, {"idle", 0}};
+  })) << fx_.runtime("show stat be 4 -1");
+  auto many = c.sessions_by_backend({"be", "empty", "missing"});
+  ASSERT_TRUE(many.ok()) << many.error().to_string();
+  EXPECT_EQ(*many, (std::map<std::string, RuntimeClient::Sessions>{{"be", {{"busy", 1}, {"idle", 0}}},
+                                                                   {"empty", {{"other", 0}}}}));
+  auto missing = c.sessions("missing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "NoSuchBackend");
+  close(client);
+}
+
 TEST_F(RuntimeHaproxy, ThousandsOfCommandsOnOneConnection) {
   UnixSocketTransport t(fx_.admin_socket());
   std::vector<std::string> cmds(5000, "set server be/s1 state ready");
@@ -346,6 +580,105 @@ TEST_F(RuntimeHaproxy, FailedReloadIsAnError) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->failed_reloads, 1);
   EXPECT_EQ(after->current_worker_pids, before->current_worker_pids);
+  EXPECT_NE(fx_.runtime("show info").find("Name: HAProxy"), std::string::npos);
+}
+
+// A certificate replaced through the payload syntax ("set ssl cert F <<", PEM lines, an empty line), committed,
+// and served: no reload. Answers stay aligned around a payload command on one connection.
+class RuntimeHaproxyTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaproxyFixture::available() || access("/usr/bin/openssl", X_OK) != 0)
+      GTEST_SKIP() << "no /usr/sbin/haproxy or /usr/bin/openssl";
+    site_ = fx_.dir() + "/site.pem";
+    ASSERT_TRUE(make_cert("one.test", site_));
+    ASSERT_TRUE(make_cert("two.test", fx_.dir() + "/two.pem"));
+    tls_port_ = test::free_port();
+    ASSERT_TRUE(fx_.start(HaproxyFixture::preamble() +
+                          "frontend fe\n"
+                          "  bind 127.0.0.1:" + std::to_string(tls_port_) + " ssl crt " + site_ + "\n"
+                          "  http-request return status 200\n"))
+        << fx_.log();
+  }
+
+  // A self-signed certificate and its key, in one PEM file (no empty line: openssl writes none).
+  bool make_cert(const std::string& cn, const std::string& path) {
+    auto r = test::run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                                "-subj", "/CN=" + cn, "-keyout", path + ".key", "-out", path + ".crt"});
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << r.err;
+      return false;
+    }
+    test::write_file(path, test::read_file(path + ".crt") + test::read_file(path + ".key"));
+    return true;
+  }
+
+  // The subject of the certificate served on the TLS bind.
+  std::string served_subject() {
+    auto r = test::run_command({"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(tls_port_)},
+                               {}, std::chrono::seconds(10));
+    auto at = r.out.find("subject=");
+    return at == std::string::npos ? r.out + r.err : r.out.substr(at, r.out.find('\n', at) - at);
+  }
+
+  HaproxyFixture fx_;
+  std::string site_;
+  int tls_port_ = 0;
+};
+
+TEST_F(RuntimeHaproxyTls, SetSslCertWithPayloadThenCommit) {
+  EXPECT_EQ(served_subject(), "subject=CN = one.test");
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  std::string two = test::read_file(fx_.dir() + "/two.pem");
+  std::vector<Command> cmds{Command{"show ssl cert " + site_, {}, Expect::anything(), false}};
+  for (auto& cmd : RuntimeClient::ssl_cert_update(site_, two)) cmds.push_back(cmd);
+  cmds.push_back(Command{"show ssl cert " + site_, {}, Expect::anything(), false});
+  auto raw = t.send(cmds);
+  ASSERT_TRUE(raw.ok()) << raw.error().to_string();
+  ASSERT_EQ(raw->size(), 4u);
+  EXPECT_NE((*raw)[0].find("Subject: /CN=one.test"), std::string::npos) << (*raw)[0];
+  // The "+ " prompts printed while the payload is read are not part of the answer.
+  EXPECT_EQ((*raw)[1], "Transaction created for certificate " + site_ + "!");
+  EXPECT_EQ((*raw)[2], "Committing " + site_ + ".\nSuccess!");
+  EXPECT_NE((*raw)[3].find("Subject: /CN=two.test"), std::string::npos) << (*raw)[3];
+  EXPECT_EQ(served_subject(), "subject=CN = two.test");
+
+  // Back through the client, which checks each answer.
+  auto back = c.execute(RuntimeClient::ssl_cert_update(site_, test::read_file(site_)));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(*back, 2u);
+  EXPECT_EQ(served_subject(), "subject=CN = one.test");
+  EXPECT_EQ(fx_.master_reloads(), 0);
+}
+
+TEST_F(RuntimeHaproxyTls, BadPayloadsAreErrors) {
+  UnixSocketTransport t(fx_.admin_socket());
+  RuntimeClient c(t);
+  // HAProxy refuses what it cannot load: the error names the command and quotes HAProxy.
+  auto bad = c.execute(RuntimeClient::ssl_cert_update(site_, "not a certificate\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "HaproxyCommandFailed");
+  EXPECT_NE(bad.error().message.find("\"set ssl cert " + site_ + " <<\""), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("Can't load the payload"), std::string::npos) << bad.error().message;
+  EXPECT_NE(fx_.runtime("abort ssl cert " + site_).find("No ongoing transaction!"), std::string::npos);
+
+  // Certificate and key joined with an empty line: refused before anything is sent (HAProxy would end the
+  // payload at the empty line and read the key's lines as commands).
+  std::string two = test::read_file(fx_.dir() + "/two.pem.crt") + "\n" + test::read_file(fx_.dir() + "/two.pem.key");
+  auto blank = c.execute(RuntimeClient::ssl_cert_update(site_, two));
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.error().code, "InvalidCommand");
+  EXPECT_NE(blank.error().message.find("empty line"), std::string::npos) << blank.error().message;
+  EXPECT_NE(fx_.runtime("abort ssl cert " + site_).find("No ongoing transaction!"), std::string::npos);
+  EXPECT_EQ(served_subject(), "subject=CN = one.test");
+
+  // Larger than HAProxy's buffer (tune.bufsize, 16384 bytes): HAProxy closes the connection; the error says why.
+  std::string big;
+  for (int i = 0; i < 400; ++i) big += std::string(63, 'A') + "\n";
+  auto huge = t.send(RuntimeClient::ssl_cert_update(site_, big));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("tune.bufsize"), std::string::npos) << huge.error().message;
   EXPECT_NE(fx_.runtime("show info").find("Name: HAProxy"), std::string::npos);
 }
 
