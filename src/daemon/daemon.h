@@ -16,13 +16,13 @@
 #include "daemon/haproxy_control.h"
 #include "daemon/metrics.h"
 #include "daemon/syncer.h"
-#include "discovery/aws_context.h"
+#include "discovery/aws_discovery.h"
 
 namespace hasg::daemon {
 
 class Daemon {
  public:
-  Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsContext> aws);
+  Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws);
   ~Daemon();
 
   // Runs until stop() (or SIGTERM/SIGINT when signals are handled by run_with_signals). Returns the exit code.
@@ -49,7 +49,7 @@ class Daemon {
 
   std::string config_path_;
   config::Config cfg_;
-  std::unique_ptr<discovery::AwsContext> aws_;
+  std::unique_ptr<discovery::AwsDiscovery> aws_;
   std::unique_ptr<HaproxyControl> control_;
   std::unique_ptr<ConfigFiles> files_;
   std::unique_ptr<Syncer> syncer_;
