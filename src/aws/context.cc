@@ -3,6 +3,7 @@
 #include "aws/autoscaling.h"
 #include "aws/ec2.h"
 #include "aws/endpoints.h"
+#include "aws/sqs.h"
 
 namespace hasg::aws {
 
@@ -52,7 +53,6 @@ Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr
   // CloudWatch's serviceId is "CloudWatch": AWS_ENDPOINT_URL_CLOUDWATCH; its endpoint prefix is "monitoring".
   auto cloudwatch = endpoint("CLOUDWATCH", "monitoring", kCloudWatchVersion, "CloudWatch");
   if (!cloudwatch) return cloudwatch.error();
-  ctx->sqs_endpoint_ = *sqs;
 
   // Credentials are shared by every client: ChainCredentialsProvider::get() is serialised by its own mutex.
   ctx->credentials_ = std::make_unique<ChainCredentialsProvider>(env, *ctx->imds_http_, clock);
@@ -68,6 +68,8 @@ Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr
   ctx->discovery_ec2_ = query(*ctx->discovery_http_, *ec2, p.discovery);
   ctx->lifecycle_ = query(*ctx->lifecycle_http_, *asg, p.lifecycle);
   ctx->cloudwatch_ = query(*ctx->metrics_http_, *cloudwatch, p.metrics);
+  ctx->sqs_ = std::make_unique<JsonClient>(*ctx->events_http_, *ctx->credentials_, clock, *sqs, sqs_protocol(),
+                                           p.events, &ctx->stats_);
   return ctx;
 }
 

@@ -16,6 +16,7 @@
 #include "aws/environment.h"
 #include "aws/http.h"
 #include "aws/imds.h"
+#include "aws/json_client.h"
 #include "aws/query_client.h"
 
 namespace hasg::aws {
@@ -47,7 +48,6 @@ struct ContextOptions {
   const Clock* clock = nullptr;  // default: the system clock
 };
 
-inline constexpr const char* kSqsVersion = "2012-11-05";
 inline constexpr const char* kCloudWatchVersion = "2010-08-01";
 
 class AwsContext {
@@ -70,8 +70,8 @@ class AwsContext {
   QueryClient& lifecycle() { return *lifecycle_; }
   // CloudWatch (Query protocol, which CloudWatch still serves beside its newer ones).
   QueryClient& cloudwatch() { return *cloudwatch_; }
-  // SQS's endpoint (resolved at start like the others).
-  const ServiceEndpoint& sqs_endpoint() const { return sqs_endpoint_; }
+  // SQS (JSON protocol; events: its request timeout outlasts the 20 s long poll).
+  JsonClient& sqs() { return *sqs_; }
 
   ApiStats& stats() { return stats_; }
   CredentialsProvider& credentials() { return *credentials_; }
@@ -91,7 +91,7 @@ class AwsContext {
   ApiStats stats_;
   std::unique_ptr<HttpClient> discovery_http_, lifecycle_http_, events_http_, metrics_http_;
   std::unique_ptr<QueryClient> discovery_autoscaling_, discovery_ec2_, lifecycle_, cloudwatch_;
-  ServiceEndpoint sqs_endpoint_;
+  std::unique_ptr<JsonClient> sqs_;
 };
 
 }  // namespace hasg::aws

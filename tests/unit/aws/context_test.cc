@@ -85,9 +85,23 @@ TEST_F(ContextTest, EachUseHasItsOwnHttpClientAndTimeouts) {
   EXPECT_EQ((*ctx)->stats().calls_of("CompleteLifecycleAction"), 1u);
   EXPECT_EQ((*ctx)->stats().calls_of("PutMetricData"), 1u);
   EXPECT_EQ((*ctx)->stats().total_requests(), 4u);
-  EXPECT_EQ((*ctx)->sqs_endpoint().url, "https://sqs.eu-west-1.amazonaws.com");
-  EXPECT_EQ((*ctx)->sqs_endpoint().signing_name, "sqs");
+  EXPECT_EQ((*ctx)->sqs().endpoint().url, "https://sqs.eu-west-1.amazonaws.com");
+  EXPECT_EQ((*ctx)->sqs().endpoint().signing_name, "sqs");
   EXPECT_EQ((*ctx)->region(), "eu-west-1");
+}
+
+TEST_F(ContextTest, SqsGoesThroughTheEventsClient) {
+  auto ctx = AwsContext::from_environment(env(), options());
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  http[ClientUse::Events].respond("POST", "https://sqs.eu-west-1.amazonaws.com/", 200, "{}");
+  auto r = (*ctx)->sqs().call("ReceiveMessage", {{"QueueUrl", "https://sqs.eu-west-1.amazonaws.com/1/q"}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto events = http[ClientUse::Events].requests();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].timeout, std::chrono::seconds(30));
+  EXPECT_EQ(test::find_header(events[0].headers, "X-Amz-Target"), "AmazonSQS.ReceiveMessage");
+  EXPECT_TRUE(http[ClientUse::Discovery].requests().empty());
+  EXPECT_EQ((*ctx)->stats().calls_of("ReceiveMessage"), 1u);
 }
 
 TEST_F(ContextTest, EventsTimeoutOutlastsTheLongPoll) {
@@ -103,7 +117,7 @@ TEST_F(ContextTest, EndpointOverridesPerServiceAsTheSdksNameThem) {
                                                {"AWS_ENDPOINT_URL_CLOUDWATCH", "http://localhost:4583/"}}),
                                           options());
   ASSERT_TRUE(ctx.ok()) << ctx.error().message;
-  EXPECT_EQ((*ctx)->sqs_endpoint().url, "http://127.0.0.1:9324");
+  EXPECT_EQ((*ctx)->sqs().endpoint().url, "http://127.0.0.1:9324");
   EXPECT_EQ((*ctx)->cloudwatch().endpoint().url, "http://localhost:4583");
   EXPECT_EQ((*ctx)->lifecycle().endpoint().url, "http://127.0.0.1:4566");
   EXPECT_EQ((*ctx)->discovery_ec2().endpoint().url, "http://127.0.0.1:4566");
