@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
+#include <thread>
 
 #include "fakes.h"
 
@@ -102,6 +104,61 @@ TEST_F(ContextTest, SqsGoesThroughTheEventsClient) {
   EXPECT_EQ(test::find_header(events[0].headers, "X-Amz-Target"), "AmazonSQS.ReceiveMessage");
   EXPECT_TRUE(http[ClientUse::Discovery].requests().empty());
   EXPECT_EQ((*ctx)->stats().calls_of("ReceiveMessage"), 1u);
+}
+
+// The point of one client per use: a long poll in flight (here, one that has not answered yet) holds no lock that
+// discovery or a lifecycle call needs, the shared credentials included.
+TEST_F(ContextTest, LongPollInFlightDoesNotHoldUpOtherUses) {
+  auto ctx = AwsContext::from_environment(env(), options());
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  std::promise<void> poll_started, release_poll;
+  auto released = release_poll.get_future().share();
+  http[ClientUse::Events].on("POST", "https://sqs.eu-west-1.amazonaws.com/",
+                             [&](const HttpRequest&) -> Result<HttpResponse> {
+                               poll_started.set_value();
+                               released.wait();
+                               return test::response(200, "{}");
+                             });
+  http[ClientUse::Discovery].respond("POST", "https://autoscaling.eu-west-1.amazonaws.com/", 200, "<ok/>");
+  http[ClientUse::Lifecycle].respond("POST", "https://autoscaling.eu-west-1.amazonaws.com/", 200, "<ok/>");
+
+  std::thread poller([&] { EXPECT_TRUE((*ctx)->sqs().call("ReceiveMessage", {{"WaitTimeSeconds", 20}}).ok()); });
+  poll_started.get_future().wait();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE((*ctx)->discovery_autoscaling().call("DescribeAutoScalingGroups", {}).ok());
+    EXPECT_TRUE((*ctx)->lifecycle().call("RecordLifecycleActionHeartbeat", {}).ok());
+  }
+  EXPECT_EQ((*ctx)->stats().calls_of("ReceiveMessage"), 0u);  // still polling
+  release_poll.set_value();
+  poller.join();
+  EXPECT_EQ((*ctx)->stats().calls_of("ReceiveMessage"), 1u);
+  EXPECT_EQ((*ctx)->stats().calls_of("DescribeAutoScalingGroups"), 20u);
+}
+
+TEST_F(ContextTest, UsesCallConcurrently) {
+  auto ctx = AwsContext::from_environment(env(), options());
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  http[ClientUse::Discovery].respond("POST", "https://autoscaling.eu-west-1.amazonaws.com/", 200, "<ok/>");
+  http[ClientUse::Lifecycle].respond("POST", "https://autoscaling.eu-west-1.amazonaws.com/", 200, "<ok/>");
+  http[ClientUse::Metrics].respond("POST", "https://monitoring.eu-west-1.amazonaws.com/", 200, "<ok/>");
+  http[ClientUse::Events].respond("POST", "https://sqs.eu-west-1.amazonaws.com/", 200, "{}");
+  constexpr int kCalls = 200;
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int i = 0; i < kCalls; ++i) EXPECT_TRUE((*ctx)->discovery_autoscaling().call("A", {}).ok());
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < kCalls; ++i) EXPECT_TRUE((*ctx)->lifecycle().call("B", {}).ok());
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < kCalls; ++i) EXPECT_TRUE((*ctx)->cloudwatch().call("C", {}).ok());
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < kCalls; ++i) EXPECT_TRUE((*ctx)->sqs().call("D", nlohmann::json::object()).ok());
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ((*ctx)->stats().total_requests(), 4u * kCalls);
+  for (const char* op : {"A", "B", "C", "D"}) EXPECT_EQ((*ctx)->stats().calls_of(op), static_cast<uint64_t>(kCalls));
 }
 
 TEST_F(ContextTest, EventsTimeoutOutlastsTheLongPoll) {
