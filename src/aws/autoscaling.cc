@@ -98,7 +98,8 @@ Result<pugi::xml_node> result_node(const pugi::xml_document& doc, const pugi::xm
 Status lifecycle_status(Result<std::string> answer) {
   if (answer) return Ok{};
   Error e = answer.error();
-  if (e.code == "ValidationError" && to_lower(e.message).find("no active lifecycle action found") != std::string::npos) {
+  const bool no_action = to_lower(e.message).find("no active lifecycle action found") != std::string::npos;
+  if (e.code == "ValidationError" && no_action) {
     e.code = kNoActiveLifecycleAction;
     e.retryable = false;
   }

@@ -28,8 +28,8 @@ std::pair<std::string, std::string> parse_json_error(const HttpResponse& respons
   return {code, message};
 }
 
-JsonClient::JsonClient(HttpClient& http, CredentialsProvider& credentials, const Clock& clock,
-                       ServiceEndpoint endpoint, JsonProtocol protocol, RetryPolicy retry, ApiStats* stats)
+JsonClient::JsonClient(HttpClient& http, CredentialsProvider& credentials, const Clock& clock, ServiceEndpoint endpoint,
+                       JsonProtocol protocol, RetryPolicy retry, ApiStats* stats)
     : caller_(http, credentials, clock, std::move(endpoint), retry, stats), protocol_(std::move(protocol)) {}
 
 Result<nlohmann::json> JsonClient::call(const std::string& operation, const nlohmann::json& input) {

@@ -35,7 +35,8 @@ Result<std::vector<SqsMessage>> parse_receive_messages(const nlohmann::json& ans
     auto id = string_member(m, "MessageId"), handle = string_member(m, "ReceiptHandle"),
          body = string_member(m, "Body");
     if (!id || !handle || !body) return malformed("ReceiveMessage", "a message field is not a string");
-    if (id->empty() || handle->empty()) return malformed("ReceiveMessage", "a message without MessageId or ReceiptHandle");
+    if (id->empty() || handle->empty())
+      return malformed("ReceiveMessage", "a message without MessageId or ReceiptHandle");
     out.push_back(SqsMessage{std::move(*id), std::move(*handle), std::move(*body)});
   }
   return out;
@@ -55,8 +56,8 @@ Result<std::vector<SqsMessage>> receive_messages(JsonClient& client, const std::
     return invalid("SQS ReceiveMessage: the client's request timeout (" +
                    std::to_string(client.retry().request_timeout.count()) +
                    " ms) must exceed the long poll's WaitTimeSeconds (" + std::to_string(wait_seconds) + " s)");
-  nlohmann::json input = {{"QueueUrl", queue_url}, {"MaxNumberOfMessages", max_messages},
-                          {"WaitTimeSeconds", wait_seconds}};
+  nlohmann::json input = {
+      {"QueueUrl", queue_url}, {"MaxNumberOfMessages", max_messages}, {"WaitTimeSeconds", wait_seconds}};
   if (visibility_timeout_s) input["VisibilityTimeout"] = *visibility_timeout_s;
   auto answer = client.call("ReceiveMessage", input);
   if (!answer) return answer.error();

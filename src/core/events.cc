@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <optional>
 
 namespace hasg::core {
 
@@ -79,12 +78,11 @@ EventMessage lifecycle_action(Fields& f, const std::string& what, const std::str
   if (!f.bad_field().empty()) return wrong_type(what, f.bad_field());
   if (m.transition.empty()) m.transition = default_transition;
   if (m.group.empty() || m.instance_id.empty() || m.hook.empty())
-    return with(EventKind::Malformed,
-                what + " without AutoScalingGroupName, EC2InstanceId or LifecycleHookName");
+    return with(EventKind::Malformed, what + " without AutoScalingGroupName, EC2InstanceId or LifecycleHookName");
   if (m.transition != kLaunchingTransition && m.transition != kTerminatingTransition)
     return with(EventKind::Unknown, what + " with an unknown transition " + q(m.transition));
-  m.reason = what + ": " + m.instance_id + " of group " + m.group + " waits on hook " + m.hook + " (" +
-             m.transition + ")";
+  m.reason =
+      what + ": " + m.instance_id + " of group " + m.group + " waits on hook " + m.hook + " (" + m.transition + ")";
   return m;
 }
 
@@ -95,10 +93,10 @@ EventMessage instance_event(Fields& f, EventKind kind, const std::string& what, 
   m.instance_id = f.str(id_key);
   if (!f.bad_field().empty()) return wrong_type(what, f.bad_field());
   if (m.instance_id.empty() || (kind != EventKind::Ec2StateChange && m.group.empty()))
-    return with(EventKind::Malformed, what + " without " +
-                                          (kind == EventKind::Ec2StateChange ? std::string(id_key)
-                                                                             : "AutoScalingGroupName or " +
-                                                                                   std::string(id_key)));
+    return with(EventKind::Malformed,
+                what + " without " +
+                    (kind == EventKind::Ec2StateChange ? std::string(id_key)
+                                                       : "AutoScalingGroupName or " + std::string(id_key)));
   m.reason = what + ": " + m.instance_id + (m.group.empty() ? "" : " of group " + m.group);
   return m;
 }
@@ -109,7 +107,8 @@ EventMessage eventbridge(const json& event) {
   if (!top.bad_field().empty()) return wrong_type("EventBridge event", top.bad_field());
   auto detail_it = event.find("detail");
   const std::string what = "EventBridge " + q(type) + " from " + q(source);
-  if (detail_it == event.end() || !detail_it->is_object()) return with(EventKind::Malformed, what + " without a detail object");
+  if (detail_it == event.end() || !detail_it->is_object())
+    return with(EventKind::Malformed, what + " without a detail object");
   Fields d(*detail_it);
   if (source == "aws.autoscaling") {
     if (type == "EC2 Instance-launch Lifecycle Action")
@@ -125,7 +124,8 @@ EventMessage eventbridge(const json& event) {
     if (m.kind != EventKind::Ec2StateChange) return m;
     m.ec2_state = d.str("state");
     if (!d.bad_field().empty()) return wrong_type("EC2 state change", d.bad_field());
-    if (m.ec2_state.empty()) return with(EventKind::Malformed, "EC2 state change of " + m.instance_id + " without state");
+    if (m.ec2_state.empty())
+      return with(EventKind::Malformed, "EC2 state change of " + m.instance_id + " without state");
     m.reason += " is " + m.ec2_state;
     return m;
   }
@@ -147,8 +147,7 @@ EventMessage autoscaling(const json& msg) {
   if (event == "autoscaling:EC2_INSTANCE_LAUNCH")
     return instance_event(f, EventKind::LaunchSuccessful, "Auto Scaling launch notification", "EC2InstanceId");
   if (event == "autoscaling:EC2_INSTANCE_TERMINATE")
-    return instance_event(f, EventKind::TerminateSuccessful, "Auto Scaling terminate notification",
-                          "EC2InstanceId");
+    return instance_event(f, EventKind::TerminateSuccessful, "Auto Scaling terminate notification", "EC2InstanceId");
   if (!event.empty()) return with(EventKind::Unknown, "Auto Scaling notification " + q(event) + ": nothing to do");
   return lifecycle_action(f, "Auto Scaling lifecycle action", "");
 }

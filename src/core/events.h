@@ -6,7 +6,8 @@
 // - Auto Scaling lifecycle hook notifications sent to SQS: Service, LifecycleTransition, LifecycleActionToken,
 //   EC2InstanceId, LifecycleHookName, AutoScalingGroupName; and the test message a notification target gets,
 //   "Event": "autoscaling:TEST_NOTIFICATION".
-// - Auto Scaling's group notifications (Event "autoscaling:EC2_INSTANCE_LAUNCH" / "autoscaling:EC2_INSTANCE_TERMINATE").
+// - Auto Scaling's group notifications (Event "autoscaling:EC2_INSTANCE_LAUNCH" or
+//   "autoscaling:EC2_INSTANCE_TERMINATE").
 // - EventBridge events (fields in "detail"): source "aws.autoscaling", detail-type "EC2 Instance-launch Lifecycle
 //   Action", "EC2 Instance-terminate Lifecycle Action", "EC2 Instance Launch Successful", "EC2 Instance Terminate
 //   Successful"; source "aws.ec2", detail-type "EC2 Instance State-change Notification" (detail.instance-id,
