@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "util/strings.h"
+
 namespace hasg::aws {
 
 namespace {
@@ -74,6 +76,103 @@ Result<std::vector<AutoScalingGroup>> describe_auto_scaling_groups(QueryClient& 
     } while (!token.empty());
   }
   return out;
+}
+
+namespace {
+
+// <Op>Response / <Op>Result as AWS sends them, or a MalformedResponse naming the operation.
+Result<pugi::xml_node> result_node(const pugi::xml_document& doc, const pugi::xml_parse_result& parsed,
+                                   const std::string& operation) {
+  auto bad = [&](const std::string& what) {
+    return make_error("MalformedResponse", "malformed " + operation + " answer: " + what, false);
+  };
+  if (!parsed) return bad(std::string(parsed.description()) + " at byte " + std::to_string(parsed.offset));
+  auto root = doc.child((operation + "Response").c_str());
+  if (!root) return bad("no " + operation + "Response element");
+  auto result = root.child((operation + "Result").c_str());
+  if (!result) return bad("no " + operation + "Result element");
+  return result;
+}
+
+// AWS's "no active lifecycle action" ValidationError becomes kNoActiveLifecycleAction, its message kept.
+Status lifecycle_status(Result<std::string> answer) {
+  if (answer) return Ok{};
+  Error e = answer.error();
+  const bool no_action = to_lower(e.message).find("no active lifecycle action found") != std::string::npos;
+  if (e.code == "ValidationError" && no_action) {
+    e.code = kNoActiveLifecycleAction;
+    e.retryable = false;
+  }
+  return e;
+}
+
+// In the order of the API's input shapes (as botocore sends them).
+QueryParams lifecycle_params(const std::string& group, const std::string& hook, const std::string& instance_id,
+                             const std::string& token, const std::string& result = "") {
+  QueryParams params = {{"LifecycleHookName", hook}, {"AutoScalingGroupName", group}};
+  if (!token.empty()) params.emplace_back("LifecycleActionToken", token);
+  if (!result.empty()) params.emplace_back("LifecycleActionResult", result);
+  if (!instance_id.empty()) params.emplace_back("InstanceId", instance_id);
+  return params;
+}
+
+Status check_target(const char* operation, const std::string& group, const std::string& hook,
+                    const std::string& instance_id, const std::string& token) {
+  auto invalid = [&](const std::string& what) {
+    return make_error("InvalidArgument", std::string("Auto Scaling ") + operation + ": " + what, false);
+  };
+  if (group.empty()) return invalid("no group name");
+  if (hook.empty()) return invalid("no lifecycle hook name");
+  if (instance_id.empty() && token.empty()) return invalid("neither an instance id nor a lifecycle action token");
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::vector<LifecycleHook>> parse_describe_lifecycle_hooks(const std::string& xml) {
+  pugi::xml_document doc;
+  auto parsed = doc.load_string(xml.c_str());
+  auto result = result_node(doc, parsed, "DescribeLifecycleHooks");
+  if (!result) return result.error();
+  std::vector<LifecycleHook> hooks;
+  for (auto h : result->child("LifecycleHooks").children("member")) {
+    LifecycleHook hook{h.child_value("LifecycleHookName"), h.child_value("LifecycleTransition"),
+                       to_int(h.child_value("HeartbeatTimeout")), to_int(h.child_value("GlobalTimeout")),
+                       h.child_value("DefaultResult")};
+    if (hook.name.empty() || hook.transition.empty())
+      return make_error("MalformedResponse",
+                        "malformed DescribeLifecycleHooks answer: a hook without LifecycleHookName or "
+                        "LifecycleTransition",
+                        false);
+    hooks.push_back(std::move(hook));
+  }
+  return hooks;
+}
+
+Result<std::vector<LifecycleHook>> describe_lifecycle_hooks(QueryClient& client, const std::string& group) {
+  if (group.empty()) return make_error("InvalidArgument", "Auto Scaling DescribeLifecycleHooks: no group name");
+  auto body = client.call("DescribeLifecycleHooks", {{"AutoScalingGroupName", group}});
+  if (!body) return body.error();
+  return parse_describe_lifecycle_hooks(*body);
+}
+
+Status complete_lifecycle_action(QueryClient& client, const std::string& group, const std::string& hook,
+                                 const std::string& instance_id, const std::string& result,
+                                 const std::string& token) {
+  if (auto ok = check_target("CompleteLifecycleAction", group, hook, instance_id, token); !ok) return ok;
+  if (result != "CONTINUE" && result != "ABANDON")
+    return make_error("InvalidArgument",
+                      "Auto Scaling CompleteLifecycleAction: the result must be CONTINUE or ABANDON, not '" + result +
+                          "'");
+  return lifecycle_status(
+      client.call("CompleteLifecycleAction", lifecycle_params(group, hook, instance_id, token, result)));
+}
+
+Status record_lifecycle_action_heartbeat(QueryClient& client, const std::string& group, const std::string& hook,
+                                         const std::string& instance_id, const std::string& token) {
+  if (auto ok = check_target("RecordLifecycleActionHeartbeat", group, hook, instance_id, token); !ok) return ok;
+  return lifecycle_status(
+      client.call("RecordLifecycleActionHeartbeat", lifecycle_params(group, hook, instance_id, token)));
 }
 
 }  // namespace hasg::aws

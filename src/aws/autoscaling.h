@@ -43,4 +43,38 @@ Result<AsgPage> parse_describe_auto_scaling_groups(const std::string& xml);
 Result<std::vector<AutoScalingGroup>> describe_auto_scaling_groups(QueryClient& client,
                                                                    const std::vector<std::string>& names);
 
+// Lifecycle hooks (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeLifecycleHooks.html,
+// API_CompleteLifecycleAction.html, API_RecordLifecycleActionHeartbeat.html).
+struct LifecycleHook {
+  std::string name;
+  std::string transition;       // "autoscaling:EC2_INSTANCE_LAUNCHING" or "autoscaling:EC2_INSTANCE_TERMINATING"
+  int heartbeat_timeout_s = 0;  // AWS's default: 3600
+  int global_timeout_s = 0;     // AWS: 100 x HeartbeatTimeout or 172800, whichever is smaller
+  std::string default_result;   // "CONTINUE" or "ABANDON"
+  bool operator==(const LifecycleHook&) const = default;
+};
+
+// The Error code of CompleteLifecycleAction / RecordLifecycleActionHeartbeat when the instance waits on no such
+// hook (any more): AWS answers ValidationError "No active Lifecycle Action found with instance ID i-..." (or
+// "... with token ..."): someone else completed it, it timed out, or it never started. The message is AWS's.
+inline constexpr const char* kNoActiveLifecycleAction = "NoActiveLifecycleAction";
+
+Result<std::vector<LifecycleHook>> parse_describe_lifecycle_hooks(const std::string& xml);
+
+// The group's hooks (all of them: DescribeLifecycleHooks is not paginated). A group that does not exist is
+// AWS's ValidationError.
+Result<std::vector<LifecycleHook>> describe_lifecycle_hooks(QueryClient& client, const std::string& group);
+
+// Ends the lifecycle action `hook` holds `instance_id` in, with `result` "CONTINUE" or "ABANDON" (anything else is
+// an "InvalidArgument" error, not sent). `token`, when given, is sent as LifecycleActionToken as well.
+// kNoActiveLifecycleAction when there is no such action.
+Status complete_lifecycle_action(QueryClient& client, const std::string& group, const std::string& hook,
+                                 const std::string& instance_id, const std::string& result,
+                                 const std::string& token = "");
+
+// Restarts the hook's heartbeat timeout for `instance_id` (up to the hook's global timeout).
+// kNoActiveLifecycleAction when there is no such action.
+Status record_lifecycle_action_heartbeat(QueryClient& client, const std::string& group, const std::string& hook,
+                                         const std::string& instance_id, const std::string& token = "");
+
 }  // namespace hasg::aws

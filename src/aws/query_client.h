@@ -1,11 +1,7 @@
-// A client of one AWS Query-protocol service (Auto Scaling, EC2): form-encoded POST, SigV4, XML answers, AWS
-// error decoding, and retries with exponential backoff and full jitter on throttling, 5xx and timeouts.
+// A client of one AWS Query-protocol service (Auto Scaling, EC2, CloudWatch): form-encoded POST, XML answers and
+// errors; signing, retries and statistics are the ServiceCaller's (aws/service_call.h).
 #pragma once
 
-#include <chrono>
-#include <map>
-#include <mutex>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,45 +9,12 @@
 #include "aws/clock.h"
 #include "aws/credentials.h"
 #include "aws/http.h"
+#include "aws/service_call.h"
 #include "util/result.h"
 
 namespace hasg::aws {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
-
-struct ServiceEndpoint {
-  std::string url;          // e.g. https://autoscaling.us-east-1.amazonaws.com
-  std::string region;
-  std::string signing_name; // "autoscaling", "ec2"
-  std::string api_version;  // "2011-01-01", "2016-11-15"
-  std::string display_name; // "Auto Scaling", "EC2"
-};
-
-struct RetryPolicy {
-  int max_attempts = 5;
-  std::chrono::milliseconds base_delay{200};
-  std::chrono::milliseconds max_delay{5'000};
-  std::chrono::milliseconds request_timeout{10'000};
-};
-
-// Counts calls by operation and outcome ("ok", or the AWS / transport error code of the final attempt), and
-// attempts. Read by the daemon's /metrics and by the discovery tests that count API calls.
-class ApiStats {
- public:
-  void record(const std::string& operation, const std::string& outcome, int attempts);
-  // (operation, outcome) -> calls
-  std::map<std::pair<std::string, std::string>, uint64_t> calls() const;
-  uint64_t total_requests() const;  // HTTP requests sent, retries included
-  uint64_t calls_of(const std::string& operation) const;
-
- private:
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> calls_;
-  uint64_t requests_ = 0;
-};
-
-// Whether an AWS error code (or HTTP status) is worth retrying.
-bool is_retryable(const std::string& code, long http_status);
 
 // Decodes an AWS Query/EC2 error body into (code, message); empty code when the body is not an AWS error.
 std::pair<std::string, std::string> parse_error_body(const std::string& body);
@@ -67,18 +30,13 @@ class QueryClient {
   // are retried up to the policy's attempts.
   Result<std::string> call(const std::string& action, const QueryParams& params);
 
-  const ServiceEndpoint& endpoint() const { return endpoint_; }
+  const ServiceEndpoint& endpoint() const { return caller_.endpoint(); }
+  const RetryPolicy& retry() const { return caller_.retry(); }
 
  private:
-  Result<std::string> attempt(const std::string& body, long* status);
+  Result<std::string> attempt(const std::string& body);
 
-  HttpClient& http_;
-  CredentialsProvider& credentials_;
-  const Clock& clock_;
-  ServiceEndpoint endpoint_;
-  RetryPolicy retry_;
-  ApiStats* stats_;
-  std::mt19937_64 rng_;
+  ServiceCaller caller_;
 };
 
 // Form-encodes params the way the SDKs do (RFC 3986 percent-encoding, '&'-joined, in the given order).

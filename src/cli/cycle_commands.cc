@@ -13,7 +13,7 @@
 #include "daemon/logging.h"
 #include "daemon/status_view.h"
 #include "daemon/syncer.h"
-#include "discovery/aws_context.h"
+#include "discovery/aws_discovery.h"
 #include "haproxy/renderer.h"
 
 namespace hasg::cli {
@@ -23,7 +23,7 @@ namespace {
 // Everything a cycle needs, built from the YAML and the environment.
 struct Session {
   config::Config cfg;
-  std::unique_ptr<discovery::AwsContext> aws;
+  std::unique_ptr<discovery::AwsDiscovery> aws;
   daemon::SyncEdges edges;
 
   // One cycle from an empty state (the one-shot commands keep no state between runs).
@@ -35,7 +35,7 @@ Result<Session> open_session(const std::string& config_path) {
   auto cfg = config::load_config(config_path);
   if (!cfg) return cfg.error();
   s.cfg = *cfg;
-  auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
+  auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) return ctx.error();
   s.aws = std::move(*ctx);
   s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider());
@@ -130,7 +130,7 @@ int run_command(const CycleArgs& args) {
   auto cfg = config::load_config(args.config);
   if (!cfg) return fail("run", cfg.error());
   daemon::setup_logging(cfg->log_format);
-  auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
+  auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) return fail("run", ctx.error());
   daemon::Daemon d(args.config, *cfg, std::move(*ctx));
   return d.run_with_signals();

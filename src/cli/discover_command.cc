@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "discovery/aws_context.h"
+#include "discovery/aws_discovery.h"
 
 namespace hasg::cli {
 
@@ -46,7 +46,7 @@ void print_table(const core::GroupMembers& g) {
 }  // namespace
 
 int discover_command(const DiscoverArgs& args) {
-  auto ctx = discovery::AwsContext::from_environment(std::make_unique<aws::ProcessEnvironment>());
+  auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) {
     std::cerr << "haproxy-asg discover: " << ctx.error().message << "\n";
     return 1;

@@ -25,7 +25,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsContext> aws)
+Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws)
     : config_path_(std::move(config_path)),
       cfg_(std::move(cfg)),
       aws_(std::move(aws)),

@@ -19,13 +19,13 @@
 #include "daemon/prometheus_sink.h"
 #include "daemon/state_file.h"
 #include "daemon/syncer.h"
-#include "discovery/aws_context.h"
+#include "discovery/aws_discovery.h"
 
 namespace hasg::daemon {
 
 class Daemon {
  public:
-  Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsContext> aws);
+  Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws);
   ~Daemon();
 
   // Runs until stop() (or SIGTERM/SIGINT when signals are handled by run_with_signals). Returns the exit code.
@@ -56,7 +56,7 @@ class Daemon {
 
   std::string config_path_;
   config::Config cfg_;
-  std::unique_ptr<discovery::AwsContext> aws_;
+  std::unique_ptr<discovery::AwsDiscovery> aws_;
   SyncEdges edges_;
   core::SyncState state_;  // loop thread only
   StateFile state_file_;

@@ -45,7 +45,7 @@ TEST(DaemonWake, AnEventRunsACycleAtOnceAndBurstsCoalesce) {
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   std::map<std::string, std::string> env;
   for (const auto& [k, v] : sim_env(rig.sim())) env[k] = v;
-  auto aws = discovery::AwsContext::from_environment(std::make_unique<aws::MapEnvironment>(env));
+  auto aws = discovery::AwsDiscovery::from_environment(std::make_unique<aws::MapEnvironment>(env));
   ASSERT_TRUE(aws.ok()) << aws.error().message;
 
   daemon::Daemon d(yaml, *cfg, std::move(*aws));

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "discovery/aws_context.h"
+#include "discovery/aws_discovery.h"
 #include "sim_env.h"
 
 namespace hasg::test {
@@ -140,7 +140,7 @@ TEST(DiscoverApiCalls, OneCallPerWarmCycleForAnySize) {
     auto env = std::make_unique<aws::MapEnvironment>();
     for (const auto& [k, v] : sim_env(sim))
       if (!v.empty()) env->set(k, v);
-    auto ctx = discovery::AwsContext::from_environment(std::move(env));
+    auto ctx = discovery::AwsDiscovery::from_environment(std::move(env));
     ASSERT_TRUE(ctx.ok()) << ctx.error().message;
     auto cold = (*ctx)->provider().discover({"app"});
     ASSERT_TRUE(cold.ok()) << cold.error().message;
