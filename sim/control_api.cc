@@ -1,0 +1,56 @@
+#include "sim/control_api.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/strings.h"
+
+namespace hasg::sim {
+
+void serve_control(Simulator& sim, const httplib::Request& req, httplib::Response& res) {
+  auto reply = [&](const Status& st) {
+    if (st) {
+      res.set_content(R"({"ok":true})", "application/json");
+    } else {
+      res.status = 400;
+      res.set_content(nlohmann::json{{"ok", false}, {"error", st.error().message}}.dump(), "application/json");
+    }
+  };
+  nlohmann::json body = nlohmann::json::object();
+  if (!req.body.empty()) {
+    body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return reply(make_error("BadRequest", "body is not a JSON object"));
+  }
+  auto parts = split(req.path, '/');  // "", "_sim", ...
+  auto at = [&](size_t i) { return i < parts.size() ? parts[i] : std::string(); };
+  if (req.method == "GET" && at(2) == "state") {
+    res.set_content(sim.state_json(), "application/json");
+  } else if (req.method == "POST" && at(2) == "groups" && parts.size() == 3) {
+    reply(sim.create_group(body.value("name", ""), body.value("desired", 0), body.value("min", 0),
+                           body.value("max", 10000)));
+  } else if (req.method == "POST" && at(2) == "groups" && at(4) == "desired") {
+    reply(sim.set_desired(at(3), body.value("desired", -1)));
+  } else if (req.method == "POST" && at(2) == "instances" && at(4) == "lifecycle") {
+    reply(sim.set_lifecycle(at(3), body.value("state", "")));
+  } else if (req.method == "POST" && at(2) == "instances" && at(4) == "health") {
+    reply(sim.set_health(at(3), body.value("health", "")));
+  } else if (req.method == "POST" && at(2) == "instances" && at(4) == "ec2-state") {
+    reply(sim.set_ec2_state(at(3), body.value("state", "")));
+  } else if (req.method == "POST" && at(2) == "instances" && at(4) == "kill") {
+    reply(sim.kill_server(at(3)));
+  } else if (req.method == "POST" && at(2) == "faults") {
+    auto kind = parse_fault_kind(body.value("kind", ""));
+    if (!kind) return reply(kind.error());
+    sim.inject(Fault{body.value("action", "*"), *kind, body.value("count", 1), body.value("delay_ms", 0)});
+    reply(Ok{});
+  } else if (req.method == "DELETE" && at(2) == "faults") {
+    sim.clear_faults();
+    reply(Ok{});
+  } else {
+    res.status = 404;
+    res.set_content(R"({"ok":false,"error":"no such control endpoint"})", "application/json");
+  }
+}
+
+}  // namespace hasg::sim
