@@ -14,9 +14,11 @@ Service* ApiRouter::by_signing_name(const std::string& name) const {
   return nullptr;
 }
 
-Service* ApiRouter::guess(const Call& call) const {
+Service* ApiRouter::guess(const Call& call, const std::string& target) const {
   for (const auto& s : services_)
-    if (s->has(call.action)) return s.get();
+    if (call.json ? !s->json_target_prefix().empty() && target.starts_with(s->json_target_prefix() + ".")
+                  : s->has(call.action))
+      return s.get();
   return services_.front().get();
 }
 
@@ -72,6 +74,9 @@ void ApiRouter::handle(const httplib::Request& req, httplib::Response& res) {
       call.params.insert(form.begin(), form.end());
     }
     call.action = param(call.params, "Action");
+    // Query clients may post to the queue's URL (/ACCOUNT/NAME) instead of naming it in QueueUrl.
+    if (req.path != "/" && !call.params.contains("QueueUrl"))
+      call.params.emplace("QueueUrl", "http://" + req.get_header_value("Host") + req.path);
   }
 
   Service* service = nullptr;
@@ -83,7 +88,7 @@ void ApiRouter::handle(const httplib::Request& req, httplib::Response& res) {
       service = services_.front().get();
     }
   } else {
-    service = guess(call);
+    service = guess(call, target);
   }
 
   Answer answer;
@@ -118,6 +123,7 @@ void ApiRouter::handle(const httplib::Request& req, httplib::Response& res) {
   if (fault && fault->kind == Fault::Kind::Malformed) answer.body = answer.body.substr(0, answer.body.size() / 2);
   res.status = answer.status;
   res.set_header("x-amzn-RequestId", request_id());
+  for (const auto& [k, v] : answer.headers) res.set_header(k, v);
   res.set_content(answer.body, answer.content_type);
 }
 

@@ -25,8 +25,9 @@ class ApiRouter {
 
  private:
   Service* by_signing_name(const std::string& name) const;
-  // Without a credential scope (unsigned requests), the service that knows the call, for the error's shape.
-  Service* guess(const Call& call) const;
+  // Without a credential scope (unsigned requests), the service whose JSON target prefix or action table matches,
+  // for the error's shape.
+  Service* guess(const Call& call, const std::string& target) const;
   std::optional<Answer> authenticate(const httplib::Request& req, const Service& service, const Call& call);
 
   SimState& state_;

@@ -14,6 +14,11 @@ class AutoScalingApi : public Service {
  public:
   explicit AutoScalingApi(SimState& state) : Service(state) {
     on("DescribeAutoScalingGroups", [this](Call& c) { return describe_auto_scaling_groups(c.params); });
+    on("PutLifecycleHook", [this](Call& c) { return put_lifecycle_hook(c); });
+    on("DescribeLifecycleHooks", [this](Call& c) { return describe_lifecycle_hooks(c); });
+    on("DeleteLifecycleHook", [this](Call& c) { return delete_lifecycle_hook(c); });
+    on("CompleteLifecycleAction", [this](Call& c) { return complete_lifecycle_action(c); });
+    on("RecordLifecycleActionHeartbeat", [this](Call& c) { return record_lifecycle_action_heartbeat(c); });
   }
 
   std::string signing_name() const override { return "autoscaling"; }
@@ -60,10 +65,7 @@ class AutoScalingApi : public Service {
       const Group& g = *selected[i];
       auto m = list.append_child("member");
       m.append_child("AutoScalingGroupName").text() = g.name.c_str();
-      m.append_child("AutoScalingGroupARN").text() =
-          ("arn:aws:autoscaling:" + state_.opt.region + ":123456789012:autoScalingGroup:" + random_hex(state_.rng, 8) +
-           ":autoScalingGroupName/" + g.name)
-              .c_str();
+      m.append_child("AutoScalingGroupARN").text() = g.arn.c_str();
       m.append_child("MinSize").text() = g.min_size;
       m.append_child("MaxSize").text() = g.max_size;
       m.append_child("DesiredCapacity").text() = g.desired;
@@ -95,6 +97,141 @@ class AutoScalingApi : public Service {
     if (end < selected.size()) result.append_child("NextToken").text() = ("asg-" + std::to_string(end)).c_str();
     root.append_child("ResponseMetadata").append_child("RequestId").text() = request_id().c_str();
     return {200, xml_string(doc)};
+  }
+
+  // ---- lifecycle hooks ----------------------------------------------------------------------------------------
+
+  Answer invalid(const std::string& message) { return query_error(kAsgNs, 400, "ValidationError", message); }
+
+  // "1 validation error detected: Value null at 'lifecycleHookName' ..." for a missing required parameter.
+  std::optional<Answer> require(const Params& p, std::initializer_list<std::pair<const char*, const char*>> names) {
+    for (const auto& [param_name, member] : names)
+      if (!p.contains(param_name))
+        return invalid(std::string("1 validation error detected: Value null at '") + member +
+                       "' failed to satisfy constraint: Member must not be null");
+    return std::nullopt;
+  }
+
+  // <ActionResponse><ActionResult/><ResponseMetadata/></ActionResponse>: the answer of calls that return nothing.
+  static Answer empty_answer(const std::string& action) {
+    pugi::xml_document doc;
+    auto root = doc.append_child((action + "Response").c_str());
+    root.append_attribute("xmlns") = kAsgNs;
+    root.append_child((action + "Result").c_str());
+    root.append_child("ResponseMetadata").append_child("RequestId").text() = request_id().c_str();
+    return {200, xml_string(doc)};
+  }
+
+  Answer put_lifecycle_hook(const Call& c) {
+    const auto& p = c.params;
+    if (auto e =
+            require(p, {{"LifecycleHookName", "lifecycleHookName"}, {"AutoScalingGroupName", "autoScalingGroupName"}}))
+      return *e;
+    LifecycleHookSpec h;
+    h.group = param(p, "AutoScalingGroupName");
+    h.name = param(p, "LifecycleHookName");
+    h.transition.clear();
+    // An update keeps what it does not name.
+    if (auto g = state_.groups.find(h.group); g != state_.groups.end())
+      if (auto old = g->second.hooks.find(h.name); old != g->second.hooks.end()) {
+        h = old->second;
+        h.global_timeout.reset();
+      }
+    if (p.contains("LifecycleTransition")) h.transition = param(p, "LifecycleTransition");
+    if (p.contains("RoleARN")) h.role_arn = param(p, "RoleARN");
+    if (p.contains("NotificationTargetARN")) h.notification_target_arn = param(p, "NotificationTargetARN");
+    if (p.contains("NotificationMetadata")) h.notification_metadata = param(p, "NotificationMetadata");
+    if (p.contains("DefaultResult")) h.default_result = param(p, "DefaultResult");
+    if (p.contains("HeartbeatTimeout")) {
+      try {
+        h.heartbeat_timeout = std::stoi(param(p, "HeartbeatTimeout"));
+      } catch (...) {
+        return invalid("Value '" + param(p, "HeartbeatTimeout") + "' at 'heartbeatTimeout' is not an integer");
+      }
+    }
+    if (auto st = state_.put_hook(std::move(h)); !st) return invalid(st.error().message);
+    return empty_answer("PutLifecycleHook");
+  }
+
+  Answer describe_lifecycle_hooks(const Call& c) {
+    const auto& p = c.params;
+    if (auto e = require(p, {{"AutoScalingGroupName", "autoScalingGroupName"}})) return *e;
+    auto g = state_.groups.find(param(p, "AutoScalingGroupName"));
+    if (g == state_.groups.end()) return invalid("Group " + param(p, "AutoScalingGroupName") + " not found");
+    auto names = list_param(p, "LifecycleHookNames.member");
+    pugi::xml_document doc;
+    auto root = doc.append_child("DescribeLifecycleHooksResponse");
+    root.append_attribute("xmlns") = kAsgNs;
+    auto list = root.append_child("DescribeLifecycleHooksResult").append_child("LifecycleHooks");
+    for (const auto& [name, h] : g->second.hooks) {
+      if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+      auto m = list.append_child("member");
+      m.append_child("LifecycleHookName").text() = h.name.c_str();
+      m.append_child("AutoScalingGroupName").text() = h.group.c_str();
+      m.append_child("LifecycleTransition").text() = h.transition.c_str();
+      if (!h.notification_target_arn.empty())
+        m.append_child("NotificationTargetARN").text() = h.notification_target_arn.c_str();
+      if (!h.role_arn.empty()) m.append_child("RoleARN").text() = h.role_arn.c_str();
+      if (!h.notification_metadata.empty())
+        m.append_child("NotificationMetadata").text() = h.notification_metadata.c_str();
+      m.append_child("HeartbeatTimeout").text() = h.heartbeat_timeout;
+      m.append_child("GlobalTimeout").text() = h.global_timeout.value_or(0);
+      m.append_child("DefaultResult").text() = h.default_result.c_str();
+    }
+    root.append_child("ResponseMetadata").append_child("RequestId").text() = request_id().c_str();
+    return {200, xml_string(doc)};
+  }
+
+  Answer delete_lifecycle_hook(const Call& c) {
+    const auto& p = c.params;
+    if (auto e =
+            require(p, {{"LifecycleHookName", "lifecycleHookName"}, {"AutoScalingGroupName", "autoScalingGroupName"}}))
+      return *e;
+    std::string group = param(p, "AutoScalingGroupName"), name = param(p, "LifecycleHookName");
+    auto g = state_.groups.find(group);
+    if (g == state_.groups.end() || !g->second.hooks.contains(name))
+      return invalid("No Lifecycle Hook found with name " + name + " for group " + group);
+    // Outstanding actions complete first: ABANDON for launching instances, CONTINUE for terminating ones.
+    for (size_t i = 0; i < state_.actions.size(); ++i) {
+      auto& a = state_.actions[i];
+      if (a.times.completed || a.times.group != group || a.times.hook != name) continue;
+      state_.complete_action(a, a.times.transition == kLaunchingTransition ? "ABANDON" : "CONTINUE",
+                             "DeleteLifecycleHook");
+    }
+    g->second.hooks.erase(name);
+    return empty_answer("DeleteLifecycleHook");
+  }
+
+  // The action a Complete or Heartbeat call names (by InstanceId or LifecycleActionToken), or its error.
+  Result<LifecycleAction*> named_action(const Params& p) {
+    return state_.active_action(param(p, "AutoScalingGroupName"), param(p, "LifecycleHookName"), param(p, "InstanceId"),
+                                param(p, "LifecycleActionToken"));
+  }
+
+  Answer complete_lifecycle_action(const Call& c) {
+    const auto& p = c.params;
+    if (auto e = require(p, {{"LifecycleHookName", "lifecycleHookName"},
+                             {"AutoScalingGroupName", "autoScalingGroupName"},
+                             {"LifecycleActionResult", "lifecycleActionResult"}}))
+      return *e;
+    std::string result = param(p, "LifecycleActionResult");
+    if (result != "CONTINUE" && result != "ABANDON")
+      return invalid("Valid values for LifecycleActionResult are CONTINUE and ABANDON");
+    auto action = named_action(p);
+    if (!action) return invalid(action.error().message);
+    state_.complete_action(**action, result, "CompleteLifecycleAction");
+    return empty_answer("CompleteLifecycleAction");
+  }
+
+  Answer record_lifecycle_action_heartbeat(const Call& c) {
+    const auto& p = c.params;
+    if (auto e =
+            require(p, {{"LifecycleHookName", "lifecycleHookName"}, {"AutoScalingGroupName", "autoScalingGroupName"}}))
+      return *e;
+    auto action = named_action(p);
+    if (!action) return invalid(action.error().message);
+    state_.heartbeat(**action);
+    return empty_answer("RecordLifecycleActionHeartbeat");
   }
 };
 

@@ -60,5 +60,6 @@ class Service {
 // The services, each in its own file.
 std::unique_ptr<Service> make_autoscaling_api(SimState& state);  // autoscaling_api.cc
 std::unique_ptr<Service> make_ec2_api(SimState& state);          // ec2_api.cc
+std::unique_ptr<Service> make_sqs_api(SimState& state);          // sqs_api.cc
 
 }  // namespace hasg::sim

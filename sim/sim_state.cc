@@ -3,9 +3,29 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "sim/wire.h"
+
 namespace hasg::sim {
 
 SimState::SimState(SimOptions o) : opt(std::move(o)) { id_prefix_ = opt.seed ? opt.seed : rng(); }
+
+std::string SimState::uuid() {
+  std::string h = random_hex(rng, 32);
+  h[12] = '4';
+  h[16] = "89ab"[rng() % 4];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+std::string SimState::instance_arn(const std::string& id) const {
+  return "arn:aws:ec2:" + opt.region + ":" + kAccountId + ":instance/" + id;
+}
+
+void SimState::set_ec2_state(Instance& inst, const std::string& state) {
+  if (inst.view.ec2_state == state) return;
+  inst.view.ec2_state = state;
+  emit_event("aws.ec2", "EC2 Instance State-change Notification", {instance_arn(inst.view.id)},
+             {{"instance-id", inst.view.id}, {"state", state}});
+}
 
 std::string SimState::address_for(uint64_t seq) const {
   // 250 addresses per /24, skipping .0, .1 (127.x.y.1 is often used by the machine) and .255.
@@ -40,20 +60,51 @@ void SimState::launch(Group& g) {
   inst.view.zone = opt.zones[inst.seq % opt.zones.size()];
   inst.view.address = address_for(inst.seq);
   inst.changed = std::chrono::steady_clock::now();
+  inst.view.lifecycle = "Pending";
+  std::string key = inst.view.id;
+  auto& ref = instances[key] = std::move(inst);
+  set_ec2_state(ref, "pending");
+  start_server(ref);
   if (opt.pending.count() == 0) {
-    inst.view.lifecycle = "InService";
-    inst.view.ec2_state = "running";
-    inst.in_service = inst.changed;
-  } else {
-    inst.view.lifecycle = "Pending";
-    inst.view.ec2_state = "pending";
+    set_ec2_state(ref, "running");
+    if (!enter_wait(ref, kLaunchingTransition)) launch_finished(ref);
   }
-  start_server(inst);
-  instances[inst.view.id] = std::move(inst);
+}
+
+void SimState::launch_finished(Instance& inst) {
+  auto now = std::chrono::steady_clock::now();
+  inst.view.lifecycle = "InService";
+  inst.changed = now;
+  if (!inst.in_service) inst.in_service = now;
+  auto g = groups.find(inst.view.group);
+  if (g == groups.end() || event_queues.empty()) return;
+  auto t = iso8601(std::chrono::system_clock::now());
+  emit_event("aws.autoscaling", "EC2 Instance Launch Successful", {g->second.arn, instance_arn(inst.view.id)},
+             {{"StatusCode", "InProgress"},
+              {"Description", "Launching a new EC2 instance: " + inst.view.id},
+              {"AutoScalingGroupName", g->second.name},
+              {"ActivityId", uuid()},
+              {"Details", {{"Availability Zone", inst.view.zone}, {"Subnet ID", "subnet-0123456789abcdef0"}}},
+              {"RequestId", uuid()},
+              {"StatusMessage", ""},
+              {"EndTime", t},
+              {"EC2InstanceId", inst.view.id},
+              {"StartTime", t},
+              {"Cause", "At " + t +
+                            " an instance was started in response to a difference between desired and "
+                            "actual capacity, increasing the capacity."}});
 }
 
 void SimState::begin_termination(Instance& inst) {
+  // Scaled in while waiting on launch hooks: those actions end with the instance.
+  for (auto& a : actions)
+    if (a.times.instance_id == inst.view.id && !a.times.completed) {
+      a.times.completed = std::chrono::steady_clock::now();
+      a.times.completed_by = "terminated";
+      a.times.result = "ABANDON";
+    }
   inst.changed = std::chrono::steady_clock::now();
+  if (enter_wait(inst, kTerminatingTransition)) return;
   inst.view.lifecycle = "Terminating";
   if (opt.terminating.count() == 0) finish_termination(inst);
 }
@@ -61,8 +112,25 @@ void SimState::begin_termination(Instance& inst) {
 void SimState::finish_termination(Instance& inst) {
   inst.member = false;
   inst.view.lifecycle = "Terminated";
-  inst.view.ec2_state = "terminated";
   stop_server(inst);
+  set_ec2_state(inst, "terminated");
+  auto g = groups.find(inst.view.group);
+  if (g == groups.end() || event_queues.empty()) return;
+  auto t = iso8601(std::chrono::system_clock::now());
+  emit_event("aws.autoscaling", "EC2 Instance Terminate Successful", {g->second.arn, instance_arn(inst.view.id)},
+             {{"StatusCode", "InProgress"},
+              {"Description", "Terminating EC2 instance: " + inst.view.id},
+              {"AutoScalingGroupName", g->second.name},
+              {"ActivityId", uuid()},
+              {"Details", {{"Availability Zone", inst.view.zone}, {"Subnet ID", "subnet-0123456789abcdef0"}}},
+              {"RequestId", uuid()},
+              {"StatusMessage", ""},
+              {"EndTime", t},
+              {"EC2InstanceId", inst.view.id},
+              {"StartTime", t},
+              {"Cause", "At " + t +
+                            " an instance was taken out of service in response to a difference between "
+                            "desired and actual capacity, shrinking the capacity."}});
 }
 
 std::vector<Instance*> SimState::members_of(const std::string& group) {
@@ -96,14 +164,25 @@ void SimState::reconcile(Group& g) {
 
 void SimState::tick() {
   auto now = std::chrono::steady_clock::now();
+  // Lifecycle actions time out with their hook's default result. complete_action may append to `actions` (a
+  // relaunch's hooks wait later, not here), so iterate by index.
+  for (size_t i = 0; i < actions.size(); ++i) {
+    auto& a = actions[i];
+    if (a.times.completed || now < std::min(a.heartbeat_deadline, a.global_deadline)) continue;
+    std::string result = "ABANDON";
+    if (auto g = groups.find(a.times.group); g != groups.end())
+      if (auto h = g->second.hooks.find(a.times.hook); h != g->second.hooks.end()) result = h->second.default_result;
+    complete_action(actions[i], result, "timeout");
+  }
   for (auto& [id, inst] : instances) {
     if (!inst.member) continue;
-    if (inst.view.lifecycle == "Pending" && now - inst.changed >= opt.pending) {
-      inst.view.lifecycle = "InService";
-      inst.view.ec2_state = "running";
-      inst.changed = now;
-      if (!inst.in_service) inst.in_service = now;
-    } else if (inst.view.lifecycle == "Terminating" && now - inst.changed >= opt.terminating) {
+    const auto& state = inst.view.lifecycle;
+    if (state == "Pending" && now - inst.changed >= opt.pending) {
+      set_ec2_state(inst, "running");
+      if (!enter_wait(inst, kLaunchingTransition)) launch_finished(inst);
+    } else if (state == "Pending:Proceed") {
+      launch_finished(inst);
+    } else if ((state == "Terminating" || state == "Terminating:Proceed") && now - inst.changed >= opt.terminating) {
       finish_termination(inst);
     }
   }

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "sim/control_api.h"
 #include "sim/imds.h"
 #include "sim/sim_state.h"
+#include "sim/wire.h"
 
 namespace hasg::sim {
 
@@ -28,6 +30,7 @@ struct Simulator::Impl {
   explicit Impl(SimOptions o) : state(std::move(o)) {
     router.add(make_autoscaling_api(state));  // first: it answers requests naming no known service
     router.add(make_ec2_api(state));
+    router.add(make_sqs_api(state));
   }
 };
 
@@ -53,6 +56,7 @@ Status Simulator::start() {
   auto control = [this](const httplib::Request& req, httplib::Response& res) { serve_control(*this, req, res); };
   s.Post("/", aws);
   s.Get("/", aws);
+  s.Post(std::string("/") + kAccountId + "/[^/]+", aws);  // SQS Query calls posted to a queue URL
   s.Put("/latest/api/token", imds);
   s.Get(R"(/latest/.*)", imds);
   s.Get(R"(/_sim/.*)", control);
@@ -67,6 +71,7 @@ Status Simulator::start() {
     impl_->bound_port = s.bind_to_any_port(impl_->state.opt.host);
     if (impl_->bound_port <= 0) return make_error("BindFailed", "cannot listen on " + impl_->state.opt.host);
   }
+  impl_->state.port = impl_->bound_port;
   impl_->server_thread = std::thread([this] { impl_->server.listen_after_bind(); });
   impl_->ticker = std::thread([this] {
     std::unique_lock lock(impl_->state.mu);
@@ -80,7 +85,9 @@ Status Simulator::start() {
 
 void Simulator::stop() {
   if (!impl_ || impl_->state.stopping.exchange(true)) return;
+  { std::lock_guard lock(impl_->state.mu); }  // a long poll between its check and its wait gets the notify
   impl_->state.cv.notify_all();
+  impl_->state.sqs_cv.notify_all();
   impl_->server.stop();
   if (impl_->server_thread.joinable()) impl_->server_thread.join();
   if (impl_->ticker.joinable()) impl_->ticker.join();
@@ -100,7 +107,14 @@ Status Simulator::create_group(const std::string& name, int desired, int min_siz
   std::lock_guard lock(impl_->state.mu);
   if (impl_->state.groups.contains(name))
     return make_error("AlreadyExists", "AutoScalingGroup by this name already exists: " + name);
-  Group g{name, min_size, max_size, desired, iso8601(std::chrono::system_clock::now())};
+  Group g;
+  g.name = name;
+  g.min_size = min_size;
+  g.max_size = max_size;
+  g.desired = desired;
+  g.created = iso8601(std::chrono::system_clock::now());
+  g.arn = "arn:aws:autoscaling:" + impl_->state.opt.region + ":" + kAccountId +
+          ":autoScalingGroup:" + impl_->state.uuid() + ":autoScalingGroupName/" + name;
   auto& ref = impl_->state.groups[name] = g;
   impl_->state.reconcile(ref);
   return Ok{};
@@ -161,7 +175,7 @@ Status Simulator::set_ec2_state(const std::string& instance_id, const std::strin
   std::lock_guard lock(impl_->state.mu);
   Instance* inst = nullptr;
   if (auto st = find_member(impl_->state, instance_id, &inst); !st) return st;
-  inst->view.ec2_state = state;
+  impl_->state.set_ec2_state(*inst, state);
   if (state == "running")
     impl_->state.start_server(*inst);
   else
@@ -191,6 +205,53 @@ std::vector<InstanceTimes> Simulator::instance_times() const {
   for (const auto& [id, inst] : impl_->state.instances)
     out.push_back({id, inst.view.group, inst.in_service, impl_->state.fleet.first_request_time(id)});
   return out;
+}
+
+Status Simulator::put_lifecycle_hook(const LifecycleHookSpec& hook) {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.put_hook(hook);
+}
+
+std::vector<LifecycleActionTimes> Simulator::lifecycle_actions(const std::string& instance_id) const {
+  std::lock_guard lock(impl_->state.mu);
+  std::vector<LifecycleActionTimes> out;
+  for (const auto& a : impl_->state.actions)
+    if (instance_id.empty() || a.times.instance_id == instance_id) out.push_back(a.times);
+  return out;
+}
+
+Result<std::string> Simulator::create_queue(const std::string& name) {
+  if (name.empty() || name.size() > 80 ||
+      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+    return make_error("InvalidParameterValue",
+                      "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length");
+  std::lock_guard lock(impl_->state.mu);
+  auto& q = impl_->state.queues[name];
+  if (q.name.empty()) {
+    q.name = name;
+    q.created = std::chrono::system_clock::now();
+  }
+  return impl_->state.queue_url(name);
+}
+
+std::string Simulator::queue_arn(const std::string& name) const { return impl_->state.queue_arn(name); }
+
+std::optional<std::vector<std::string>> Simulator::queue_messages(const std::string& name) const {
+  std::lock_guard lock(impl_->state.mu);
+  auto it = impl_->state.queues.find(name);
+  if (it == impl_->state.queues.end()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& m : it->second.messages) out.push_back(m.body);
+  return out;
+}
+
+Status Simulator::route_events_to_queue(const std::string& queue) {
+  std::lock_guard lock(impl_->state.mu);
+  if (!impl_->state.queues.contains(queue))
+    return make_error("AWS.SimpleQueueService.NonExistentQueue", "no queue named '" + queue + "'");
+  auto& routed = impl_->state.event_queues;
+  if (std::find(routed.begin(), routed.end(), queue) == routed.end()) routed.push_back(queue);
+  return Ok{};
 }
 
 void Simulator::inject(const Fault& fault) {
@@ -237,8 +298,20 @@ std::string Simulator::state_json() const {
                                  {"server_running", v.server_running},
                                  {"requests", impl_->state.fleet.requests(v.id)}});
     }
+    gj["hooks"] = nlohmann::json::array();
+    for (const auto& [hname, h] : g.hooks)
+      gj["hooks"].push_back({{"name", hname},
+                             {"transition", h.transition},
+                             {"heartbeat_timeout", h.heartbeat_timeout},
+                             {"global_timeout", h.global_timeout.value_or(0)},
+                             {"default_result", h.default_result},
+                             {"notification_target_arn", h.notification_target_arn}});
     j["groups"].push_back(gj);
   }
+  j["queues"] = nlohmann::json::array();
+  for (const auto& [qname, q] : impl_->state.queues)
+    j["queues"].push_back({{"name", qname}, {"url", impl_->state.queue_url(qname)}, {"messages", q.messages.size()}});
+  j["event_queues"] = impl_->state.event_queues;
   j["calls"] = impl_->state.calls;
   return j.dump(2);
 }

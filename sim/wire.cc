@@ -1,6 +1,9 @@
 #include "sim/wire.h"
 
+#include <openssl/evp.h>
+
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <pugixml.hpp>
 #include <sstream>
@@ -22,6 +25,27 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::string iso8601_ms(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
+  std::string s = iso8601(t);
+  return s.substr(0, s.size() - 1) + frac;
+}
+
+std::string md5_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_md5(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out;
 }
 
 Params parse_form(std::string_view text) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pugi {
@@ -20,13 +21,19 @@ using Params = std::multimap<std::string, std::string>;
 
 // One AWS answer: status, body and its content type.
 struct Answer {
+  Answer() = default;
+  Answer(int s, std::string b, std::string type = "text/xml")
+      : status(s), body(std::move(b)), content_type(std::move(type)) {}
   int status = 200;
   std::string body;
   std::string content_type = "text/xml";
+  std::vector<std::pair<std::string, std::string>> headers;  // beside x-amzn-RequestId
 };
 
 std::string xml_string(const pugi::xml_document& doc);
-std::string iso8601(std::chrono::system_clock::time_point t);  // 2026-12-01T13:00:00Z
+std::string iso8601(std::chrono::system_clock::time_point t);     // 2026-12-01T13:00:00Z
+std::string iso8601_ms(std::chrono::system_clock::time_point t);  // 2026-12-01T13:00:00.123Z
+std::string md5_hex(std::string_view data);
 
 // application/x-www-form-urlencoded -> parameters.
 Params parse_form(std::string_view text);
