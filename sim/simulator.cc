@@ -51,6 +51,9 @@ Status Simulator::start() {
   // Keep-alive connections hold a pool thread while idle (up to 5 s), and so will SQS long polls (up to 20 s):
   // enough threads that neither delays other clients' calls.
   s.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  // stop() waits for every pool thread, and an idle keep-alive connection holds one for this long: keep it short
+  // so that stop() is prompt (reconnecting on loopback costs nothing).
+  s.set_keep_alive_timeout(1);
   auto aws = [this](const httplib::Request& req, httplib::Response& res) { impl_->router.handle(req, res); };
   auto imds = [this](const httplib::Request& req, httplib::Response& res) { serve_imds(impl_->state, req, res); };
   auto control = [this](const httplib::Request& req, httplib::Response& res) { serve_control(*this, req, res); };
