@@ -198,7 +198,10 @@ class SqsApi : public Service {
     pugi::xml_document doc;
     auto root = doc.append_child((c.action + "Response").c_str());
     root.append_attribute("xmlns") = kSqsNs;
-    if (!result.empty()) {
+    // Calls with an output always have their <ActionResult> wrapper (botocore looks it up), empty or not.
+    static const std::set<std::string> with_output = {"CreateQueue",    "GetQueueUrl",    "GetQueueAttributes",
+                                                      "SendMessage",    "ReceiveMessage", "DeleteMessageBatch"};
+    if (with_output.contains(c.action)) {
       auto r = root.append_child((c.action + "Result").c_str());
       for (const auto& [k, v] : result.items()) to_xml(r, k, v);
     }
