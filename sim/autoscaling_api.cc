@@ -191,14 +191,15 @@ class AutoScalingApi : public Service {
     auto g = state_.groups.find(group);
     if (g == state_.groups.end() || !g->second.hooks.contains(name))
       return invalid("No Lifecycle Hook found with name " + name + " for group " + group);
-    // Outstanding actions complete first: ABANDON for launching instances, CONTINUE for terminating ones.
+    // Outstanding actions complete: ABANDON for launching instances, CONTINUE for terminating ones. The hook goes
+    // first, so that a launch abandoned here and replaced does not wait on it again.
+    g->second.hooks.erase(name);
     for (size_t i = 0; i < state_.actions.size(); ++i) {
       auto& a = state_.actions[i];
       if (a.times.completed || a.times.group != group || a.times.hook != name) continue;
       state_.complete_action(a, a.times.transition == kLaunchingTransition ? "ABANDON" : "CONTINUE",
                              "DeleteLifecycleHook");
     }
-    g->second.hooks.erase(name);
     return empty_answer("DeleteLifecycleHook");
   }
 
@@ -238,12 +239,5 @@ class AutoScalingApi : public Service {
 }  // namespace
 
 std::unique_ptr<Service> make_autoscaling_api(SimState& state) { return std::make_unique<AutoScalingApi>(state); }
-
-Answer Service::dispatch(Call& call) {
-  auto it = handlers_.find(call.action);
-  if (it == handlers_.end())
-    return error(call, 400, "InvalidAction", "The action " + call.action + " is not valid for this web service.");
-  return it->second(call);
-}
 
 }  // namespace hasg::sim

@@ -47,7 +47,12 @@ class Service {
 
   bool has(const std::string& action) const { return handlers_.contains(action); }
   // Runs the action's handler, or answers InvalidAction.
-  Answer dispatch(Call& call);
+  Answer dispatch(Call& call) {
+    auto it = handlers_.find(call.action);
+    if (it == handlers_.end())
+      return error(call, 400, "InvalidAction", "The action " + call.action + " is not valid for this web service.");
+    return it->second(call);
+  }
 
  protected:
   void on(const std::string& action, Handler handler) { handlers_[action] = std::move(handler); }

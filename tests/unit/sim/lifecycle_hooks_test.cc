@@ -3,6 +3,7 @@
 // notifications (hook target queue, EventBridge-like rule) with their JSON shapes.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -295,6 +296,72 @@ TEST_F(LifecycleHooksTest, HeartbeatsRestartTheTimeoutWithinTheGlobalTimeout) {
   EXPECT_EQ(a.heartbeats, accepted);
   EXPECT_GE(accepted, 4);
   EXPECT_GE(*a.completed - a.entered_wait, 800ms);
+}
+
+TEST_F(LifecycleHooksTest, DeletingAHookReleasesItsWaitingInstances) {
+  start();
+  ASSERT_TRUE(sim_->create_group("app", 1).ok());
+  ASSERT_TRUE(sim_->put_lifecycle_hook(hook("app", "drain", kTerminatingTransition, 300)).ok());
+  ASSERT_TRUE(sim_->put_lifecycle_hook(hook("app", "warmup", kLaunchingTransition, 300)).ok());
+  auto old = sim_->instances("app").at(0).id;
+  ASSERT_TRUE(sim_->set_desired("app", 2).ok());
+  auto fresh = sim_->instances("app").back().id;
+  ASSERT_EQ(lifecycle_of(*sim_, fresh), "Pending:Wait");
+  ASSERT_TRUE(sim_->set_desired("app", 1).ok());  // the newest goes: its launch action ends with it
+  ASSERT_EQ(lifecycle_of(*sim_, fresh), "Terminating:Wait");
+  EXPECT_EQ(sim_->lifecycle_actions(fresh).at(0).completed_by, "terminated");
+
+  auto r = asg("DeleteLifecycleHook", {{"AutoScalingGroupName", "app"}, {"LifecycleHookName", "drain"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(lifecycle_of(*sim_, fresh), "gone");  // CONTINUE, and --terminating is 0
+  auto a = sim_->lifecycle_actions(fresh).back();
+  EXPECT_EQ(a.hook, "drain");
+  EXPECT_EQ(a.completed_by, "DeleteLifecycleHook");
+  EXPECT_EQ(a.result, "CONTINUE");
+  EXPECT_EQ(lifecycle_of(*sim_, old), "InService");
+}
+
+TEST_F(LifecycleHooksTest, ControlEndpoints) {
+  start();
+  ASSERT_TRUE(sim_->create_group("app", 1).ok());
+  httplib::Client http("127.0.0.1", sim_->port());
+  auto post = [&](const std::string& path, const nlohmann::json& body) {
+    auto r = http.Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(r) << path;
+    return r ? std::make_pair(r->status, nlohmann::json::parse(r->body, nullptr, false))
+             : std::make_pair(0, nlohmann::json());
+  };
+  auto [status, q] = post("/_sim/queues", {{"name", "ops"}});
+  ASSERT_EQ(status, 200) << q.dump();
+  EXPECT_EQ(q["url"], sim_->url() + "/123456789012/ops");
+  EXPECT_EQ(q["arn"], "arn:aws:sqs:us-east-1:123456789012:ops");
+  EXPECT_EQ(post("/_sim/groups/app/hooks", {{"name", "drain"},
+                                            {"transition", kTerminatingTransition},
+                                            {"heartbeat_timeout", 300},
+                                            {"default_result", "CONTINUE"},
+                                            {"notification_target_arn", q["arn"]}})
+                .first,
+            200);
+  EXPECT_EQ(post("/_sim/groups/app/hooks", {{"name", "bad"}, {"heartbeat_timeout", 1}}).first, 400);
+  EXPECT_EQ(post("/_sim/eventbridge", {{"queue", "ops"}}).first, 200);
+  EXPECT_EQ(post("/_sim/eventbridge", {{"queue", "nope"}}).first, 400);
+  auto id = sim_->instances("app").at(0).id;
+  EXPECT_EQ(post("/_sim/groups/app/desired", {{"desired", 0}}).first, 200);
+  auto r = http.Get("/_sim/lifecycle-actions/" + id);
+  ASSERT_TRUE(r);
+  auto list = nlohmann::json::parse(r->body);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["instance_id"], id);
+  EXPECT_EQ(list[0]["hook"], "drain");
+  EXPECT_EQ(list[0]["completed"], false);
+  EXPECT_EQ(list[0]["heartbeats"], 0);
+  EXPECT_TRUE(list[0]["waited_ms"].is_number());
+  auto state = nlohmann::json::parse(sim_->state_json());
+  EXPECT_EQ(state["groups"][0]["hooks"][0]["name"], "drain");
+  EXPECT_EQ(state["groups"][0]["instances"][0]["lifecycle"], "Terminating:Wait");
+  EXPECT_EQ(state["queues"][0]["name"], "ops");
+  EXPECT_EQ(state["queues"][0]["messages"], 3);  // test notification, lifecycle message, lifecycle event
+  EXPECT_EQ(state["event_queues"][0], "ops");
 }
 
 TEST_F(LifecycleHooksTest, PutLifecycleHookChecksItsTargetAndValues) {
