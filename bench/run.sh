@@ -58,58 +58,22 @@ for b in "$HASG" "$SIM" "$CHURN"; do
 done
 
 # ---- processes, clean-up ------------------------------------------------------------------------------------------
+LIB_PROG=bench/run.sh
+. "$ROOT/scripts/lib.sh"
 WORK=$(mktemp -d /tmp/hasg-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local i pid
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    pid=${PIDS[i]}
-    kill -TERM "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  PIDS=()
-}
-on_exit() {
+cleanup() { bg_stop_all; }
+finish() {
   cleanup
   [[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null
   if [[ $KEEP -eq 1 ]]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
-trap on_exit EXIT
-trap 'echo "bench/run.sh: interrupted (or the 15-minute watchdog fired)" >&2; exit 130' INT TERM
+on_exit finish "bench/run.sh: interrupted (or the 15-minute watchdog fired)"
 # A hard bound on the whole run, whatever hangs. It holds no descriptor of ours and takes its sleep along when
-# on_exit stops it.
+# finish stops it.
 ( exec </dev/null >/dev/null 2>&1; sleep 900 & s=$!; trap 'kill $s; wait $s; exit 0' TERM; wait $s && kill -TERM $$ ) &
 WATCHDOG=$!
 
-bg() {  # bg LOGFILE CMD...: starts CMD in the background, remembers its pid in LAST_PID for clean-up
-  local log=$1; shift
-  "$@" >"$log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-stop_pid() {  # stop_pid PID: TERM, wait up to 5 s, KILL; forgets it
-  local pid=$1 keep=() p
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.1 s; fails after SECONDS
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS >= deadline)) && return 1
-    sleep 0.1
-  done
-}
 aws_env() {  # aws_env PORT: the daemon's AWS settings, pointed at the simulator
   export AWS_ENDPOINT_URL=http://127.0.0.1:$1 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
          AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key
@@ -143,20 +107,20 @@ servers_in() {  # servers_in DIR BACKEND: servers HAProxy has in BACKEND
 fcalc() { awk "BEGIN {printf \"$1\", $2}"; }
 
 start_haproxy() {  # start_haproxy DIR: master-worker, master CLI on DIR/master.sock; waits for both sockets
-  bg "$1/haproxy.log" "$HAPROXY_BIN" -W -S "$1/master.sock" -f "$1/haproxy.cfg"
+  bg_start "$1/haproxy.log" "$HAPROXY_BIN" -W -S "$1/master.sock" -f "$1/haproxy.cfg"
   HAPROXY_PID=$LAST_PID
   wait_for 10 test -S "$1/admin.sock" && wait_for 10 sh -c "echo 'show info' | /usr/bin/socat -t 2 - UNIX-CONNECT:$1/admin.sock | grep -q Name" ||
     { echo "bench/run.sh: HAProxy did not start:" >&2; tail -5 "$1/haproxy.log" >&2; return 1; }
 }
 start_daemon() {  # start_daemon DIR: haproxy-asg run; waits for its first successful cycle
-  bg "$1/daemon.log" "$HASG" run --config "$1/haproxy-asg.yaml"
+  bg_start "$1/daemon.log" "$HASG" run --config "$1/haproxy-asg.yaml"
   DAEMON_PID=$LAST_PID
   wait_for 15 sh -c "curl -s http://127.0.0.1:$2/metrics | grep -q '^haproxy_asg_cycles_total{outcome=\"ok\"}'" ||
     { echo "bench/run.sh: haproxy-asg run made no successful cycle:" >&2; tail -5 "$1/daemon.log" >&2; return 1; }
 }
 start_sim() {  # start_sim DIR ARGS...: the simulator program; sets SIM_PORT
   local d=$1; shift
-  bg "$d/sim.log" "$SIM" --port-file "$d/sim.port" "$@"
+  bg_start "$d/sim.log" "$SIM" --port-file "$d/sim.port" "$@"
   wait_for 10 test -s "$d/sim.port" || { echo "bench/run.sh: simulator did not start" >&2; cat "$d/sim.log" >&2; return 1; }
   SIM_PORT=$(cat "$d/sim.port")
 }
@@ -232,7 +196,7 @@ churn_run() {
   local mode=$1 net=$2 d=$WORK/churn-$1 iport fport mport churn_pid loop_pid=""
   mkdir -p "$d"
   iport=$(free_port); fport=$(free_port); mport=$(free_port)
-  bg "$d/sim.log" "$CHURN" --port-file "$d/sim.port" --out "$d/churn.json" --instance-port "$iport" \
+  bg_start "$d/sim.log" "$CHURN" --port-file "$d/sim.port" --out "$d/churn.json" --instance-port "$iport" \
      --instance-net "$net" --pending 500ms --terminating 3s --period 1s --duration "$CHURN_S" --seed "$SEED" \
      --initial 5 --min 2 --max 10
   churn_pid=$LAST_PID
@@ -264,7 +228,7 @@ EOF
   else
     # The recipe haproxy-asg replaces: every second, render the whole file from discovery and reload HAProxy
     # through the master CLI, changed or not. No runtime API, no draining.
-    bg "$d/loop.log" bash -c '
+    bg_start "$d/loop.log" bash -c '
       while :; do
         t0=$(date +%s%N)
         if "$0" render --config "$1/haproxy-asg.yaml" >"$1/haproxy.cfg.new"; then mv -f "$1/haproxy.cfg.new" "$1/haproxy.cfg"; fi
@@ -282,10 +246,10 @@ EOF
   local r1; r1=$(reloads "$d")
   kill -TERM "$churn_pid"
   wait_for 20 test -s "$d/churn.json"
-  [[ -n $loop_pid ]] && stop_pid "$loop_pid"
-  [[ $mode == daemon ]] && stop_pid "$DAEMON_PID"
-  stop_pid "$HAPROXY_PID"
-  stop_pid "$churn_pid"
+  [[ -n $loop_pid ]] && bg_stop "$loop_pid"
+  [[ $mode == daemon ]] && bg_stop "$DAEMON_PID"
+  bg_stop "$HAPROXY_PID"
+  bg_stop "$churn_pid"
   [[ -s $d/churn.json ]] || { echo "churn_bench wrote no result" >&2; return 1; }
   read -r CH_REQ CH_RPS CH_BAD CH_SERR < <(parse_wrk "$d/wrk.txt")
   CH_FAIL=$((CH_BAD + CH_SERR))

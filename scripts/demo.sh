@@ -25,42 +25,21 @@ for b in "$bin/haproxy-asg" "$bin/haproxy-asg-sim" "$bin/haproxy-asg-load" "$hap
   [ -x "$b" ] || { echo "demo: $b is missing" >&2; exit 1; }
 done
 
+LIB_PROG=demo
+. "$repo/scripts/lib.sh"
 dir=$(mktemp -d /tmp/haproxy-asg-demo.XXXXXX)
-pids=()           # process-group leaders we started (each runs under setsid), in start order
 load_pid=""
-finished=0
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() {  # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then echo "demo: timed out waiting for $what" >&2; return 1; fi
-    sleep 0.1
-  done
-}
 # start NAME COMMAND...: runs COMMAND in its own session and process group, output to $dir/NAME.log.
 start() {
   local name=$1
   shift
-  setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
-  pids+=("$!")
+  bg_start "$dir/$name.log" "$@"
 }
-stop_group() {  # TERM a process group, KILL it if still there after 5 s, reap the leader
-  local pid=$1 i
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-pause() { sleep "$1" & wait $! || true; }  # a trapped signal interrupts wait at once
 
 finish() {
-  local rc=$? load_rc=unknown reloads=unknown
-  ((finished)) && return
-  finished=1
-  trap '' INT TERM
+  local rc=$1 load_rc=unknown reloads=unknown
   if [ -n "$load_pid" ]; then
     kill -INT -- "-$load_pid" 2>/dev/null || true
     load_rc=0
@@ -86,7 +65,7 @@ finish() {
     echo "$proc"
     reloads=$(awk '$2 == "master" { print $3 }' <<<"$proc")
   fi
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_group "${pids[i]}"; done
+  bg_stop_all
   rm -rf "$dir"
   say "result"
   if ((rc == 130 || rc == 143)); then echo "demo interrupted"; fi
@@ -99,9 +78,7 @@ finish() {
   if [ "$load_rc" != 0 ] || [ "$reloads" != 0 ]; then rc=1; fi
   exit "$rc"
 }
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit finish
 
 # ---- the simulator: Auto Scaling + EC2 APIs, and one real HTTP server per instance on 127.50.x.y --------------------
 instance_port=$(free_port)
@@ -110,14 +87,14 @@ metrics_port=$(free_port)
 say "starting the AWS simulator (group app, $initial instances, HTTP servers on 127.50.0.x:$instance_port)"
 start sim "$bin/haproxy-asg-sim" --port 0 --port-file "$dir/sim.port" --group "app=$initial" \
   --instance-port "$instance_port" --instance-net 50 --pending 1s --terminating 4s
-wait_for 10 "the simulator" test -s "$dir/sim.port"
+await 10 "the simulator" test -s "$dir/sim.port"
 sim_port=$(cat "$dir/sim.port")
 export AWS_ENDPOINT_URL=http://127.0.0.1:$sim_port AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
   AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION AWS_ENDPOINT_URL_AUTO_SCALING AWS_ENDPOINT_URL_EC2
 echo "simulator on $AWS_ENDPOINT_URL"
 in_service() { [ "$(curl -sf "$AWS_ENDPOINT_URL/_sim/state" | grep -c '"lifecycle": "InService"')" -eq "$1" ]; }
-wait_for 15 "$initial InService instances" in_service "$initial"
+await 15 "$initial InService instances" in_service "$initial"
 "$bin/haproxy-asg" discover --group app
 
 # ---- HAProxy's template and haproxy-asg's configuration ------------------------------------------------------------
@@ -177,10 +154,10 @@ grep -E '^\s*server ' "$dir/haproxy.cfg" || true
 
 say "starting HAProxy (master-worker) on 127.0.0.1:$front_port and haproxy-asg run"
 start haproxy "$haproxy_bin" -W -S "$dir/master.sock" -f "$dir/haproxy.cfg"
-wait_for 10 "HAProxy's sockets" test -S "$dir/admin.sock" -a -S "$dir/master.sock"
-wait_for 10 "a first answer through HAProxy" curl -sf "http://127.0.0.1:$front_port/"
+await 10 "HAProxy's sockets" test -S "$dir/admin.sock" -a -S "$dir/master.sock"
+await 10 "a first answer through HAProxy" curl -sf "http://127.0.0.1:$front_port/"
 start haproxy-asg "$bin/haproxy-asg" run --config "$dir/haproxy-asg.yaml"
-wait_for 10 "haproxy-asg's health endpoint" curl -sf "http://127.0.0.1:$metrics_port/healthz"
+await 10 "haproxy-asg's health endpoint" curl -sf "http://127.0.0.1:$metrics_port/healthz"
 echo "HAProxy and haproxy-asg are up; metrics on http://127.0.0.1:$metrics_port/metrics"
 
 # ---- traffic, then the group scales --------------------------------------------------------------------------------
@@ -194,10 +171,9 @@ banner() {
   [ "$tty" = --tty ] || echo "== $line"
 }
 say "live traffic: 8 keep-alive connections, 200 req/s through HAProxy, while the group scales every ${step_seconds}s"
-setsid "$bin/haproxy-asg-load" "http://127.0.0.1:$front_port/" --connections 8 --rate 200 "$tty" \
-  --note-file "$dir/steps" </dev/null &
-load_pid=$!
-pids+=("$load_pid")
+bg_start - "$bin/haproxy-asg-load" "http://127.0.0.1:$front_port/" --connections 8 --rate 200 "$tty" \
+  --note-file "$dir/steps"
+load_pid=$LAST_PID
 t0=$SECONDS
 current=$initial
 banner "group app: $current instances"

@@ -1,6 +1,8 @@
-// The AWS simulator: the Auto Scaling and EC2 Query APIs and IMDSv2 on 127.0.0.1, speaking AWS's wire format
-// (SigV4 checked on every request, AWS's XML shapes, AWS's error documents), with a real HTTP server behind each
-// simulated instance on its own loopback address. Tests embed it; `haproxy-asg-sim` runs it for the demo.
+// The AWS simulator: the Auto Scaling and EC2 Query APIs, SQS (JSON and Query protocols) and IMDSv2 on 127.0.0.1,
+// speaking AWS's wire format (SigV4 checked on every request, AWS's shapes, AWS's error documents), with a real HTTP
+// server behind each simulated instance on its own loopback address, lifecycle hooks with their wait states and
+// notifications, and an opt-in EventBridge-like rule delivering Auto Scaling and EC2 events to a queue. Tests embed
+// it; `haproxy-asg-sim` runs it for the demo.
 //
 // Control: the C++ methods below, or the same over HTTP under /_sim/ (see README "Simulator").
 #pragma once
@@ -26,9 +28,11 @@ struct SimOptions {
   // Simulated instances get 127.<instance_net>.<hi>.<lo> and, when instance_port > 0, an HTTP server there.
   int instance_net = 0;
   int instance_port = 0;
-  int instance_delay_ms = 0;          // every instance answers this slowly
+  int instance_delay_ms = 0;                 // every instance answers this slowly
   std::chrono::milliseconds pending{0};      // Pending -> InService after this long
-  std::chrono::milliseconds terminating{0};  // Terminating -> terminated (server dies) after this long
+  std::chrono::milliseconds terminating{0};  // Terminating (or Terminating:Proceed) -> terminated after this long
+  // How long one second of a lifecycle hook's HeartbeatTimeout / GlobalTimeout lasts (tests shrink it).
+  std::chrono::milliseconds hook_second{1000};
   std::chrono::seconds imds_credentials_lifetime{3600};
   std::string imds_role = "haproxy-asg";
   std::vector<std::string> zones = {"us-east-1a", "us-east-1b", "us-east-1c"};
@@ -39,8 +43,8 @@ struct Fault {
   enum class Kind { Throttle, ServerError, Slow, Malformed };
   std::string action = "*";  // an Action name, or "*" for every AWS call
   Kind kind = Kind::Throttle;
-  int count = 1;             // how many calls it hits; -1: until cleared
-  int delay_ms = 0;          // for Slow
+  int count = 1;     // how many calls it hits; -1: until cleared
+  int delay_ms = 0;  // for Slow
 };
 
 struct SimInstance {
@@ -48,9 +52,9 @@ struct SimInstance {
   std::string group;
   std::string zone;
   std::string address;
-  std::string lifecycle;   // Auto Scaling lifecycle state
+  std::string lifecycle;  // Auto Scaling lifecycle state
   std::string health = "Healthy";
-  std::string ec2_state;   // pending, running, shutting-down, terminated, stopping, stopped
+  std::string ec2_state;  // pending, running, shutting-down, terminated, stopping, stopped
   bool server_running = false;
 };
 
@@ -61,6 +65,37 @@ struct InstanceTimes {
   std::string group;
   std::optional<std::chrono::steady_clock::time_point> in_service;
   std::optional<std::chrono::steady_clock::time_point> first_request;
+};
+
+inline constexpr const char* kLaunchingTransition = "autoscaling:EC2_INSTANCE_LAUNCHING";
+inline constexpr const char* kTerminatingTransition = "autoscaling:EC2_INSTANCE_TERMINATING";
+inline constexpr const char* kAccountId = "123456789012";
+
+// A lifecycle hook, as PutLifecycleHook takes it.
+struct LifecycleHookSpec {
+  std::string group;
+  std::string name;
+  std::string transition = kTerminatingTransition;
+  int heartbeat_timeout = 3600;            // seconds (SimOptions::hook_second each), 30..7200
+  std::optional<int> global_timeout;       // default min(100 * heartbeat_timeout, 172800)
+  std::string default_result = "ABANDON";  // or CONTINUE
+  std::string notification_target_arn;     // arn:aws:sqs:REGION:ACCOUNT:QUEUE of a simulated queue, or empty
+  std::string role_arn;
+  std::string notification_metadata;
+};
+
+// One lifecycle action: an instance waiting in Pending:Wait or Terminating:Wait on one hook, and how it ended.
+struct LifecycleActionTimes {
+  std::string instance_id;
+  std::string group;
+  std::string hook;
+  std::string transition;
+  std::string token;                                   // LifecycleActionToken
+  std::chrono::steady_clock::time_point entered_wait;  // when the instance entered the wait state
+  std::optional<std::chrono::steady_clock::time_point> completed;
+  std::string completed_by;  // "CompleteLifecycleAction", "timeout", "terminated" (scaled in while waiting); ""
+  std::string result;        // CONTINUE or ABANDON once completed
+  int heartbeats = 0;        // RecordLifecycleActionHeartbeat calls accepted
 };
 
 class Simulator {
@@ -85,6 +120,20 @@ class Simulator {
   Status kill_server(const std::string& instance_id);
   std::vector<SimInstance> instances(const std::string& group = "") const;  // current members, by id
   std::vector<InstanceTimes> instance_times() const;  // every instance ever launched, terminated ones included, by id
+
+  // Lifecycle hooks (the same as PutLifecycleHook, test notification included) and their actions so far, all or
+  // one instance's, in the order they began.
+  Status put_lifecycle_hook(const LifecycleHookSpec& hook);
+  std::vector<LifecycleActionTimes> lifecycle_actions(const std::string& instance_id = "") const;
+
+  // SQS. create_queue answers the queue URL (http://127.0.0.1:PORT/ACCOUNT/NAME); an existing queue is kept.
+  Result<std::string> create_queue(const std::string& name);
+  std::string queue_arn(const std::string& name) const;  // arn:aws:sqs:REGION:ACCOUNT:NAME
+  // The bodies of every message in the queue, visible or in flight, oldest first (nullopt: no such queue).
+  std::optional<std::vector<std::string>> queue_messages(const std::string& name) const;
+  // EventBridge-like rule: from now on, Auto Scaling's lifecycle-action and launch/terminate events and EC2's
+  // state-change events go to this queue as EventBridge events (more than one queue may be routed).
+  Status route_events_to_queue(const std::string& queue);
 
   // Faults.
   void inject(const Fault& fault);

@@ -134,5 +134,168 @@ print(c.method, c.access_key[:4], n)
   EXPECT_EQ(r.out, "iam-role ASIA 1\n");
 }
 
+// Lifecycle hooks and SQS as Debian's awscli sees them (its botocore speaks SQS's Query protocol): the hook's queue
+// gets the test notification and the Terminating:Wait notification, the token from it drives a heartbeat, the
+// instance id completes the action, and a second completion gets AWS's error.
+TEST_F(AwsClientsTest, AwscliLifecycleHooksThroughSqs) {
+  auto r = aws({"sqs", "create-queue", "--queue-name", "hooks"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string url = nlohmann::json::parse(r.out)["QueueUrl"];
+  EXPECT_EQ(url, sim_->url() + "/123456789012/hooks");
+  r = aws({"sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "QueueArn"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string arn = nlohmann::json::parse(r.out)["Attributes"]["QueueArn"];
+  EXPECT_EQ(arn, "arn:aws:sqs:us-east-1:123456789012:hooks");
+
+  r = aws({"autoscaling", "put-lifecycle-hook", "--auto-scaling-group-name", "app", "--lifecycle-hook-name", "drain",
+           "--lifecycle-transition", "autoscaling:EC2_INSTANCE_TERMINATING", "--notification-target-arn", arn,
+           "--role-arn", "arn:aws:iam::123456789012:role/hooks", "--heartbeat-timeout", "120",
+           "--notification-metadata", "backend=app"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = aws({"autoscaling", "describe-lifecycle-hooks", "--auto-scaling-group-name", "app"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto hooks = nlohmann::json::parse(r.out)["LifecycleHooks"];
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0]["LifecycleHookName"], "drain");
+  EXPECT_EQ(hooks[0]["LifecycleTransition"], "autoscaling:EC2_INSTANCE_TERMINATING");
+  EXPECT_EQ(hooks[0]["NotificationTargetARN"], arn);
+  EXPECT_EQ(hooks[0]["NotificationMetadata"], "backend=app");
+  EXPECT_EQ(hooks[0]["HeartbeatTimeout"], 120);  // parsed as numbers
+  EXPECT_EQ(hooks[0]["GlobalTimeout"], 12000);
+  EXPECT_EQ(hooks[0]["DefaultResult"], "ABANDON");
+
+  auto victim = sim_->instances("app").back().id;
+  ASSERT_TRUE(sim_->set_desired("app", 2).ok());
+  r = aws({"autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "app"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["AutoScalingGroups"][0]["Instances"][2]["LifecycleState"], "Terminating:Wait");
+
+  r = aws({"sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10", "--wait-time-seconds", "5",
+           "--attribute-names", "All"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto msgs = nlohmann::json::parse(r.out)["Messages"];
+  ASSERT_EQ(msgs.size(), 2u) << r.out;
+  nlohmann::json note;
+  for (const auto& m : msgs) {
+    EXPECT_EQ(m["Attributes"]["ApproximateReceiveCount"], "1");
+    auto body = nlohmann::json::parse(m["Body"].get<std::string>());
+    if (body.contains("LifecycleActionToken")) note = body;
+  }
+  ASSERT_FALSE(note.is_null()) << r.out;
+  EXPECT_EQ(note["EC2InstanceId"], victim);
+  EXPECT_EQ(note["LifecycleTransition"], "autoscaling:EC2_INSTANCE_TERMINATING");
+  r = aws({"autoscaling", "record-lifecycle-action-heartbeat", "--auto-scaling-group-name", "app",
+           "--lifecycle-hook-name", "drain", "--lifecycle-action-token", note["LifecycleActionToken"]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = aws({"autoscaling", "complete-lifecycle-action", "--auto-scaling-group-name", "app", "--lifecycle-hook-name",
+           "drain", "--instance-id", victim, "--lifecycle-action-result", "CONTINUE"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& m : msgs) {
+    r = aws({"sqs", "delete-message", "--queue-url", url, "--receipt-handle", m["ReceiptHandle"]});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_TRUE(sim_->queue_messages("hooks")->empty());
+  auto actions = sim_->lifecycle_actions(victim);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].heartbeats, 1);
+  EXPECT_EQ(actions[0].completed_by, "CompleteLifecycleAction");
+
+  r = aws({"autoscaling", "complete-lifecycle-action", "--auto-scaling-group-name", "app", "--lifecycle-hook-name",
+           "drain", "--instance-id", victim, "--lifecycle-action-result", "CONTINUE"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("An error occurred (ValidationError) when calling the CompleteLifecycleAction operation: No "
+                       "active Lifecycle Action found with instance ID " +
+                       victim),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(AwsClientsTest, AwscliSqsSendReceiveDelete) {
+  auto r = aws({"sqs", "create-queue", "--queue-name", "work"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string url = nlohmann::json::parse(r.out)["QueueUrl"];
+  r = aws({"sqs", "send-message", "--queue-url", url, "--message-body", "hello"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // awscli checks MD5OfMessageBody itself
+  EXPECT_EQ(nlohmann::json::parse(r.out)["MD5OfMessageBody"], "5d41402abc4b2a76b9719d911017c592");
+  r = aws({"sqs", "receive-message", "--queue-url", url, "--wait-time-seconds", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto m = nlohmann::json::parse(r.out)["Messages"][0];
+  EXPECT_EQ(m["Body"], "hello");
+  r = aws({"sqs", "delete-message", "--queue-url", url, "--receipt-handle", m["ReceiptHandle"]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = aws({"sqs", "receive-message", "--queue-url", url});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");  // no messages: awscli prints nothing
+  r = aws({"sqs", "get-queue-url", "--queue-name", "missing"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("AWS.SimpleQueueService.NonExistentQueue"), std::string::npos) << r.err;
+}
+
+// boto3 (Query protocol for SQS in Debian's botocore): a launch hook whose notification drives completion by
+// token, the scale-out asked through the control endpoint, a batch delete, and the error for a stale token.
+TEST_F(AwsClientsTest, Boto3LaunchHookThroughSqs) {
+  auto r = python(R"(
+import boto3, botocore, json, os, urllib.request
+kw = dict(endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1')
+sqs = boto3.client('sqs', **kw)
+asg = boto3.client('autoscaling', **kw)
+url = sqs.create_queue(QueueName='launches', Attributes={'VisibilityTimeout': '60'})['QueueUrl']
+arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+asg.put_lifecycle_hook(AutoScalingGroupName='app', LifecycleHookName='warmup',
+                       LifecycleTransition='autoscaling:EC2_INSTANCE_LAUNCHING', NotificationTargetARN=arn,
+                       RoleARN='arn:aws:iam::123456789012:role/hooks', DefaultResult='CONTINUE')
+hook = asg.describe_lifecycle_hooks(AutoScalingGroupName='app', LifecycleHookNames=['warmup'])['LifecycleHooks'][0]
+urllib.request.urlopen(urllib.request.Request(os.environ['AWS_ENDPOINT_URL'] + '/_sim/groups/app/desired',
+                                              data=b'{"desired":4}', method='POST')).read()
+seen, notes = [], []
+while len(notes) < 1:
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get('Messages', [])
+    assert got, 'no message within 5 s'
+    seen += got
+    notes += [json.loads(m['Body']) for m in got if 'LifecycleActionToken' in json.loads(m['Body'])]
+n = notes[0]
+states = lambda: {i['InstanceId']: i['LifecycleState'] for g in asg.describe_auto_scaling_groups(
+    AutoScalingGroupNames=['app'])['AutoScalingGroups'] for i in g['Instances']}
+waiting = states()[n['EC2InstanceId']]
+asg.record_lifecycle_action_heartbeat(AutoScalingGroupName='app', LifecycleHookName='warmup',
+                                      LifecycleActionToken=n['LifecycleActionToken'])
+asg.complete_lifecycle_action(AutoScalingGroupName='app', LifecycleHookName='warmup',
+                              LifecycleActionToken=n['LifecycleActionToken'], LifecycleActionResult='CONTINUE')
+deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+    {'Id': 'm%d' % i, 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(seen)])
+try:
+    asg.complete_lifecycle_action(AutoScalingGroupName='app', LifecycleHookName='warmup',
+                                  LifecycleActionToken=n['LifecycleActionToken'], LifecycleActionResult='CONTINUE')
+    err = None
+except botocore.exceptions.ClientError as e:
+    err = [e.response['Error']['Code'], e.response['Error']['Message']]
+print(json.dumps({'hook': hook, 'note': n, 'waiting': waiting, 'deleted': len(deleted['Successful']),
+                  'failed': len(deleted.get('Failed', [])), 'seen': len(seen), 'error': err}))
+)");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["hook"]["HeartbeatTimeout"], 3600);
+  EXPECT_EQ(j["hook"]["GlobalTimeout"], 172800);
+  EXPECT_EQ(j["hook"]["DefaultResult"], "CONTINUE");
+  EXPECT_EQ(j["note"]["LifecycleTransition"], "autoscaling:EC2_INSTANCE_LAUNCHING");
+  EXPECT_EQ(j["note"]["Origin"], "EC2");
+  EXPECT_EQ(j["note"]["Destination"], "AutoScalingGroup");
+  EXPECT_EQ(j["waiting"], "Pending:Wait");
+  EXPECT_EQ(j["deleted"], j["seen"]);
+  EXPECT_EQ(j["failed"], 0);
+  std::string token = j["note"]["LifecycleActionToken"];
+  EXPECT_EQ(j["error"],
+            nlohmann::json::array({"ValidationError", "No active Lifecycle Action found with token " + token}));
+  std::string id = j["note"]["EC2InstanceId"];
+  EXPECT_TRUE(wait_until([&] {
+    for (const auto& i : sim_->instances("app"))
+      if (i.id == id) return i.lifecycle == "InService";
+    return false;
+  }));
+  auto a = sim_->lifecycle_actions(id).at(0);
+  EXPECT_EQ(a.heartbeats, 1);
+  EXPECT_EQ(a.result, "CONTINUE");
+}
+
 }  // namespace
 }  // namespace hasg::test

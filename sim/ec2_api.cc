@@ -1,0 +1,154 @@
+// The EC2 Query API (version 2016-11-15), DescribeInstances only: XML answers in AWS's shapes.
+#include <algorithm>
+#include <pugixml.hpp>
+#include <set>
+
+#include "sim/service.h"
+
+namespace hasg::sim {
+
+namespace {
+
+constexpr const char* kEc2Ns = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+class Ec2Api : public Service {
+ public:
+  explicit Ec2Api(SimState& state) : Service(state) {
+    on("DescribeInstances", [this](Call& c) { return describe_instances(c.params); });
+  }
+
+  std::string signing_name() const override { return "ec2"; }
+  Answer error(const Call&, int status, const std::string& code, const std::string& message) const override {
+    return ec2_error(status, code, message);
+  }
+  // EC2 answers AuthFailure for every bad-credential case; Auto Scaling names the cause.
+  Answer auth_error(const Call& c, int status, const std::string& code, const std::string& message) const override {
+    if (code == "MissingAuthenticationToken" || code == "IncompleteSignature") return error(c, status, code, message);
+    return ec2_error(401, "AuthFailure", "AWS was not able to validate the provided access credentials");
+  }
+  Answer throttled(const Call&) const override {
+    return ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.");
+  }
+  Answer internal_error(const Call&) const override {
+    return ec2_error(500, "InternalError", "An internal error has occurred");
+  }
+
+ private:
+  Answer describe_instances(const Params& p) {
+    auto ids = list_param(p, "InstanceId");
+    std::set<std::string> id_filter, state_filter;
+    bool has_id_filter = false, has_state_filter = false;
+    for (int f = 1;; ++f) {
+      std::string prefix = "Filter." + std::to_string(f);
+      auto name = param(p, prefix + ".Name");
+      if (name.empty()) break;
+      auto values = list_param(p, prefix + ".Value");
+      if (name == "instance-id") {
+        has_id_filter = true;
+        id_filter.insert(values.begin(), values.end());
+      } else if (name == "instance-state-name") {
+        has_state_filter = true;
+        state_filter.insert(values.begin(), values.end());
+      } else {
+        return ec2_error(400, "InvalidParameterValue", "The filter '" + name + "' is invalid");
+      }
+    }
+    int max_results = 0;
+    if (auto mr = param(p, "MaxResults"); !mr.empty()) {
+      if (!ids.empty())
+        return ec2_error(400, "InvalidParameterCombination",
+                         "The parameter instancesSet cannot be used with the parameter maxResults");
+      try {
+        max_results = std::stoi(mr);
+      } catch (...) {
+        max_results = -1;
+      }
+      if (max_results < 5 || max_results > 1000)
+        return ec2_error(400, "InvalidParameterValue",
+                         "Value ( " + mr +
+                             " ) for parameter maxResults is invalid. Expecting a value between 5 and "
+                             "1000.");
+    }
+    for (const auto& id : ids)
+      if (!state_.instances.contains(id))
+        return ec2_error(400, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
+    size_t offset = 0;
+    if (auto tok = param(p, "NextToken"); !tok.empty()) {
+      if (!tok.starts_with("ec2-") || !parse_offset(tok.substr(4), offset))
+        return ec2_error(400, "InvalidParameterValue", "Invalid value for NextToken");
+    }
+    std::vector<const Instance*> selected;
+    for (const auto& [id, inst] : state_.instances) {
+      if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+      if (has_id_filter && !id_filter.contains(id)) continue;
+      if (has_state_filter && !state_filter.contains(inst.view.ec2_state)) continue;
+      selected.push_back(&inst);
+    }
+    size_t end =
+        max_results > 0 ? std::min(selected.size(), offset + static_cast<size_t>(max_results)) : selected.size();
+
+    pugi::xml_document doc;
+    auto decl = doc.append_child(pugi::node_declaration);
+    decl.append_attribute("version") = "1.0";
+    decl.append_attribute("encoding") = "UTF-8";
+    auto root = doc.append_child("DescribeInstancesResponse");
+    root.append_attribute("xmlns") = kEc2Ns;
+    root.append_child("requestId").text() = request_id().c_str();
+    auto rs = root.append_child("reservationSet");
+    static const std::map<std::string, int> codes = {{"pending", 0},     {"running", 16},  {"shutting-down", 32},
+                                                     {"terminated", 48}, {"stopping", 64}, {"stopped", 80}};
+    for (size_t i = offset; i < end; ++i) {
+      const Instance& inst = *selected[i];
+      const auto& v = inst.view;
+      // One reservation per instance, as when each was launched by its own RunInstances call (what Auto Scaling
+      // does).
+      auto r = rs.append_child("item");
+      r.append_child("reservationId").text() = ("r-" + v.id.substr(2)).c_str();
+      r.append_child("ownerId").text() = "123456789012";
+      r.append_child("requesterId").text() = "940372691376";
+      r.append_child("groupSet");
+      auto item = r.append_child("instancesSet").append_child("item");
+      item.append_child("instanceId").text() = v.id.c_str();
+      item.append_child("imageId").text() = "ami-0123456789abcdef0";
+      auto st = item.append_child("instanceState");
+      st.append_child("code").text() = codes.count(v.ec2_state) ? codes.at(v.ec2_state) : 0;
+      st.append_child("name").text() = v.ec2_state.c_str();
+      bool has_ip = v.ec2_state != "terminated";
+      std::string dns = "ip-" + v.address + "." + state_.opt.region + ".compute.internal";
+      std::replace(dns.begin(), dns.begin() + static_cast<long>(3 + v.address.size()), '.', '-');
+      item.append_child("privateDnsName").text() = has_ip ? dns.c_str() : "";
+      item.append_child("dnsName");
+      item.append_child("reason");
+      item.append_child("amiLaunchIndex").text() = 0;
+      item.append_child("productCodes");
+      item.append_child("instanceType").text() = "t3.micro";
+      item.append_child("launchTime").text() = iso8601(std::chrono::system_clock::now()).c_str();
+      auto pl = item.append_child("placement");
+      pl.append_child("availabilityZone").text() = v.zone.c_str();
+      pl.append_child("groupName");
+      pl.append_child("tenancy").text() = "default";
+      item.append_child("monitoring").append_child("state").text() = "disabled";
+      if (has_ip) {
+        item.append_child("subnetId").text() = "subnet-0123456789abcdef0";
+        item.append_child("vpcId").text() = "vpc-0123456789abcdef0";
+        item.append_child("privateIpAddress").text() = v.address.c_str();
+      }
+      item.append_child("architecture").text() = "x86_64";
+      item.append_child("rootDeviceType").text() = "ebs";
+      item.append_child("rootDeviceName").text() = "/dev/xvda";
+      item.append_child("virtualizationType").text() = "hvm";
+      auto tags = item.append_child("tagSet").append_child("item");
+      tags.append_child("key").text() = "aws:autoscaling:groupName";
+      tags.append_child("value").text() = v.group.c_str();
+      item.append_child("hypervisor").text() = "xen";
+    }
+    if (end < selected.size()) root.append_child("nextToken").text() = ("ec2-" + std::to_string(end)).c_str();
+    return {200, xml_string(doc)};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Service> make_ec2_api(SimState& state) { return std::make_unique<Ec2Api>(state); }
+
+}  // namespace hasg::sim
