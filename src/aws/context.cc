@@ -60,6 +60,7 @@ Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr
   ctx->discovery_http_ = make_http(ClientUse::Discovery);
   ctx->lifecycle_http_ = make_http(ClientUse::Lifecycle);
   ctx->events_http_ = make_http(ClientUse::Events);
+  ctx->event_acks_http_ = make_http(ClientUse::Events);
   ctx->metrics_http_ = make_http(ClientUse::Metrics);
   auto query = [&](HttpClient& http, const ServiceEndpoint& e, const RetryPolicy& retry) {
     return std::make_unique<QueryClient>(http, *ctx->credentials_, clock, e, retry, &ctx->stats_);
@@ -70,6 +71,9 @@ Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr
   ctx->cloudwatch_ = query(*ctx->metrics_http_, *cloudwatch, p.metrics);
   ctx->sqs_ = std::make_unique<JsonClient>(*ctx->events_http_, *ctx->credentials_, clock, *sqs, sqs_protocol(),
                                            p.events, &ctx->stats_);
+  // Deletions must not wait behind a long poll on the same connection: their own connection, short timeouts.
+  ctx->sqs_acks_ = std::make_unique<JsonClient>(*ctx->event_acks_http_, *ctx->credentials_, clock, *sqs,
+                                                sqs_protocol(), p.lifecycle, &ctx->stats_);
   return ctx;
 }
 

@@ -72,6 +72,8 @@ class AwsContext {
   QueryClient& cloudwatch() { return *cloudwatch_; }
   // SQS (JSON protocol; events: its request timeout outlasts the 20 s long poll).
   JsonClient& sqs() { return *sqs_; }
+  // SQS for short calls beside the long poll (DeleteMessageBatch): its own connection, short timeouts.
+  JsonClient& sqs_acks() { return *sqs_acks_; }
 
   ApiStats& stats() { return stats_; }
   CredentialsProvider& credentials() { return *credentials_; }
@@ -89,9 +91,9 @@ class AwsContext {
   std::unique_ptr<CredentialsProvider> credentials_;
   std::string region_;
   ApiStats stats_;
-  std::unique_ptr<HttpClient> discovery_http_, lifecycle_http_, events_http_, metrics_http_;
+  std::unique_ptr<HttpClient> discovery_http_, lifecycle_http_, events_http_, event_acks_http_, metrics_http_;
   std::unique_ptr<QueryClient> discovery_autoscaling_, discovery_ec2_, lifecycle_, cloudwatch_;
-  std::unique_ptr<JsonClient> sqs_;
+  std::unique_ptr<JsonClient> sqs_, sqs_acks_;
 };
 
 }  // namespace hasg::aws

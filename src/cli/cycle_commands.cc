@@ -11,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/logging.h"
+#include "daemon/state_file.h"
 #include "daemon/status_view.h"
 #include "daemon/syncer.h"
 #include "discovery/aws_discovery.h"
@@ -26,8 +27,12 @@ struct Session {
   std::unique_ptr<discovery::AwsDiscovery> aws;
   daemon::SyncEdges edges;
 
-  // One cycle from an empty state (the one-shot commands keep no state between runs).
-  Result<daemon::CycleReport> cycle(bool dry_run) { return edges.syncer->run(core::SyncState{}, dry_run).report; }
+  // One cycle. A dry run (plan, status) starts from the daemon's saved state when there is one (drains in progress,
+  // instances waiting on hooks), so it shows what the daemon sees; `once` keeps no state between runs.
+  Result<daemon::CycleReport> cycle(bool dry_run) {
+    core::SyncState state = dry_run ? daemon::StateFile(cfg.state_file).load() : core::SyncState{};
+    return edges.syncer->run(state, dry_run).report;
+  }
 };
 
 Result<Session> open_session(const std::string& config_path) {
@@ -57,6 +62,12 @@ nlohmann::json plan_json(const daemon::CycleReport& r) {
       o["address"] = op.address;
       o["port"] = op.port;
     }
+    if (op.kind == core::OpKind::Add && op.hold) o["held"] = true;
+    if (core::is_lifecycle_op(op.kind)) {
+      o["group"] = op.group;
+      o["hook"] = op.hook;
+      if (!op.result.empty()) o["result"] = op.result;
+    }
     ops.push_back(o);
   }
   return {{"haproxy_running", r.haproxy_running},
@@ -73,6 +84,7 @@ void print_plan(const daemon::CycleReport& r, const std::string& config_path) {
     std::string what = core::server_key(op.backend, op.server);
     if (op.kind == core::OpKind::Add || op.kind == core::OpKind::SetAddress)
       what += " " + core::endpoint(op.address, op.port);
+    if (core::is_lifecycle_op(op.kind)) what = op.group + "/" + op.hook + " " + op.server + " " + op.result;
     fmt::print("{:<12} {:<45} {}\n", core::to_string(op.kind), what, op.reason);
   }
   for (const auto& w : r.plan.warnings) fmt::print("warning: {}\n", w);
@@ -152,8 +164,10 @@ int status_command(const CycleArgs& args) {
     fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", "SERVER", "GROUP", "HAPROXY", "ADMIN", "UP", "SESSIONS");
     for (const auto& row : b["servers"]) {
       std::string g = "-", addr = "-", admin = "-", up = "-", sess = "-";
-      if (row.contains("group"))
+      if (row.contains("group") && row["group"].contains("lifecycle"))
         g = row["group"]["lifecycle"].get<std::string>() + (row["group"]["served"].get<bool>() ? "" : " (not served)");
+      if (row.contains("group") && row["group"].contains("hook"))
+        g += " hook " + std::to_string(static_cast<long>(row["group"]["hook"]["waiting_seconds"].get<double>())) + "s";
       if (row.contains("haproxy")) {
         const auto& h = row["haproxy"];
         addr = h["address"].get<std::string>();

@@ -26,15 +26,27 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws)
-    : config_path_(std::move(config_path)),
-      cfg_(std::move(cfg)),
-      aws_(std::move(aws)),
-      edges_(make_sync_edges(cfg_, aws_->provider())),
-      state_file_(cfg_.state_file) {
+    : config_path_(std::move(config_path)), cfg_(std::move(cfg)), aws_(std::move(aws)), state_file_(cfg_.state_file) {
   started_ = std::chrono::steady_clock::now();
+  if (uses_lifecycle_hooks(cfg_)) {
+    lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
+    lifecycle_->check(cfg_);
+  }
+  edges_ = make_sync_edges(cfg_, aws_->provider(), lifecycle_.get());
   auto sink = std::make_unique<PrometheusSink>(metrics_, &aws_->stats());
   prometheus_ = sink.get();
   observers_.push_back(std::move(sink));
+  auto watch = std::make_unique<DrainWatch>(cfg_.haproxy.runtime_socket);
+  drain_watch_ = watch.get();
+  sources_.push_back(std::move(watch));
+  if (!cfg_.events_queue_url.empty()) {
+    auto groups = cfg_.groups();
+    // The SQS source is both a wake-up source and an observer (it deletes a message once a cycle succeeded).
+    auto events = std::make_unique<SqsEvents>(aws_->aws().sqs(), aws_->aws().sqs_acks(), cfg_.events_queue_url,
+                                              std::set<std::string>(groups.begin(), groups.end()), metrics_);
+    events_ = events.get();
+    sources_.push_back(std::move(events));
+  }
   state_ = state_file_.load();
 }
 
@@ -52,6 +64,7 @@ void Daemon::cycle() {
   }
   auto start = std::chrono::steady_clock::now();
   auto outcome = edges_.syncer->run(state_, false);
+  if (outcome.report) next_due_ = outcome.report->plan.next_due;
   state_ = std::move(outcome.state);
   double secs = seconds_since(start);
   // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file) and then sleeps
@@ -61,6 +74,7 @@ void Daemon::cycle() {
   std::lock_guard lock(mu_);
   auto& report = outcome.report;
   CycleEnd end;
+  end.started = start;
   end.seconds = secs;
   end.discovery_ok = outcome.discovery_ok;
   if (report) {
@@ -69,6 +83,7 @@ void Daemon::cycle() {
     end.error = &report.error();
   }
   for (auto& o : observers_) o->cycle_ended(end);
+  if (events_ != nullptr) events_->cycle_ended(end);
   if (report) {
     if (failures_ > 0) spdlog::info("cycle succeeded again after {} failure(s)", failures_);
     failures_ = 0;
@@ -93,7 +108,13 @@ void Daemon::reload_config() {
   if (fresh->state_file != cfg_.state_file) spdlog::warn("SIGHUP: a new state_file takes effect after a restart");
   // Only the loop thread (this one) touches the syncer and the edges; the endpoint's threads read cfg_ under mu_.
   // The state (drains, a pending reload) belongs to the loop, not to the syncer, so it simply carries on.
-  edges_ = make_sync_edges(*fresh, aws_->provider());
+  if (fresh->events_queue_url != cfg_.events_queue_url)
+    spdlog::warn("SIGHUP: a new events.queue_url takes effect after a restart");
+  if (uses_lifecycle_hooks(*fresh) && lifecycle_ == nullptr)
+    spdlog::warn("SIGHUP: lifecycle hooks configured for the first time take effect after a restart");
+  if (lifecycle_ != nullptr) lifecycle_->check(*fresh);
+  edges_ = make_sync_edges(*fresh, aws_->provider(), lifecycle_.get());
+  drain_watch_->set_socket(fresh->haproxy.runtime_socket);
   {
     std::lock_guard lock(mu_);
     cfg_ = *fresh;
@@ -133,6 +154,17 @@ void Daemon::request_reload() {
   std::lock_guard lock(mu_);
   reload_ = true;
   wake_.notify_all();
+}
+
+void Daemon::watch_drains() {
+  std::map<std::string, core::TimePoint> deadlines;
+  for (const auto& [key, rec] : state_.drains) {
+    const std::string backend = key.substr(0, key.find('/'));
+    auto b = std::find_if(cfg_.backends.begin(), cfg_.backends.end(),
+                          [&](const auto& x) { return x.backend == backend; });
+    if (b != cfg_.backends.end()) deadlines[key] = rec.since + b->drain_timeout;
+  }
+  drain_watch_->watch(std::move(deadlines));
 }
 
 void Daemon::request_cycle(const std::string& reason) {
@@ -178,7 +210,15 @@ int Daemon::run() {
                cfg_.backends.size(), cfg_.interval.count(), cfg_.listen);
   for (;;) {
     cycle();
+    watch_drains();
     auto deadline = std::chrono::steady_clock::now() + next_wait();
+    if (next_due_) {
+      // Something timed (a heartbeat due, a launch timeout) needs a cycle before the interval ends.
+      auto until = *next_due_ - core::Clock::now();
+      auto due = std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::max(until, core::Clock::duration::zero()));
+      deadline = std::min(deadline, due);
+    }
     std::unique_lock lock(mu_);
     // A requested cycle runs at once while cycles succeed; during a failure backoff it waits for the backoff's end
     // (the backoff protects AWS and HAProxy from a storm of cycles that would fail the same way).

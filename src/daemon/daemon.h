@@ -13,10 +13,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/aws_lifecycle.h"
 #include "daemon/cycle_observer.h"
+#include "daemon/drain_watch.h"
 #include "daemon/event_source.h"
 #include "daemon/metrics.h"
 #include "daemon/prometheus_sink.h"
+#include "daemon/sqs_events.h"
 #include "daemon/state_file.h"
 #include "daemon/syncer.h"
 #include "discovery/aws_discovery.h"
@@ -53,10 +56,12 @@ class Daemon {
   void cycle();
   void reload_config();
   std::chrono::milliseconds next_wait();
+  void watch_drains();
 
   std::string config_path_;
   config::Config cfg_;
   std::unique_ptr<discovery::AwsDiscovery> aws_;
+  std::unique_ptr<AwsLifecycleControl> lifecycle_;  // only when a backend owns a lifecycle hook
   SyncEdges edges_;
   core::SyncState state_;  // loop thread only
   StateFile state_file_;
@@ -64,6 +69,9 @@ class Daemon {
   PrometheusSink* prometheus_ = nullptr;  // owned by observers_
   std::vector<std::unique_ptr<CycleObserver>> observers_;
   std::vector<std::unique_ptr<EventSource>> sources_;
+  DrainWatch* drain_watch_ = nullptr;  // owned by sources_
+  SqsEvents* events_ = nullptr;         // owned by sources_; null without events.queue_url
+  std::optional<core::TimePoint> next_due_;  // the last plan's: when something timed needs a cycle
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

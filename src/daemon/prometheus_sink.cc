@@ -18,6 +18,10 @@ PrometheusSink::PrometheusSink(Metrics& metrics, const aws::ApiStats* aws_stats)
   m_.gauge("haproxy_asg_last_success_timestamp_seconds", "Unix time of the last successful cycle.");
   m_.gauge("haproxy_asg_discovery_ok", "1 when the last discovery succeeded, else 0.");
   m_.counter("haproxy_asg_aws_calls_total", "AWS API calls by operation and outcome (retries included once).");
+  m_.counter("haproxy_asg_lifecycle_actions_total",
+             "CompleteLifecycleAction calls by hook, result (CONTINUE, ABANDON) and outcome (ok, already: completed "
+             "elsewhere, or the error code).");
+  m_.counter("haproxy_asg_lifecycle_heartbeats_total", "RecordLifecycleActionHeartbeat calls by hook and outcome.");
 }
 
 void PrometheusSink::cycle_ended(const CycleEnd& end) {
@@ -36,6 +40,13 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
          std::chrono::duration<double>(core::Clock::now().time_since_epoch()).count());
   m_.set("haproxy_asg_discovery_ok", {}, 1);
   for (const auto& op : r.applied_ops) m_.inc("haproxy_asg_operations_total", {{"op", core::to_string(op.kind)}});
+  for (const auto& l : r.lifecycle) {
+    if (l.op.kind == core::OpKind::CompleteLifecycle)
+      m_.inc("haproxy_asg_lifecycle_actions_total",
+             {{"hook", l.op.hook}, {"result", l.op.result}, {"outcome", l.outcome}});
+    else
+      m_.inc("haproxy_asg_lifecycle_heartbeats_total", {{"hook", l.op.hook}, {"outcome", l.outcome}});
+  }
   m_.inc("haproxy_asg_runtime_commands_total", {}, static_cast<double>(r.runtime_commands));
   if (r.reloaded) m_.inc("haproxy_asg_reloads_total");
   if (r.config_written) m_.inc("haproxy_asg_config_writes_total");

@@ -16,6 +16,17 @@ nlohmann::json status_view(const config::Config& cfg, const CycleReport& report)
                                         {"address", m.private_ipv4.empty() ? m.ipv6 : m.private_ipv4},
                                         {"reason", m.not_served_reason}};
     }
+    // Instances waiting on a lifecycle hook haproxy-asg owns, and for how long.
+    const auto now = core::Clock::now();
+    for (const auto& [key, h] : report.plan.hooks) {
+      if (h.group != b.group) continue;
+      const std::string instance = key.substr(key.rfind('/') + 1);
+      rows[instance]["group"]["hook"] = {
+          {"name", h.hook},
+          {"transition", h.transition},
+          {"waiting_seconds", std::chrono::duration<double>(now - h.since).count()},
+          {"completed", h.completed}};
+    }
     for (const auto& a : report.actual) {
       if (a.backend != b.backend) continue;
       for (const auto& s : a.servers)

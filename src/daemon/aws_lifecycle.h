@@ -1,0 +1,43 @@
+// LifecycleControl over Auto Scaling's lifecycle calls, with each hook's settings read once
+// (DescribeLifecycleHooks) and checked against the configuration: a hook that does not exist, has the wrong
+// transition, or whose global timeout is shorter than the drain timeout is a warning at start.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "aws/autoscaling.h"
+#include "aws/query_client.h"
+#include "config/config.h"
+#include "daemon/lifecycle_control.h"
+
+namespace hasg::daemon {
+
+class AwsLifecycleControl : public LifecycleControl {
+ public:
+  explicit AwsLifecycleControl(aws::QueryClient& client) : client_(client) {}
+
+  Status complete(const std::string& group, const std::string& hook, const std::string& instance,
+                  const std::string& result) override;
+  Status heartbeat(const std::string& group, const std::string& hook, const std::string& instance) override;
+  std::chrono::milliseconds heartbeat_timeout(const std::string& group, const std::string& hook) override;
+
+  // Reads every configured hook and logs what does not fit (a missing hook, a wrong transition, a drain_timeout
+  // above the hook's global timeout). Hooks that cannot be read now are read again when first needed.
+  void check(const config::Config& cfg);
+
+ private:
+  std::optional<aws::LifecycleHook> hook(const std::string& group, const std::string& name);
+
+  aws::QueryClient& client_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, aws::LifecycleHook> hooks_;  // (group, hook) -> settings
+};
+
+// Whether any backend owns a lifecycle hook (else no lifecycle edge is needed).
+bool uses_lifecycle_hooks(const config::Config& cfg);
+
+}  // namespace hasg::daemon
