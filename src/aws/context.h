@@ -74,6 +74,11 @@ class AwsContext {
   JsonClient& sqs() { return *sqs_; }
   // SQS for short calls beside the long poll (DeleteMessageBatch): its own connection, short timeouts.
   JsonClient& sqs_acks() { return *sqs_acks_; }
+  // Ends the events client's long poll in flight (at shutdown); the events clients are not used again.
+  void cancel_events() {
+    events_http_->cancel();
+    event_acks_http_->cancel();
+  }
 
   ApiStats& stats() { return stats_; }
   CredentialsProvider& credentials() { return *credentials_; }

@@ -37,6 +37,9 @@ class HttpClient {
   // A transport failure (refused, reset, timeout, TLS) is an Error with code "ConnectionError" or "RequestTimeout",
   // retryable. Any HTTP status, 4xx and 5xx included, is a response.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // Ends a request in flight (and any later one) with an error, from any thread: how a 20 s long poll is stopped
+  // at shutdown. For good: the client is not used again.
+  virtual void cancel() {}
 };
 
 // libcurl-backed client. Keeps one easy handle so connections are reused across requests.

@@ -1,5 +1,6 @@
 #include <curl/curl.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "aws/http.h"
@@ -31,6 +32,10 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;  // non-zero aborts the transfer
+}
+
 class CurlHttpClient : public HttpClient {
  public:
   CurlHttpClient() {
@@ -42,6 +47,7 @@ class CurlHttpClient : public HttpClient {
 
   Result<HttpResponse> send(const HttpRequest& request) override {
     // One easy handle, reused: libcurl keeps the connection (and the TLS session) alive between calls.
+    if (cancelled_) return make_error("Cancelled", request.method + " " + request.url + ": cancelled", false);
     std::lock_guard lock(mu_);
     if (!curl_) return make_error("ConnectionError", "libcurl failed to initialise", false);
     curl_easy_reset(curl_);
@@ -72,8 +78,13 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, "haproxy-asg/0.1");
     // No proxy from the environment: AWS endpoints and IMDS are reached directly (IMDS must never go through one).
     curl_easy_setopt(curl_, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &cancelled_);
     CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(list);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+      return make_error("Cancelled", request.method + " " + request.url + ": cancelled", false);
     if (rc != CURLE_OK) {
       std::string what = curl_easy_strerror(rc);
       if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -87,9 +98,12 @@ class CurlHttpClient : public HttpClient {
     return resp;
   }
 
+  void cancel() override { cancelled_ = true; }
+
  private:
   std::mutex mu_;
   CURL* curl_ = nullptr;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace

@@ -43,7 +43,8 @@ Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<disc
     auto groups = cfg_.groups();
     // The SQS source is both a wake-up source and an observer (it deletes a message once a cycle succeeded).
     auto events = std::make_unique<SqsEvents>(aws_->aws().sqs(), aws_->aws().sqs_acks(), cfg_.events_queue_url,
-                                              std::set<std::string>(groups.begin(), groups.end()), metrics_);
+                                              std::set<std::string>(groups.begin(), groups.end()), metrics_,
+                                              [this] { aws_->aws().cancel_events(); });
     events_ = events.get();
     sources_.push_back(std::move(events));
   }

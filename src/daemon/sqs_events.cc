@@ -28,8 +28,13 @@ EventVerdict judge_event(const core::EventMessage& m, const std::set<std::string
 }
 
 SqsEvents::SqsEvents(aws::JsonClient& poll, aws::JsonClient& acks, std::string queue_url,
-                     std::set<std::string> groups, Metrics& metrics)
-    : client_(poll), acks_(acks), queue_url_(std::move(queue_url)), groups_(std::move(groups)), metrics_(metrics) {
+                     std::set<std::string> groups, Metrics& metrics, std::function<void()> cancel)
+    : client_(poll),
+      acks_(acks),
+      queue_url_(std::move(queue_url)),
+      groups_(std::move(groups)),
+      metrics_(metrics),
+      cancel_(std::move(cancel)) {
   metrics_.counter("haproxy_asg_event_messages_total", "Event queue messages by kind and outcome (trigger, test, "
                                                        "foreign, ignored, malformed).");
   metrics_.histogram("haproxy_asg_event_to_applied_seconds",
@@ -58,8 +63,11 @@ void SqsEvents::stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  // The poller may sit in a 20 s long poll: it ends with that poll (the client's own timeout bounds it).
-  if (poller_.joinable()) poller_.join();
+  // The poller may sit in a 20 s long poll: cancel it rather than wait.
+  if (poller_.joinable()) {
+    if (cancel_) cancel_();
+    poller_.join();
+  }
   if (deleter_.joinable()) deleter_.join();
 }
 
@@ -72,6 +80,10 @@ void SqsEvents::poll_loop() {
       if (stop_) return;
     }
     auto got = aws::receive_messages(client_, queue_url_, 10, 20);
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+    }
     if (!got) {
       metrics_.inc("haproxy_asg_event_errors_total", {{"operation", "ReceiveMessage"}});
       if (failures++ == 0) spdlog::warn("events: {}; polling at `interval` goes on, retrying", got.error().message);

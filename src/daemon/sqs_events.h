@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -34,8 +35,9 @@ EventVerdict judge_event(const core::EventMessage& m, const std::set<std::string
 class SqsEvents : public EventSource, public CycleObserver {
  public:
   // `poll` long-polls; `acks` deletes (its own connection, so deletions never wait behind a poll).
+  // `cancel` ends a long poll in flight (stop() calls it, so a stop never waits up to 20 s for the poll).
   SqsEvents(aws::JsonClient& poll, aws::JsonClient& acks, std::string queue_url, std::set<std::string> groups,
-            Metrics& metrics);
+            Metrics& metrics, std::function<void()> cancel);
   ~SqsEvents() override;
 
   const char* name() const override { return "events (SQS)"; }
@@ -58,6 +60,7 @@ class SqsEvents : public EventSource, public CycleObserver {
   std::set<std::string> groups_;
   Metrics& metrics_;
   WakeFn wake_;
+  std::function<void()> cancel_;
 
   std::mutex mu_;
   std::condition_variable cv_;
