@@ -12,6 +12,7 @@ std::string_view to_string(ClientUse use) {
     case ClientUse::Discovery: return "discovery";
     case ClientUse::Lifecycle: return "lifecycle";
     case ClientUse::Events: return "events";
+    case ClientUse::EventAcks: return "event-acks";
     case ClientUse::Metrics: return "metrics";
     case ClientUse::Imds: return "imds";
   }
@@ -60,7 +61,7 @@ Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr
   ctx->discovery_http_ = make_http(ClientUse::Discovery);
   ctx->lifecycle_http_ = make_http(ClientUse::Lifecycle);
   ctx->events_http_ = make_http(ClientUse::Events);
-  ctx->event_acks_http_ = make_http(ClientUse::Events);
+  ctx->event_acks_http_ = make_http(ClientUse::EventAcks);
   ctx->metrics_http_ = make_http(ClientUse::Metrics);
   auto query = [&](HttpClient& http, const ServiceEndpoint& e, const RetryPolicy& retry) {
     return std::make_unique<QueryClient>(http, *ctx->credentials_, clock, e, retry, &ctx->stats_);

@@ -38,7 +38,7 @@ struct ClientPolicies {
 };
 
 // What an HTTP client is for; each gets its own (its own connection, its own lock).
-enum class ClientUse { Discovery, Lifecycle, Events, Metrics, Imds };
+enum class ClientUse { Discovery, Lifecycle, Events, EventAcks, Metrics, Imds };
 std::string_view to_string(ClientUse use);
 
 struct ContextOptions {

@@ -53,7 +53,8 @@ struct ContextTest : ::testing::Test {
 TEST_F(ContextTest, EachUseHasItsOwnHttpClientAndTimeouts) {
   auto ctx = AwsContext::from_environment(env(), options());
   ASSERT_TRUE(ctx.ok()) << ctx.error().message;
-  for (auto use : {ClientUse::Discovery, ClientUse::Lifecycle, ClientUse::Events, ClientUse::Metrics, ClientUse::Imds})
+  for (auto use : {ClientUse::Discovery, ClientUse::Lifecycle, ClientUse::Events, ClientUse::EventAcks,
+                   ClientUse::Metrics, ClientUse::Imds})
     EXPECT_EQ(made[use], 1) << to_string(use);
 
   http[ClientUse::Discovery].respond("POST", "https://autoscaling.eu-west-1.amazonaws.com/", 200, "<ok/>");
