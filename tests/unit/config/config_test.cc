@@ -322,5 +322,13 @@ TEST(Config, LifecycleAndEventMistakesNameTheKey) {
             std::string::npos);
 }
 
+TEST(Config, ThePackagedExampleParses) {
+  auto r = load_config(std::string(HASG_SOURCE_DIR) + "/packaging/haproxy-asg.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->backends.size(), 1u);
+  EXPECT_EQ(r->backends[0].hook_terminating, "haproxy-asg-drain");
+  EXPECT_EQ(r->backends[0].hook_launching, "");
+}
+
 }  // namespace
 }  // namespace hasg::config
