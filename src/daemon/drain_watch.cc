@@ -36,6 +36,9 @@ void DrainWatch::stop() {
 void DrainWatch::watch(std::map<std::string, core::TimePoint> deadlines) {
   {
     std::lock_guard lock(mu_);
+    // A server it already woke a cycle for stays quiet while it is still watched: that cycle kept it (a discovery
+    // that was incomplete, say), and waking again every period would only spin; the interval takes over.
+    std::erase_if(woken_, [&](const std::string& key) { return !deadlines.contains(key); });
     watched_ = std::move(deadlines);
   }
   cv_.notify_all();
@@ -56,8 +59,13 @@ void DrainWatch::loop() {
       continue;
     }
     auto watched = watched_;
+    for (const auto& key : woken_) watched.erase(key);
     std::string socket = socket_;
     lock.unlock();
+    if (watched.empty()) {
+      lock.lock();
+      continue;
+    }
 
     std::set<std::string> backends;
     for (const auto& [key, deadline] : watched) backends.insert(key.substr(0, key.find('/')));
@@ -89,7 +97,7 @@ void DrainWatch::loop() {
     }
 
     lock.lock();
-    for (const auto& [key, why] : ended) watched_.erase(key);  // not again until the cycle says what it watches
+    for (const auto& [key, why] : ended) woken_.insert(key);
     if (!ended.empty()) {
       lock.unlock();
       wake_(ended.front().second + (ended.size() > 1 ? " (and " + std::to_string(ended.size() - 1) + " more)" : ""));

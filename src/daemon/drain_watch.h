@@ -41,6 +41,7 @@ class DrainWatch : public EventSource {
   bool stop_ = false;
   std::string socket_;
   std::map<std::string, core::TimePoint> watched_;
+  std::set<std::string> woken_;  // watched servers a cycle was already woken for
   std::thread thread_;
 };
 
