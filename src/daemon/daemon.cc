@@ -165,7 +165,15 @@ void Daemon::watch_drains() {
                           [&](const auto& x) { return x.backend == backend; });
     if (b != cfg_.backends.end()) deadlines[key] = rec.since + b->drain_timeout;
   }
-  drain_watch_->watch(std::move(deadlines));
+  // Servers held for a launch hook (key "group/hook/instance"), in every backend of that group owning the hook.
+  std::set<std::string> gated;
+  for (const auto& [key, h] : state_.hooks) {
+    if (h.transition != "launching" || h.completed) continue;
+    const std::string instance = key.substr(key.rfind('/') + 1);
+    for (const auto& b : cfg_.backends)
+      if (b.group == h.group && b.hook_launching == h.hook) gated.insert(core::server_key(b.backend, instance));
+  }
+  drain_watch_->watch(std::move(deadlines), std::move(gated));
 }
 
 void Daemon::request_cycle(const std::string& reason) {

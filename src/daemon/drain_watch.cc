@@ -33,13 +33,14 @@ void DrainWatch::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DrainWatch::watch(std::map<std::string, core::TimePoint> deadlines) {
+void DrainWatch::watch(std::map<std::string, core::TimePoint> deadlines, std::set<std::string> gated) {
   {
     std::lock_guard lock(mu_);
     // A server it already woke a cycle for stays quiet while it is still watched: that cycle kept it (a discovery
     // that was incomplete, say), and waking again every period would only spin; the interval takes over.
-    std::erase_if(woken_, [&](const std::string& key) { return !deadlines.contains(key); });
+    std::erase_if(woken_, [&](const std::string& key) { return !deadlines.contains(key) && !gated.contains(key); });
     watched_ = std::move(deadlines);
+    gated_ = std::move(gated);
   }
   cv_.notify_all();
 }
@@ -54,25 +55,43 @@ void DrainWatch::loop() {
   for (;;) {
     cv_.wait_for(lock, period_, [&] { return stop_; });
     if (stop_) return;
-    if (watched_.empty()) {
-      cv_.wait(lock, [&] { return stop_ || !watched_.empty(); });
+    if (watched_.empty() && gated_.empty()) {
+      cv_.wait(lock, [&] { return stop_ || !watched_.empty() || !gated_.empty(); });
       continue;
     }
     auto watched = watched_;
-    for (const auto& key : woken_) watched.erase(key);
+    auto gated = gated_;
+    for (const auto& key : woken_) {
+      watched.erase(key);
+      gated.erase(key);
+    }
     std::string socket = socket_;
     lock.unlock();
-    if (watched.empty()) {
+    if (watched.empty() && gated.empty()) {
       lock.lock();
       continue;
     }
 
-    std::set<std::string> backends;
-    for (const auto& [key, deadline] : watched) backends.insert(key.substr(0, key.find('/')));
     haproxy::UnixSocketTransport transport(socket, std::chrono::milliseconds(1000));
     haproxy::RuntimeClient client(transport);
-    auto sessions = client.sessions_by_backend({backends.begin(), backends.end()});
     std::vector<std::pair<std::string, std::string>> ended;  // (key, why)
+    if (!gated.empty()) {
+      std::set<std::string> backends;
+      for (const auto& key : gated) backends.insert(key.substr(0, key.find('/')));
+      if (auto servers = client.servers({backends.begin(), backends.end()})) {
+        for (const auto& be : *servers)
+          for (const auto& srv : be.servers) {
+            const std::string key = core::server_key(be.backend, srv.name);
+            if (gated.contains(key) && srv.check_passed && srv.up)
+              ended.emplace_back(key, key + " passed its first health check");
+          }
+      }
+    }
+    std::set<std::string> backends;
+    for (const auto& [key, deadline] : watched) backends.insert(key.substr(0, key.find('/')));
+    auto sessions = backends.empty() ? Result<std::map<std::string, haproxy::RuntimeClient::Sessions>>(
+                                           std::map<std::string, haproxy::RuntimeClient::Sessions>{})
+                                     : client.sessions_by_backend({backends.begin(), backends.end()});
     const auto now = core::Clock::now();
     for (const auto& [key, deadline] : watched) {
       std::string reason;

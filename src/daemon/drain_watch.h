@@ -1,7 +1,8 @@
 // The drain watch: while servers drain, a cheap look at only their backends' sessions (`show stat BACKEND 4 -1`)
 // every `period` (200 ms), so that a drain's end wakes a cycle within a fraction of a second of the last response
-// instead of at the next interval. It also wakes the loop when a drain's timeout passes. It decides nothing: a
-// wake only makes the planner look.
+// instead of at the next interval. It also wakes the loop when a drain's timeout passes, and when a server held
+// for the launch hook passed its check (`show servers state` of its backend). It decides nothing: a wake only makes
+// the planner look.
 #pragma once
 
 #include <chrono>
@@ -28,7 +29,8 @@ class DrainWatch : public EventSource {
 
   // The servers draining now ("backend/server") and when each one's drain timeout ends. Called after each cycle;
   // replaces what was watched.
-  void watch(std::map<std::string, core::TimePoint> deadlines);
+  // `gated`: servers held out of rotation until their first passed check ("backend/server").
+  void watch(std::map<std::string, core::TimePoint> deadlines, std::set<std::string> gated = {});
   void set_socket(std::string runtime_socket);
 
  private:
@@ -41,6 +43,7 @@ class DrainWatch : public EventSource {
   bool stop_ = false;
   std::string socket_;
   std::map<std::string, core::TimePoint> watched_;
+  std::set<std::string> gated_;
   std::set<std::string> woken_;  // watched servers a cycle was already woken for
   std::thread thread_;
 };
