@@ -76,12 +76,20 @@ void SimState::launch_finished(Instance& inst) {
   inst.view.lifecycle = "InService";
   inst.changed = now;
   if (!inst.in_service) inst.in_service = now;
+  emit_activity(inst, "EC2 Instance Launch Successful", "Launching a new EC2 instance: ",
+                "an instance was started in response to a difference between desired and actual capacity, "
+                "increasing the capacity.");
+}
+
+// The EventBridge event of a finished scaling activity (Launch / Terminate Successful), when events are routed.
+void SimState::emit_activity(const Instance& inst, const std::string& detail_type, const std::string& description,
+                             const std::string& cause) {
   auto g = groups.find(inst.view.group);
   if (g == groups.end() || event_queues.empty()) return;
   auto t = iso8601(std::chrono::system_clock::now());
-  emit_event("aws.autoscaling", "EC2 Instance Launch Successful", {g->second.arn, instance_arn(inst.view.id)},
+  emit_event("aws.autoscaling", detail_type, {g->second.arn, instance_arn(inst.view.id)},
              {{"StatusCode", "InProgress"},
-              {"Description", "Launching a new EC2 instance: " + inst.view.id},
+              {"Description", description + inst.view.id},
               {"AutoScalingGroupName", g->second.name},
               {"ActivityId", uuid()},
               {"Details", {{"Availability Zone", inst.view.zone}, {"Subnet ID", "subnet-0123456789abcdef0"}}},
@@ -90,9 +98,7 @@ void SimState::launch_finished(Instance& inst) {
               {"EndTime", t},
               {"EC2InstanceId", inst.view.id},
               {"StartTime", t},
-              {"Cause", "At " + t +
-                            " an instance was started in response to a difference between desired and "
-                            "actual capacity, increasing the capacity."}});
+              {"Cause", "At " + t + " " + cause}});
 }
 
 void SimState::begin_termination(Instance& inst) {
@@ -114,23 +120,9 @@ void SimState::finish_termination(Instance& inst) {
   inst.view.lifecycle = "Terminated";
   stop_server(inst);
   set_ec2_state(inst, "terminated");
-  auto g = groups.find(inst.view.group);
-  if (g == groups.end() || event_queues.empty()) return;
-  auto t = iso8601(std::chrono::system_clock::now());
-  emit_event("aws.autoscaling", "EC2 Instance Terminate Successful", {g->second.arn, instance_arn(inst.view.id)},
-             {{"StatusCode", "InProgress"},
-              {"Description", "Terminating EC2 instance: " + inst.view.id},
-              {"AutoScalingGroupName", g->second.name},
-              {"ActivityId", uuid()},
-              {"Details", {{"Availability Zone", inst.view.zone}, {"Subnet ID", "subnet-0123456789abcdef0"}}},
-              {"RequestId", uuid()},
-              {"StatusMessage", ""},
-              {"EndTime", t},
-              {"EC2InstanceId", inst.view.id},
-              {"StartTime", t},
-              {"Cause", "At " + t +
-                            " an instance was taken out of service in response to a difference between "
-                            "desired and actual capacity, shrinking the capacity."}});
+  emit_activity(inst, "EC2 Instance Terminate Successful", "Terminating EC2 instance: ",
+                "an instance was taken out of service in response to a difference between desired and actual "
+                "capacity, shrinking the capacity.");
 }
 
 std::vector<Instance*> SimState::members_of(const std::string& group) {

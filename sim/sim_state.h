@@ -145,6 +145,8 @@ class SimState {
   bool enter_wait(Instance& inst, const std::string& transition);
   void proceed(Instance& inst, const std::string& transition, const std::string& result);
   void launch_finished(Instance& inst);  // now InService
+  void emit_activity(const Instance& inst, const std::string& detail_type, const std::string& description,
+                     const std::string& cause);
   void notify(const Group& g, const LifecycleHookSpec& hook, const LifecycleAction& action);
   std::string instance_arn(const std::string& id) const;
   uint64_t next_seq_ = 0;
