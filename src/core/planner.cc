@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <tuple>
@@ -317,6 +318,7 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
       for (const auto& [hook, owner] : terminating ? term_hooks : launching ? launch_hooks : decltype(term_hooks){}) {
         const std::string key = group + "/" + hook + "/" + instance;
         HookWait rec;
+        const bool first_sight = !in.hooks.contains(key);
         if (auto it = in.hooks.find(key); it != in.hooks.end()) {
           rec = it->second;
           rec.since = std::min(rec.since, in.now);  // a clock that went back
@@ -330,20 +332,44 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
         if (terminating) {
           bool served = false;
           bool removed_now = false;
+          // A drain HAProxy may still be finishing out of our sight: without HAProxy's view at all, or a draining
+          // server that vanished without our Remove (a reload: the old worker streams on). Held until its
+          // drain_timeout, never completed early.
+          std::optional<TimePoint> held_until;
+          auto hold = [&](TimePoint until) {
+            if (!held_until || until > *held_until) held_until = until;
+          };
           for (const DesiredBackend* d : backends) {
-            served = served || served_after(in, out, d->backend, instance);
-            removed_now = removed_now || std::any_of(out.ops.begin(), out.ops.end(), [&](const Op& op) {
-                            return op.kind == OpKind::Remove && op.backend == d->backend && op.server == instance;
-                          });
+            const bool here = served_after(in, out, d->backend, instance);
+            const bool removed = std::any_of(out.ops.begin(), out.ops.end(), [&](const Op& op) {
+              return op.kind == OpKind::Remove && op.backend == d->backend && op.server == instance;
+            });
+            served = served || here;
+            removed_now = removed_now || removed;
+            if (!in.haproxy_running) {
+              hold(rec.since + d->drain_timeout);
+              continue;
+            }
+            const std::string drain_key = server_key(d->backend, instance);
+            auto book = in.drains.find(drain_key);
+            if (!here && !removed && book != in.drains.end() && in.now < book->second.since + d->drain_timeout) {
+              hold(book->second.since + d->drain_timeout);
+              out.drains[drain_key] = book->second;  // kept, so the next cycles still know
+            }
           }
-          if (!served) {
+          const bool held = !served && held_until && in.now < *held_until;
+          if (!served && !held) {
             out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
-                                           removed_now ? "drained and removed" : "not served by HAProxy"));
+                                           removed_now ? "drained and removed"
+                                           : held_until ? "drain timeout passed out of HAProxy's sight"
+                                                        : "not served by HAProxy"));
             continue;
           }
-          // Heartbeats keep the hook alive while the drain lasts: one at half the heartbeat timeout.
-          auto beat_every = std::max<std::chrono::milliseconds>(owner->hook_heartbeat_timeout / 2, std::chrono::seconds(1));
-          if (in.now - rec.last_beat >= beat_every) {
+          if (held) due_at(out, *held_until);
+          // Heartbeats keep the hook alive while the drain lasts: every third of the heartbeat timeout, and at first
+          // sight (the wait may have begun up to an interval earlier).
+          auto beat_every = std::max<std::chrono::milliseconds>(owner->hook_heartbeat_timeout / 3, std::chrono::seconds(1));
+          if (first_sight || in.now - rec.last_beat >= beat_every) {
             out.ops.push_back(lifecycle_op(OpKind::Heartbeat, owner->backend, group, hook, instance, "",
                                            "draining for " + seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(in.now - rec.since))));
             due_at(out, in.now + beat_every);

@@ -65,7 +65,8 @@ void Daemon::cycle() {
   }
   auto start = std::chrono::steady_clock::now();
   auto outcome = edges_.syncer->run(state_, false);
-  if (outcome.report) next_due_ = outcome.report->plan.next_due;
+  // A failed cycle has no plan to be due for; the failure backoff decides when the next one runs.
+  next_due_ = outcome.report ? outcome.report->plan.next_due : std::nullopt;
   state_ = std::move(outcome.state);
   double secs = seconds_since(start);
   // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file) and then sleeps

@@ -34,7 +34,8 @@ Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::
     }
     state.drains[key] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()))};
   }
-  state.reload_pending = j.value("reload_pending", false) == true;
+  state.reload_pending = j.contains("reload_pending") && j["reload_pending"].is_boolean() &&
+                         j["reload_pending"].get<bool>();
   if (j.contains("hooks") && j["hooks"].is_object()) {
     for (const auto& [key, h] : j["hooks"].items()) {
       auto str = [&](const char* k) { return h.contains(k) && h[k].is_string() ? h[k].get<std::string>() : ""; };
@@ -47,7 +48,9 @@ Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::
         continue;
       }
       state.hooks[key] = core::HookWait{str("group"), str("hook"), str("transition"), time("since"),
-                                        time("last_beat"), h.value("completed", false) == true};
+                                        time("last_beat"),
+                                        h.contains("completed") && h["completed"].is_boolean() &&
+                                            h["completed"].get<bool>()};
     }
   }
   return state;

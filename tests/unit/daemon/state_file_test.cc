@@ -36,6 +36,14 @@ TEST(StateFile, SkipsEntriesItCannotUseAndRefusesForeignText) {
   EXPECT_FALSE(s->reload_pending);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("app/i-2"), std::string::npos);
+  // Fields of the wrong type are not taken (and never throw).
+  auto odd = state_from_json(R"({"drains": {}, "reload_pending": "yes", "hooks": {"g/h/i-1": {"group": "g",
+      "hook": "h", "transition": "terminating", "since": 1, "last_beat": 2, "completed": "no"}, "g/h/i-2": 7}})",
+                             warnings);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_FALSE(odd->reload_pending);
+  ASSERT_EQ(odd->hooks.size(), 1u);
+  EXPECT_FALSE(odd->hooks.begin()->second.completed);
   EXPECT_FALSE(state_from_json("[1, 2]", warnings).ok());
   EXPECT_FALSE(state_from_json("not json", warnings).ok());
 }
