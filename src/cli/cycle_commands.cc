@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "daemon/aws_lifecycle.h"
 #include "daemon/daemon.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/logging.h"
@@ -25,6 +26,7 @@ namespace {
 struct Session {
   config::Config cfg;
   std::unique_ptr<discovery::AwsDiscovery> aws;
+  std::unique_ptr<daemon::AwsLifecycleControl> lifecycle;  // when a backend owns a lifecycle hook
   daemon::SyncEdges edges;
 
   // One cycle. A dry run (plan, status) starts from the daemon's saved state when there is one (drains in progress,
@@ -43,7 +45,9 @@ Result<Session> open_session(const std::string& config_path) {
   auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) return ctx.error();
   s.aws = std::move(*ctx);
-  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider());
+  if (daemon::uses_lifecycle_hooks(s.cfg))
+    s.lifecycle = std::make_unique<daemon::AwsLifecycleControl>(s.aws->aws().lifecycle());
+  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider(), s.lifecycle.get());
   return s;
 }
 

@@ -9,6 +9,8 @@ namespace hasg::daemon {
 namespace {
 // The shortest HeartbeatTimeout AWS accepts: used while a hook's own cannot be read, so heartbeats are never late.
 constexpr std::chrono::seconds kShortestHeartbeatTimeout{30};
+// A group whose hooks could not be read, or lacked the one asked for, is read again after this long.
+constexpr std::chrono::seconds kRereadAfter{60};
 }  // namespace
 
 Status AwsLifecycleControl::complete(const std::string& group, const std::string& hook, const std::string& instance,
@@ -21,9 +23,13 @@ Status AwsLifecycleControl::heartbeat(const std::string& group, const std::strin
 }
 
 std::optional<aws::LifecycleHook> AwsLifecycleControl::hook(const std::string& group, const std::string& name) {
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     if (auto it = hooks_.find({group, name}); it != hooks_.end()) return it->second;
+    // A group read lately without this hook (or not read at all) is not asked again every cycle.
+    if (auto it = read_at_.find(group); it != read_at_.end() && now - it->second < kRereadAfter) return std::nullopt;
+    read_at_[group] = now;
   }
   auto hooks = aws::describe_lifecycle_hooks(client_, group);
   if (!hooks) {
@@ -43,6 +49,12 @@ std::chrono::milliseconds AwsLifecycleControl::heartbeat_timeout(const std::stri
 }
 
 void AwsLifecycleControl::check(const config::Config& cfg) {
+  {
+    // Read afresh (start, SIGHUP): an operator may have changed a hook's timeouts.
+    std::lock_guard lock(mu_);
+    hooks_.clear();
+    read_at_.clear();
+  }
   for (const auto& b : cfg.backends) {
     for (const auto& [name, transition] : {std::pair{b.hook_terminating, "autoscaling:EC2_INSTANCE_TERMINATING"},
                                            std::pair{b.hook_launching, "autoscaling:EC2_INSTANCE_LAUNCHING"}}) {

@@ -25,8 +25,8 @@ class AwsLifecycleControl : public LifecycleControl {
   Status heartbeat(const std::string& group, const std::string& hook, const std::string& instance) override;
   std::chrono::milliseconds heartbeat_timeout(const std::string& group, const std::string& hook) override;
 
-  // Reads every configured hook and logs what does not fit (a missing hook, a wrong transition, a drain_timeout
-  // above the hook's global timeout). Hooks that cannot be read now are read again when first needed.
+  // Reads every configured hook afresh and logs what does not fit (a missing hook, a wrong transition, a
+  // drain_timeout above the hook's global timeout). A group that cannot be read is read again a minute later.
   void check(const config::Config& cfg);
 
  private:
@@ -35,6 +35,7 @@ class AwsLifecycleControl : public LifecycleControl {
   aws::QueryClient& client_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, aws::LifecycleHook> hooks_;  // (group, hook) -> settings
+  std::map<std::string, std::chrono::steady_clock::time_point> read_at_;   // group -> last DescribeLifecycleHooks
 };
 
 // Whether any backend owns a lifecycle hook (else no lifecycle edge is needed).

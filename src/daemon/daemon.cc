@@ -73,6 +73,7 @@ void Daemon::cycle() {
   // for an interval: give the freed pages back instead of keeping them resident until the next cycle.
   malloc_trim(0);
   state_file_.save(state_);  // also after a failure: a reload that failed must stay pending across a restart
+  watch_drains(outcome.report ? &*outcome.report : nullptr);
   std::lock_guard lock(mu_);
   auto& report = outcome.report;
   CycleEnd end;
@@ -112,9 +113,13 @@ void Daemon::reload_config() {
   // The state (drains, a pending reload) belongs to the loop, not to the syncer, so it simply carries on.
   if (fresh->events_queue_url != cfg_.events_queue_url)
     spdlog::warn("SIGHUP: a new events.queue_url takes effect after a restart");
-  if (uses_lifecycle_hooks(*fresh) && lifecycle_ == nullptr)
-    spdlog::warn("SIGHUP: lifecycle hooks configured for the first time take effect after a restart");
+  if (lifecycle_ == nullptr && uses_lifecycle_hooks(*fresh))
+    lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
   if (lifecycle_ != nullptr) lifecycle_->check(*fresh);
+  if (events_ != nullptr) {
+    auto groups = fresh->groups();
+    events_->set_groups(std::set<std::string>(groups.begin(), groups.end()));
+  }
   edges_ = make_sync_edges(*fresh, aws_->provider(), lifecycle_.get());
   drain_watch_->set_socket(fresh->haproxy.runtime_socket);
   {
@@ -158,7 +163,7 @@ void Daemon::request_reload() {
   wake_.notify_all();
 }
 
-void Daemon::watch_drains() {
+void Daemon::watch_drains(const CycleReport* report) {
   std::map<std::string, core::TimePoint> deadlines;
   for (const auto& [key, rec] : state_.drains) {
     const std::string backend = key.substr(0, key.find('/'));
@@ -174,7 +179,13 @@ void Daemon::watch_drains() {
     for (const auto& b : cfg_.backends)
       if (b.group == h.group && b.hook_launching == h.hook) gated.insert(core::server_key(b.backend, instance));
   }
-  drain_watch_->watch(std::move(deadlines), std::move(gated));
+  // Draining servers the last cycle saw still busy: the watch may look again (a session came back, say).
+  std::set<std::string> busy;
+  if (report != nullptr)
+    for (const auto& be : report->actual)
+      for (const auto& srv : be.servers)
+        if (srv.current_sessions > 0) busy.insert(core::server_key(be.backend, srv.name));
+  drain_watch_->watch(std::move(deadlines), std::move(gated), busy);
 }
 
 void Daemon::request_cycle(const std::string& reason) {
@@ -220,7 +231,6 @@ int Daemon::run() {
                cfg_.backends.size(), cfg_.interval.count(), cfg_.listen);
   for (;;) {
     cycle();
-    watch_drains();
     auto deadline = std::chrono::steady_clock::now() + next_wait();
     if (next_due_) {
       // Something timed (a heartbeat due, a launch timeout) needs a cycle before the interval ends.

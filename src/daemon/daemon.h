@@ -56,7 +56,7 @@ class Daemon {
   void cycle();
   void reload_config();
   std::chrono::milliseconds next_wait();
-  void watch_drains();
+  void watch_drains(const CycleReport* report);
 
   std::string config_path_;
   config::Config cfg_;

@@ -33,9 +33,11 @@ void DrainWatch::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DrainWatch::watch(std::map<std::string, core::TimePoint> deadlines, std::set<std::string> gated) {
+void DrainWatch::watch(std::map<std::string, core::TimePoint> deadlines, std::set<std::string> gated,
+                       const std::set<std::string>& rearm) {
   {
     std::lock_guard lock(mu_);
+    for (const auto& key : rearm) woken_.erase(key);
     // A server it already woke a cycle for stays quiet while it is still watched: that cycle kept it (a discovery
     // that was incomplete, say), and waking again every period would only spin; the interval takes over.
     std::erase_if(woken_, [&](const std::string& key) { return !deadlines.contains(key) && !gated.contains(key); });
@@ -78,13 +80,20 @@ void DrainWatch::loop() {
     if (!gated.empty()) {
       std::set<std::string> backends;
       for (const auto& key : gated) backends.insert(key.substr(0, key.find('/')));
-      if (auto servers = client.servers({backends.begin(), backends.end()})) {
-        for (const auto& be : *servers)
-          for (const auto& srv : be.servers) {
-            const std::string key = core::server_key(be.backend, srv.name);
-            if (gated.contains(key) && srv.check_passed && srv.up)
-              ended.emplace_back(key, key + " passed its first health check");
-          }
+      // `show servers state` of those backends only (the check columns live there); no `show stat` of everything.
+      std::vector<std::string> cmds;
+      for (const auto& b : backends) cmds.push_back("show servers state " + b);
+      if (auto answers = transport.run(cmds)) {
+        for (const auto& answer : *answers) {
+          auto parsed = haproxy::parse_servers_state(answer);
+          if (!parsed) continue;  // "Can't find backend." after a reload dropped it: the cycle will see
+          for (const auto& be : *parsed)
+            for (const auto& srv : be.servers) {
+              const std::string key = core::server_key(be.backend, srv.name);
+              if (gated.contains(key) && srv.check_passed && srv.up)
+                ended.emplace_back(key, key + " passed its first health check");
+            }
+        }
       }
     }
     std::set<std::string> backends;

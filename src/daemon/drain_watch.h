@@ -29,8 +29,10 @@ class DrainWatch : public EventSource {
 
   // The servers draining now ("backend/server") and when each one's drain timeout ends. Called after each cycle;
   // replaces what was watched.
-  // `gated`: servers held out of rotation until their first passed check ("backend/server").
-  void watch(std::map<std::string, core::TimePoint> deadlines, std::set<std::string> gated = {});
+  // `gated`: servers held out of rotation until their first passed check ("backend/server"). A server it woke a
+  // cycle for is not woken for again while still watched, unless in `rearm` (the cycle saw it still busy).
+  void watch(std::map<std::string, core::TimePoint> deadlines, std::set<std::string> gated = {},
+             const std::set<std::string>& rearm = {});
   void set_socket(std::string runtime_socket);
 
  private:

@@ -9,6 +9,10 @@
 
 namespace hasg::daemon {
 
+namespace {
+constexpr std::chrono::seconds kSecondLook{1};
+}  // namespace
+
 EventVerdict judge_event(const core::EventMessage& m, const std::set<std::string>& groups,
                          const std::set<std::string>& instances) {
   using core::EventKind;
@@ -21,8 +25,11 @@ EventVerdict judge_event(const core::EventMessage& m, const std::set<std::string
     case EventKind::TerminateSuccessful:
       return groups.contains(m.group) ? EventVerdict{true, "trigger"} : EventVerdict{false, "foreign"};
     case EventKind::Ec2StateChange:
-      // EC2's events do not name the group: one about an instance of a configured group (as last seen) triggers.
-      return instances.contains(m.instance_id) ? EventVerdict{true, "trigger"} : EventVerdict{false, "foreign"};
+      // EC2's events do not name the group: one about an instance of a configured group (as last seen) triggers,
+      // and so does an unknown instance starting (it may be joining one of them).
+      if (instances.contains(m.instance_id) || m.ec2_state == "pending" || m.ec2_state == "running")
+        return {true, "trigger"};
+      return {false, "foreign"};
   }
   return {false, "ignored"};
 }
@@ -119,7 +126,13 @@ void SqsEvents::poll_loop() {
         }
       }
     }
-    if (!first_reason.empty()) wake_(first_reason);
+    if (!first_reason.empty()) {
+      wake_(first_reason);
+      // A second look a second later: AWS's describe calls may not show yet what its event announced.
+      std::lock_guard lock(mu_);
+      if (!rewake_at_) rewake_at_ = std::chrono::steady_clock::now() + kSecondLook;
+      cv_.notify_all();
+    }
     if (!drop.empty()) delete_now(std::move(drop));
   }
 }
@@ -149,17 +162,35 @@ void SqsEvents::cycle_ended(const CycleEnd& end) {
 void SqsEvents::delete_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || !to_delete_.empty(); });
+    auto ready = [&] {
+      return stop_ || !to_delete_.empty() || (rewake_at_ && std::chrono::steady_clock::now() >= *rewake_at_);
+    };
+    if (rewake_at_)
+      cv_.wait_until(lock, *rewake_at_, ready);
+    else
+      cv_.wait(lock, ready);
     if (stop_) return;
+    if (rewake_at_ && std::chrono::steady_clock::now() >= *rewake_at_) {
+      rewake_at_.reset();
+      lock.unlock();
+      wake_("event: a second look");
+      lock.lock();
+    }
+    if (to_delete_.empty()) continue;
     auto handles = std::move(to_delete_);
     auto latencies = std::move(latencies_);
     to_delete_.clear();
     latencies_.clear();
     lock.unlock();
-    for (double s : latencies) metrics_.observe("haproxy_asg_event_to_applied_seconds", {}, s);
+    for (double sec : latencies) metrics_.observe("haproxy_asg_event_to_applied_seconds", {}, sec);
     delete_now(std::move(handles));
     lock.lock();
   }
+}
+
+void SqsEvents::set_groups(std::set<std::string> groups) {
+  std::lock_guard lock(mu_);
+  groups_ = std::move(groups);
 }
 
 void SqsEvents::delete_now(std::vector<std::string> handles) {

@@ -1,7 +1,7 @@
 // Events from an SQS queue (`events: {queue_url}`): the group's lifecycle-hook notifications and EventBridge events
 // (aws.autoscaling, aws.ec2), long-polled (20 s) on a thread of its own with its own AWS client. A message about a
-// configured group wakes a cycle at once; it is deleted once a cycle that started after it arrived succeeded, so a
-// failed cycle leaves it to come back. Events are triggers, never truth: the cycle re-reads the group, so
+// configured group wakes a cycle at once, and another a second later (AWS's describe calls may lag its events); it
+// is deleted once a cycle that started after it arrived succeeded, so a failed cycle leaves it to come back. Events are triggers, never truth: the cycle re-reads the group, so
 // duplicate, late and out-of-order messages only cost a cycle. Test notifications, other groups' messages and
 // malformed ones are logged and deleted at once.
 #pragma once
@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -44,6 +45,8 @@ class SqsEvents : public EventSource, public CycleObserver {
   Status start(WakeFn wake) override;
   void stop() override;
   void cycle_ended(const CycleEnd& end) override;
+  // The configured groups (SIGHUP may change them).
+  void set_groups(std::set<std::string> groups);
 
  private:
   struct Held {
@@ -69,6 +72,7 @@ class SqsEvents : public EventSource, public CycleObserver {
   std::map<std::string, Held> held_;           // message id -> waiting for a successful cycle
   std::vector<std::string> to_delete_;         // receipt handles
   std::vector<double> latencies_;              // event -> applied, seconds, to observe
+  std::optional<std::chrono::steady_clock::time_point> rewake_at_;  // a second look after a triggering message
   std::thread poller_;
   std::thread deleter_;
 };

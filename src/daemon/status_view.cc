@@ -18,7 +18,7 @@ nlohmann::json status_view(const config::Config& cfg, const CycleReport& report)
     }
     // Instances waiting on a lifecycle hook haproxy-asg owns, and for how long.
     const auto now = core::Clock::now();
-    for (const auto& [key, h] : report.plan.hooks) {
+    for (const auto& [key, h] : report.hooks) {
       if (h.group != b.group) continue;
       const std::string instance = key.substr(key.rfind('/') + 1);
       rows[instance]["group"]["hook"] = {

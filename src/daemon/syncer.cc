@@ -29,6 +29,9 @@ std::vector<haproxy::ManagedBackend> managed_backends(const std::vector<core::De
   return out;
 }
 
+// A lifecycle call that failed is tried again this soon (a heartbeat must not wait for the next interval).
+constexpr std::chrono::seconds kLifecycleRetry{5};
+
 std::string describe(const core::Op& op) {
   if (core::is_lifecycle_op(op.kind))
     return std::string(core::to_string(op.kind)) + " " + op.group + "/" + op.hook + " " + op.server + " " +
@@ -160,6 +163,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   report.rendered = std::move(*rendered);
   report.config_changed = seen->current != report.rendered;
   if (dry_run) {  // the caller shows the plan, warnings included
+    report.hooks = report.plan.hooks;
     out.report = std::move(report);
     return out;
   }
@@ -167,6 +171,9 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 
   // Apply.
   if (auto st = apply(*seen, report, out.state); !st) {
+    // HAProxy's side failed: completing a hook now could let the group kill an instance still served, but the
+    // heartbeats keep draining instances' hooks alive until a cycle succeeds.
+    apply_lifecycle(report, out.state, core::Clock::now(), /*heartbeats_only=*/true);
     out.report = st.error();
     return out;
   }
@@ -225,13 +232,14 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
   return Ok{};
 }
 
-void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now) {
-  state.hooks = report.plan.hooks;
+void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now, bool heartbeats_only) {
+  if (!heartbeats_only) state.hooks = report.plan.hooks;
   if (lifecycle_ == nullptr) return;
   for (const auto& op : report.plan.ops) {
     if (!core::is_lifecycle_op(op.kind)) continue;
-    const std::string key = op.group + "/" + op.hook + "/" + op.server;
     const bool complete = op.kind == core::OpKind::CompleteLifecycle;
+    if (complete && heartbeats_only) continue;
+    const std::string key = op.group + "/" + op.hook + "/" + op.server;
     Status st = complete ? lifecycle_->complete(op.group, op.hook, op.server, op.result)
                          : lifecycle_->heartbeat(op.group, op.hook, op.server);
     std::string outcome = "ok";
@@ -252,11 +260,20 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
                      op.group, op.server);
       else
         spdlog::info("lifecycle hook {} of {}: heartbeat for {} ({})", op.hook, op.group, op.server, op.reason);
-    } else {
-      spdlog::warn("lifecycle hook {} of {}: {} for {} failed, retried next cycle: {}", op.hook, op.group,
-                   complete ? "completion" : "heartbeat", op.server, st.error().message);
+      continue;
+    }
+    spdlog::warn("lifecycle hook {} of {}: {} for {} failed, retried in a few seconds: {}", op.hook, op.group,
+                 complete ? "completion" : "heartbeat", op.server, st.error().message);
+    // Retried soon, not at the next interval: a heartbeat that waits an interval may come after the hook expired.
+    auto soon = now + kLifecycleRetry;
+    if (!report.plan.next_due || soon < *report.plan.next_due) report.plan.next_due = soon;
+    if (st.error().code == "ConnectionError" || st.error().code == "RequestTimeout") {
+      // AWS unreachable: the rest would each wait their timeout too; the next cycle tries them all again.
+      spdlog::warn("lifecycle calls stopped for this cycle: Auto Scaling is not reachable");
+      break;
     }
   }
+  report.hooks = state.hooks;
 }
 
 SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider, LifecycleControl* lifecycle) {

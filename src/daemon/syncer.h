@@ -45,6 +45,7 @@ struct CycleReport {
   std::vector<core::ActualBackend> actual;  // HAProxy's view before the plan (empty when not running)
   std::vector<DrainEnded> drains_ended;     // servers removed this cycle after a drain the state recorded
   std::vector<LifecycleResult> lifecycle;   // lifecycle hook ops applied (after HAProxy's)
+  core::HookBook hooks;                     // the hook book after this cycle (completions included)
 
   // Anything to do? (what `plan` exits 2 for)
   bool changes() const { return config_changed || !plan.empty(); }
@@ -78,7 +79,7 @@ class Syncer {
   Result<Observed> observe(std::vector<core::GroupMembers> groups);
   core::Plan decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
   Status apply(const Observed& seen, CycleReport& report, core::SyncState& state);
-  void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
+  void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now, bool heartbeats_only = false);
 
   config::Config cfg_;
   discovery::Provider& provider_;
