@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
 #
-#   bench/run.sh                    # build if needed, then every row (about 9 minutes)
+#   bench/run.sh                    # build if needed, then every row (about 8 minutes)
 #   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook)
 #   bench/run.sh --no-build calls   # skip the build step
 #   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
