@@ -11,6 +11,13 @@
 // launch-to-first-request latencies of every instance that became InService after the churn started.
 //
 // Latency = first answered request (any request: HAProxy's health checks count) - when it became InService.
+//
+// Lifecycle hooks and events (bench rows hooks, events, nohook): --hook NAME puts a terminating lifecycle hook on the
+// group (DefaultResult CONTINUE, --hook-heartbeat seconds), so a scale-in waits in Terminating:Wait until someone
+// completes it and the server dies --terminating after that; --queue NAME creates an SQS queue that receives the
+// hook's notifications and the EventBridge events. RESULT.json then also holds every terminating lifecycle action
+// begun during the churn: how each ended (CompleteLifecycleAction, timeout, still waiting) and Terminating:Wait ->
+// completion. --instance-delay-ms with --stream: every answer's headers leave at once and its body over the delay.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -20,6 +27,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -57,6 +65,8 @@ int main(int argc, char** argv) {
   std::string pending = "500ms", terminating = "3s", period = "1s";
   int initial = 5, min_in_service = 2, max_in_service = 10, duration_s = 60;
   uint64_t seed = 42;
+  std::string hook, queue;
+  int hook_heartbeat = 60;
   CLI::App app{"churn_bench: the AWS simulator with a seeded group churn and launch-to-first-request latencies"};
   app.add_option("--port-file", port_file, "write the simulator's API port here once listening")->required();
   app.add_option("--out", out_file, "write the JSON result here on SIGTERM")->required();
@@ -70,6 +80,13 @@ int main(int argc, char** argv) {
   app.add_option("--min", min_in_service, "never fewer InService instances")->capture_default_str();
   app.add_option("--max", max_in_service, "never more instances")->capture_default_str();
   app.add_option("--seed", seed, "random seed of the churn")->capture_default_str();
+  app.add_option("--instance-delay-ms", opt.instance_delay_ms, "every answer takes this long")->capture_default_str();
+  app.add_flag("--stream", opt.instance_stream, "with --instance-delay-ms: headers at once, the body over the delay");
+  app.add_option("--delay-jitter-ms", opt.instance_delay_jitter_ms, "each answer's delay +- up to this (uniform)")
+      ->capture_default_str();
+  app.add_option("--hook", hook, "a terminating lifecycle hook of this name on the group");
+  app.add_option("--hook-heartbeat", hook_heartbeat, "its HeartbeatTimeout, seconds")->capture_default_str();
+  app.add_option("--queue", queue, "an SQS queue for the hook's notifications and EventBridge events");
   CLI11_PARSE(app, argc, argv);
 
   auto p = hasg::parse_duration_ms(pending), t = hasg::parse_duration_ms(terminating),
@@ -87,8 +104,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "churn_bench: %s\n", st.error().message.c_str());
     return 1;
   }
-  if (auto st = sim.create_group("app", initial); !st) {
+  auto check = [](const hasg::Status& st) {
+    if (st) return true;
     std::fprintf(stderr, "churn_bench: %s\n", st.error().message.c_str());
+    return false;
+  };
+  if (!queue.empty()) {
+    if (auto q = sim.create_queue(queue); !q) {
+      std::fprintf(stderr, "churn_bench: %s\n", q.error().message.c_str());
+      return 1;
+    }
+    if (!check(sim.route_events_to_queue(queue))) return 1;
+  }
+  if (!hook.empty()) {
+    hasg::sim::LifecycleHookSpec h;
+    h.group = "app";
+    h.name = hook;
+    h.transition = hasg::sim::kTerminatingTransition;
+    h.heartbeat_timeout = hook_heartbeat;
+    h.default_result = "CONTINUE";
+    if (!queue.empty()) h.notification_target_arn = sim.queue_arn(queue);
+    // The group is created first, empty: a hook needs its group. Its first instances then launch.
+    if (!check(sim.create_group("app", 0)) || !check(sim.put_lifecycle_hook(h)) || !check(sim.set_desired("app", initial)))
+      return 1;
+  } else if (!check(sim.create_group("app", initial))) {
     return 1;
   }
   std::signal(SIGUSR1, on_usr1);
@@ -123,10 +162,12 @@ int main(int argc, char** argv) {
         if (inst.lifecycle == "InService") live.push_back(inst);
       std::sort(live.begin(), live.end(), [](auto& a, auto& b) { return a.id < b.id; });  // ids grow with launch order
       k = std::min(k, static_cast<int>(live.size()) - min_in_service);
-      for (int j = 0; j < k; ++j) (void)sim.set_lifecycle(live[static_cast<size_t>(j)].id, "Terminating");
-      if (k > 0 && sim.set_desired("app", desired - k)) {  // the group now matches; nothing is launched
-        desired -= k;
-        terminated += k;
+      int done = 0;  // as TerminateInstanceInAutoScalingGroup --should-decrement-desired-capacity: hooks apply
+      for (int j = 0; j < k; ++j)
+        if (sim.terminate_instance(live[static_cast<size_t>(j)].id, true)) ++done;
+      if (done > 0) {
+        desired -= done;
+        terminated += done;
         ++changes;
       }
     }
@@ -137,13 +178,30 @@ int main(int argc, char** argv) {
 
   std::vector<double> lat_ms;
   int unserved = 0;
+  // When each instance became InService on the wall clock (Unix ms), to match against the daemon log's timestamps.
+  nlohmann::json in_service_unix_ms = nlohmann::json::object();
+  const auto steady_now = Clock::now();
+  const auto wall_now = std::chrono::system_clock::now();
   for (const auto& ti : sim.instance_times()) {
     if (!ti.in_service || *ti.in_service < churn_start) continue;
+    in_service_unix_ms[ti.id] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    (wall_now - (steady_now - *ti.in_service)).time_since_epoch())
+                                    .count();
     if (!ti.first_request) {
       ++unserved;
       continue;
     }
     lat_ms.push_back(std::chrono::duration<double, std::milli>(*ti.first_request - *ti.in_service).count());
+  }
+  // Terminating lifecycle actions begun during the churn: how they ended, and how long the wait lasted when
+  // haproxy-asg completed them.
+  std::vector<double> wait_ms;
+  std::map<std::string, int> ended;
+  for (const auto& a : sim.lifecycle_actions()) {
+    if (a.transition != hasg::sim::kTerminatingTransition || a.entered_wait < churn_start) continue;
+    ++ended[a.completed_by.empty() ? "waiting" : a.completed_by];
+    if (a.completed && a.completed_by == "CompleteLifecycleAction")
+      wait_ms.push_back(std::chrono::duration<double, std::milli>(*a.completed - a.entered_wait).count());
   }
   nlohmann::json j = {
       {"seed", seed},
@@ -157,6 +215,16 @@ int main(int argc, char** argv) {
        {{"p50", percentile(lat_ms, 50)},
         {"p99", percentile(lat_ms, 99)},
         {"max", lat_ms.empty() ? -1 : *std::max_element(lat_ms.begin(), lat_ms.end())}}},
+      {"in_service_unix_ms", in_service_unix_ms},
+      {"lifecycle",
+       {{"completed", ended["CompleteLifecycleAction"]},
+        {"timeout", ended["timeout"]},
+        {"waiting", ended["waiting"]},
+        {"other", ended["terminated"]},
+        {"wait_ms",
+         {{"p50", percentile(wait_ms, 50)},
+          {"p99", percentile(wait_ms, 99)},
+          {"max", wait_ms.empty() ? -1 : *std::max_element(wait_ms.begin(), wait_ms.end())}}}}},
   };
   std::ofstream(out_file) << j.dump(2) << "\n";
   sim.stop();

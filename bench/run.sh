@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
 #
-#   bench/run.sh                    # build if needed, then every row (about 5 minutes)
-#   bench/run.sh churn throughput   # only these rows (names: churn calls apply footprint throughput)
+#   bench/run.sh                    # build if needed, then every row (about 8 minutes)
+#   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook)
 #   bench/run.sh --no-build calls   # skip the build step
 #   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
 #
 # Environment: BENCH_BUILD_DIR (default build-bench), BENCH_CHURN_SECONDS (60), BENCH_SEED (42),
-# BENCH_ROUNDS (3, throughput rounds). Loopback only: every bind, server and request is on 127.0.0.0/8.
+# BENCH_ROUNDS (3, throughput rounds), BENCH_HOOKS_SECONDS (30: the churn of the hooks, events, nohook rows).
+# Loopback only: every bind, server and request is on 127.0.0.0/8.
 # See bench/README.md for what each row measures and how.
 set -uo pipefail
 
@@ -19,9 +20,10 @@ ROUNDS=${BENCH_ROUNDS:-3}
 HAPROXY_BIN=/usr/sbin/haproxy
 WRK=/usr/bin/wrk
 PY=/usr/bin/python3
-ALL_ROWS=(churn calls apply footprint throughput)
+ALL_ROWS=(churn calls apply footprint throughput hooks events nohook)
+CR_ARGS=()
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 BUILD_FIRST=1
 KEEP=0
@@ -31,7 +33,7 @@ for a in "$@"; do
     -h|--help) usage; exit 0 ;;
     --no-build) BUILD_FIRST=0 ;;
     --keep) KEEP=1 ;;
-    churn|calls|apply|footprint|throughput) ROWS+=("$a") ;;
+    churn|calls|apply|footprint|throughput|hooks|events|nohook) ROWS+=("$a") ;;
     *) echo "bench/run.sh: unknown argument '$a' (rows: ${ALL_ROWS[*]})" >&2; exit 2 ;;
   esac
 done
@@ -191,17 +193,22 @@ verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo MISS; fi; }
 CHURN_SERVER_OPTIONS="check inter 1s fall 2 rise 1 pool-purge-delay 10s pool-max-conn -1"
 
 # ---- row 1: churn ------------------------------------------------------------------------------------------------
-# churn_run MODE NET: MODE "daemon" (haproxy-asg run) or "reload" (render + reload every second)
+# churn_run MODE NET [NAME]: MODE "daemon" (haproxy-asg run) or "reload" (render + reload every second); NAME names the
+# work directory (default MODE). The churn's shape comes from these variables (the churn row's values when unset; the
+# hooks, events and nohook rows set them): CR_SECONDS CR_PERIOD CR_CONNS CR_INTERVAL CR_TERMINATING, CR_ARGS (more
+# churn_bench arguments, an array), CR_BACKEND_YAML (more lines of the backend), CR_TOP_YAML (more top-level lines
+# of the YAML; @SIM_PORT@ becomes the simulator's port).
 churn_run() {
-  local mode=$1 net=$2 d=$WORK/churn-$1 iport fport mport churn_pid loop_pid=""
+  local mode=$1 net=$2 d=$WORK/churn-${3:-$1} iport fport mport churn_pid loop_pid="" secs=${CR_SECONDS:-$CHURN_S}
   mkdir -p "$d"
   iport=$(free_port); fport=$(free_port); mport=$(free_port)
   bg_start "$d/sim.log" "$CHURN" --port-file "$d/sim.port" --out "$d/churn.json" --instance-port "$iport" \
-     --instance-net "$net" --pending 500ms --terminating 3s --period 1s --duration "$CHURN_S" --seed "$SEED" \
-     --initial 5 --min 2 --max 10
+     --instance-net "$net" --pending 500ms --terminating "${CR_TERMINATING:-3s}" --period "${CR_PERIOD:-1s}" \
+     --duration "$secs" --seed "$SEED" --initial 5 --min 2 --max 10 ${CR_ARGS[@]+"${CR_ARGS[@]}"}
   churn_pid=$LAST_PID
   wait_for 10 test -s "$d/sim.port" || { echo "churn_bench did not start" >&2; cat "$d/sim.log" >&2; return 1; }
-  aws_env "$(cat "$d/sim.port")"
+  local sim_port; sim_port=$(cat "$d/sim.port")
+  aws_env "$sim_port"
   { global_section "$d"; defaults_section; cat <<EOF
 frontend web
     bind 127.0.0.1:$fport
@@ -212,13 +219,15 @@ backend app
     option httpchk GET /
 EOF
   } >"$d/haproxy.cfg.template"
-  { yaml_head "$d" 1s "$mport"; cat <<EOF
+  { yaml_head "$d" "${CR_INTERVAL:-1s}" "$mport"; cat <<EOF
   - backend: app
     group: app
     port: $iport
     server_options: $CHURN_SERVER_OPTIONS
     drain_timeout: 2s
 EOF
+    [[ -n ${CR_BACKEND_YAML:-} ]] && echo "$CR_BACKEND_YAML"
+    [[ -n ${CR_TOP_YAML:-} ]] && echo "${CR_TOP_YAML//@SIM_PORT@/$sim_port}"
   } >"$d/haproxy-asg.yaml"
   sleep 0.7  # the first instances leave Pending
   "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; return 1; }
@@ -227,7 +236,7 @@ EOF
     start_daemon "$d" "$mport" || return 1
   else
     # The recipe haproxy-asg replaces: every second, render the whole file from discovery and reload HAProxy
-    # through the master CLI, changed or not. No runtime API, no draining.
+    # through the master CLI, changed or not. No runtime API, no draining, no lifecycle hooks.
     bg_start "$d/loop.log" bash -c '
       while :; do
         t0=$(date +%s%N)
@@ -242,7 +251,7 @@ EOF
   sleep 2
   local r0; r0=$(reloads "$d")
   kill -USR1 "$churn_pid"
-  timeout $((CHURN_S + 30)) "$WRK" -t2 -c20 -d$((CHURN_S + 5))s --timeout 5s "http://127.0.0.1:$fport/" >"$d/wrk.txt" 2>&1
+  timeout $((secs + 30)) "$WRK" -t2 -c"${CR_CONNS:-20}" -d$((secs + 5))s --timeout 5s "http://127.0.0.1:$fport/" >"$d/wrk.txt" 2>&1
   local r1; r1=$(reloads "$d")
   kill -TERM "$churn_pid"
   wait_for 20 test -s "$d/churn.json"
@@ -257,7 +266,30 @@ EOF
   CH_P50=$(jq -r '.latency_ms.p50' "$d/churn.json"); CH_P99=$(jq -r '.latency_ms.p99' "$d/churn.json")
   CH_UNSERVED=$(jq -r '.unserved' "$d/churn.json"); CH_SERVED=$(jq -r '.served' "$d/churn.json")
   CH_CHANGES=$(jq -r '.changes' "$d/churn.json")
+  CH_TERMINATED=$(jq -r '.terminated' "$d/churn.json")
   CH_RELOADS=$((r1 - r0))
+  read -r LC_DONE LC_TIMEOUT LC_WAITING LC_OTHER LC_P50 LC_P99 LC_MAX < <(jq -r '.lifecycle |
+    "\(.completed) \(.timeout) \(.waiting) \(.other) \(.wait_ms.p50) \(.wait_ms.p99) \(.wait_ms.max)"' "$d/churn.json")
+  CH_LOG_REMOVED=0 CH_LOG_COMPLETED=0 CH_ADD_P50=-1 CH_ADD_P99=-1 CH_ADD_N=0
+  if [[ $mode == daemon ]]; then
+    # InService -> the daemon's "add app/ID" log line (wall clock, ms): the daemon's own reaction, without HAProxy
+    # and the load's timing.
+    read -r CH_ADD_N CH_ADD_P50 CH_ADD_P99 < <("$PY" -c '
+import json, math, re, sys, time
+ins = json.load(open(sys.argv[1])).get("in_service_unix_ms", {})
+lat = []
+for line in open(sys.argv[2]):
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3}) \w+: add [^/ ]+/(\S+) ", line)
+    if m and m.group(3) in ins:
+        t = time.mktime(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) * 1000 + int(m.group(2))
+        lat.append(t - ins[m.group(3)])
+lat.sort()
+pct = lambda p: lat[max(1, math.ceil(p / 100 * len(lat))) - 1] if lat else -1
+print(len(lat), pct(50), pct(99))' "$d/churn.json" "$d/daemon.log")
+    CH_LOG_REMOVED=$(grep -c 'remove .*(drained)' "$d/daemon.log")
+    CH_LOG_COMPLETED=$(grep -c 'lifecycle hook .* completed for' "$d/daemon.log")
+  fi
+  return 0
 }
 
 bench_churn() {
@@ -281,6 +313,101 @@ bench_churn() {
       row "$label: InService->first request p50" "$(fcalc %.0f "$CH_P50") ms" "(baseline)" "-"
       row "$label: InService->first request p99" "$(fcalc %.0f "$CH_P99") ms (unserved: $CH_UNSERVED)" "(baseline)" "-"
       row "$label: reloads during the run" "$CH_RELOADS" "(baseline)" "-"
+    fi
+  done
+}
+
+# ---- rows 6-8: lifecycle hooks and events (issue 8) ---------------------------------------------------------------
+# The churn with slow streamed answers (headers at once, the body over 0.5 s: a server that dies mid-answer fails that
+# request, HAProxy cannot retry it), wrk -c40, a change every 2 s, and departing servers dying 0.5 s after
+# termination proceeds (after their hook completed; with no hook, right after leaving the group).
+HOOKS_S=${BENCH_HOOKS_SECONDS:-30}
+hooks_setup() {  # hooks_setup HOOK(0/1) EVENTS(0/1) INTERVAL
+  CR_SECONDS=$HOOKS_S CR_PERIOD=2s CR_CONNS=40 CR_INTERVAL=$3 CR_TERMINATING=500ms
+  CR_ARGS=(--instance-delay-ms 500 --delay-jitter-ms 100 --stream)
+  CR_BACKEND_YAML="" CR_TOP_YAML=""
+  if [[ $1 == 1 ]]; then
+    CR_ARGS+=(--hook drain --hook-heartbeat 60)
+    CR_BACKEND_YAML="    lifecycle_hooks: {terminating: drain}"
+  fi
+  if [[ $2 == 1 ]]; then
+    CR_ARGS+=(--queue events)
+    CR_TOP_YAML=$'events:\n  queue_url: http://127.0.0.1:@SIM_PORT@/123456789012/events'
+  fi
+}
+hooks_reset() { unset CR_SECONDS CR_PERIOD CR_CONNS CR_INTERVAL CR_TERMINATING CR_BACKEND_YAML CR_TOP_YAML; CR_ARGS=(); }
+hooks_details() {  # hooks_details LABEL
+  detail "$1: $CH_REQ requests, $CH_RPS req/s; non-2xx/3xx $CH_BAD, socket errors $CH_SERR ($CH_SERR_TEXT); $CH_CHANGES group changes, $CH_TERMINATED instances terminated; reloads $CH_RELOADS"
+  detail "$1: InService->first request over $CH_SERVED instances: p50 $(fcalc %.0f "$CH_P50") ms, p99 $(fcalc %.0f "$CH_P99") ms; InService but never served: $CH_UNSERVED"
+  if ((LC_DONE + LC_TIMEOUT + LC_WAITING + LC_OTHER > 0)); then
+    detail "$1: terminating lifecycle actions: $LC_DONE completed (CompleteLifecycleAction), $LC_TIMEOUT timed out, $LC_WAITING still waiting at the end, $LC_OTHER other; Terminating:Wait->completion p50 $(fcalc %.0f "$LC_P50") ms, p99 $(fcalc %.0f "$LC_P99") ms, max $(fcalc %.0f "$LC_MAX") ms"
+  fi
+  ((CH_ADD_N > 0)) && detail "$1: InService->add (the daemon log's 'add' line) over $CH_ADD_N instances: p50 $(fcalc %.0f "$CH_ADD_P50") ms, p99 $(fcalc %.0f "$CH_ADD_P99") ms"
+  ((CH_LOG_REMOVED + CH_LOG_COMPLETED > 0)) &&
+    detail "$1: daemon log: $CH_LOG_REMOVED 'remove ... (drained)', $CH_LOG_COMPLETED 'lifecycle hook ... completed'"
+  return 0
+}
+hooks_lc_text() { echo "$LC_DONE completed, $LC_TIMEOUT timed out, $LC_WAITING still waiting"; }
+
+bench_hooks() {
+  local label mode
+  for mode in daemon reload; do
+    hooks_setup 1 0 1s
+    if [[ $mode == daemon ]]; then label="hooks, haproxy-asg run"; else label="hooks, render+reload every 1s"; fi
+    echo "== $label: termination hook, wrk -c40 on 0.5 s streamed answers, a change every 2 s for $HOOKS_S s, interval 1s"
+    if ! churn_run "$mode" $([[ $mode == daemon ]] && echo 67 || echo 68) "hooks-$mode"; then
+      row "$label" "FAILED TO RUN" "" "MISS"; cleanup; hooks_reset; continue
+    fi
+    hooks_reset
+    hooks_details "$label"
+    if [[ $mode == daemon ]]; then
+      row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "0" "$(verdict "$CH_FAIL == 0")"
+      row "$label: hooks completed / timed out" "$(hooks_lc_text)" "0 timed out" \
+          "$(verdict "$LC_TIMEOUT == 0 && $LC_WAITING == 0 && $LC_DONE > 0")"
+      row "$label: Terminating:Wait->completion p50" "$(fcalc %.0f "$LC_P50") ms" "<= 1500 ms" \
+          "$(verdict "$LC_P50 >= 0 && $LC_P50 <= 1500")"
+      row "$label: Terminating:Wait->completion p99" "$(fcalc %.0f "$LC_P99") ms" "(report)" "-"
+    else
+      row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "(baseline)" "-"
+      row "$label: hooks completed / timed out" "$(hooks_lc_text) (HeartbeatTimeout 60 s)" "(baseline)" "-"
+    fi
+  done
+}
+
+bench_events() {
+  local label="events, haproxy-asg run"
+  hooks_setup 1 1 30s
+  echo "== $label: termination hook + SQS queue (hook notifications, EventBridge events), interval 30s, same load"
+  if ! churn_run daemon 69 events; then row "$label" "FAILED TO RUN" "" "MISS"; cleanup; hooks_reset; return; fi
+  hooks_reset
+  hooks_details "$label"
+  row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "0" "$(verdict "$CH_FAIL == 0")"
+  row "$label: InService->first request p50" "$(fcalc %.0f "$CH_P50") ms" "<= 300 ms" \
+      "$(verdict "$CH_P50 >= 0 && $CH_P50 <= 300 && $CH_UNSERVED == 0")"
+  row "$label: InService->first request p99" "$(fcalc %.0f "$CH_P99") ms (unserved: $CH_UNSERVED)" "(report)" "-"
+  row "$label: InService->add in HAProxy p50 / p99" "$(fcalc %.0f "$CH_ADD_P50") / $(fcalc %.0f "$CH_ADD_P99") ms" "(report)" "-"
+  row "$label: Terminating:Wait->completion p50" "$(fcalc %.0f "$LC_P50") ms" "<= 1000 ms" \
+      "$(verdict "$LC_P50 >= 0 && $LC_P50 <= 1000")"
+  row "$label: Terminating:Wait->completion p99" "$(fcalc %.0f "$LC_P99") ms" "(report)" "-"
+  row "$label: hooks completed / timed out" "$(hooks_lc_text)" "0 timed out" \
+      "$(verdict "$LC_TIMEOUT == 0 && $LC_WAITING == 0 && $LC_DONE > 0")"
+}
+
+bench_nohook() {
+  local label mode
+  for mode in daemon reload; do
+    hooks_setup 0 0 1s
+    if [[ $mode == daemon ]]; then label="nohook, haproxy-asg run"; else label="nohook, render+reload every 1s"; fi
+    echo "== $label: no hook, instances die 0.5 s after leaving the group, same load"
+    if ! churn_run "$mode" $([[ $mode == daemon ]] && echo 70 || echo 71) "nohook-$mode"; then
+      row "$label" "FAILED TO RUN" "" "MISS"; cleanup; hooks_reset; continue
+    fi
+    hooks_reset
+    hooks_details "$label"
+    if [[ $mode == daemon ]]; then
+      row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "(report)" "-"
+    else
+      row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "(baseline)" "-"
     fi
   done
 }

@@ -149,6 +149,8 @@ struct Instance {
   std::string id;
   std::string endpoint;  // "address:port", for messages
   int delay_ms = 0;
+  int jitter_ms = 0;    // each answer's delay is delay_ms +- up to jitter_ms (uniform)
+  bool stream = false;  // with delay_ms: the head and the body's first byte at once, the rest after delay_ms
   int listen_fd = -1;
   uint64_t listen_token = 0;
   bool running = false;
@@ -166,6 +168,7 @@ struct Pending {
   bool keep_alive;
   bool http10;
   bool head;
+  bool tail = false;  // a streamed answer's second part: the rest of the body
 };
 
 struct Conn {
@@ -200,6 +203,13 @@ struct InstanceFleet::Impl {
   using Timer = std::pair<Clock::time_point, uint64_t>;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   std::vector<char> buf = std::vector<char>(64 * 1024);
+  uint64_t jitter_state = 0x9E3779B97F4A7C15ull;  // xorshift64 for answer delays; fixed seed: reproducible runs
+  uint64_t jitter() {
+    jitter_state ^= jitter_state << 13;
+    jitter_state ^= jitter_state >> 7;
+    jitter_state ^= jitter_state << 17;
+    return jitter_state;
+  }
 
   Impl();
   ~Impl();
@@ -352,7 +362,11 @@ void InstanceFleet::Impl::on_timer(uint64_t token, Clock::time_point now) {
 }
 
 void InstanceFleet::Impl::parse(Conn& c, uint64_t token, Clock::time_point now) {
-  const auto due = now + std::chrono::milliseconds(c.inst->delay_ms);
+  int delay = c.inst->delay_ms;
+  if (c.inst->jitter_ms > 0)
+    delay = std::max(0, delay + static_cast<int>(jitter() % static_cast<uint64_t>(2 * c.inst->jitter_ms + 1)) -
+                            c.inst->jitter_ms);
+  const auto due = now + std::chrono::milliseconds(delay);
   std::string_view in = c.in;
   size_t pos = 0;
   while (!c.stop_reading) {
@@ -380,7 +394,12 @@ void InstanceFleet::Impl::parse(Conn& c, uint64_t token, Clock::time_point now) 
       break;
     }
     c.skip = r.content_length;
-    queue(c, token, Pending{due, Answer::kOk, r.keep_alive, r.http10, r.head}, now);
+    if (c.inst->stream && c.inst->delay_ms > 0 && !r.head) {  // streamed: started now, finished at `due`
+      queue(c, token, Pending{now, Answer::kOk, r.keep_alive, r.http10, false}, now);
+      queue(c, token, Pending{due, Answer::kOk, r.keep_alive, r.http10, false, true}, now);
+    } else {
+      queue(c, token, Pending{due, Answer::kOk, r.keep_alive, r.http10, r.head}, now);
+    }
     if (!r.keep_alive) c.stop_reading = c.close_after = true;
   }
   if (c.stop_reading) c.in.clear();
@@ -402,11 +421,17 @@ void InstanceFleet::Impl::emit(Conn& c, const Pending& p) {
     return;
   }
   const Instance& inst = *c.inst;
+  const bool streamed = inst.stream && inst.delay_ms > 0 && !p.head;
+  if (p.tail) {
+    c.out.append(inst.body, 1);  // the streamed body's rest
+    return;
+  }
   c.out += inst.head_prefix;
   if (!p.keep_alive) c.out += "Connection: close\r\n";
   else if (p.http10) c.out += "Connection: keep-alive\r\n";
   c.out += "\r\n";
-  if (!p.head) c.out += inst.body;
+  if (streamed) c.out += inst.body.front();  // the rest follows as a Pending tail
+  else if (!p.head) c.out += inst.body;
   if (!c.inst->first_request) c.inst->first_request = Clock::now();
   c.inst->requests.fetch_add(1, std::memory_order_relaxed);
 }
@@ -476,7 +501,8 @@ void InstanceFleet::Impl::close_instance(Instance& inst) {
 InstanceFleet::InstanceFleet() : impl_(std::make_unique<Impl>()) {}
 InstanceFleet::~InstanceFleet() = default;
 
-Status InstanceFleet::start(const std::string& id, const std::string& address, int port, int delay_ms) {
+Status InstanceFleet::start(const std::string& id, const std::string& address, int port, int delay_ms, bool stream,
+                            int jitter_ms) {
   const std::string endpoint = address + ":" + std::to_string(port);
   if (id.empty()) return make_error("InvalidParameter", "cannot start an instance without an id on " + endpoint);
   sockaddr_in sa{};
@@ -487,7 +513,7 @@ Status InstanceFleet::start(const std::string& id, const std::string& address, i
     return make_error("InvalidParameter", "cannot listen on " + endpoint + ": not a loopback address (127.0.0.0/8)");
   if (port <= 0 || port > 65535)
     return make_error("InvalidParameter", "cannot listen on " + endpoint + ": port out of range");
-  if (delay_ms < 0) return make_error("InvalidParameter", "negative delay for instance " + id);
+  if (delay_ms < 0 || jitter_ms < 0) return make_error("InvalidParameter", "negative delay for instance " + id);
   sa.sin_port = htons(static_cast<uint16_t>(port));
 
   auto already_running = [&](const Instance& inst) {
@@ -524,6 +550,8 @@ Status InstanceFleet::start(const std::string& id, const std::string& address, i
   inst.id = id;
   inst.endpoint = endpoint;
   inst.delay_ms = delay_ms;
+  inst.stream = stream;
+  inst.jitter_ms = jitter_ms;
   inst.body = id + "\n";
   inst.head_prefix = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                      std::to_string(inst.body.size()) + "\r\nX-Instance-Id: " + id + "\r\n";

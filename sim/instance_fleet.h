@@ -21,8 +21,12 @@ class InstanceFleet {
   InstanceFleet& operator=(const InstanceFleet&) = delete;
 
   // Starts serving `id` on address:port (HTTP/1.1, keep-alive). Body: "<id>\n"; header X-Instance-Id: <id>.
-  // `delay_ms` > 0 makes every answer wait that long (slow servers for draining tests).
-  Status start(const std::string& id, const std::string& address, int port, int delay_ms = 0);
+  // `delay_ms` > 0 makes every answer wait that long (slow servers for draining tests); with `stream` the status
+  // line, headers and the body's first byte leave at once and the rest of the body `delay_ms` later (a response in
+  // flight that a dying server cuts, which HAProxy cannot retry); `jitter_ms` spreads each answer's delay uniformly
+  // over delay_ms +- jitter_ms (constant delays keep a closed-loop load generator's connections in lockstep).
+  Status start(const std::string& id, const std::string& address, int port, int delay_ms = 0, bool stream = false,
+               int jitter_ms = 0);
   // Stops serving: closes the listener and resets every open connection, as a dying machine would.
   void kill(const std::string& id);
   bool running(const std::string& id) const;

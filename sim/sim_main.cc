@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   app.add_option("--instance-port", opt.instance_port, "port of every instance's HTTP server (0: no servers)");
   app.add_option("--instance-net", opt.instance_net, "instances get addresses 127.N.x.y")->check(CLI::Range(0, 255));
   app.add_option("--instance-delay-ms", opt.instance_delay_ms, "every instance answers this slowly");
+  app.add_flag("--instance-stream", opt.instance_stream,
+               "with --instance-delay-ms: headers and the first body byte at once, the rest after the delay");
+  app.add_option("--instance-delay-jitter-ms", opt.instance_delay_jitter_ms,
+                 "each answer's delay: --instance-delay-ms +- up to this (uniform)");
   app.add_option("--pending", pending, "time an instance stays Pending, e.g. 2s")->capture_default_str();
   app.add_option("--terminating", terminating, "time an instance stays Terminating before it dies, e.g. 3s")
       ->capture_default_str();

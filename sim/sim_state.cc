@@ -35,7 +35,8 @@ std::string SimState::address_for(uint64_t seq) const {
 
 void SimState::start_server(Instance& inst) {
   if (opt.instance_port <= 0 || inst.view.server_running) return;
-  auto st = fleet.start(inst.view.id, inst.view.address, opt.instance_port, opt.instance_delay_ms);
+  auto st = fleet.start(inst.view.id, inst.view.address, opt.instance_port, opt.instance_delay_ms, opt.instance_stream,
+                         opt.instance_delay_jitter_ms);
   if (!st) {
     std::fprintf(stderr, "simulator: %s\n", st.error().message.c_str());
     return;

@@ -161,6 +161,26 @@ Status Simulator::set_lifecycle(const std::string& instance_id, const std::strin
   return Ok{};
 }
 
+Status Simulator::terminate_instance(const std::string& instance_id, bool decrement_desired) {
+  std::lock_guard lock(impl_->state.mu);
+  Instance* inst = nullptr;
+  if (auto st = find_member(impl_->state, instance_id, &inst); !st) return st;
+  if (inst->view.lifecycle.starts_with("Terminating"))
+    return make_error("ValidationError", "instance " + instance_id + " is already terminating");
+  auto g = impl_->state.groups.find(inst->view.group);
+  if (g == impl_->state.groups.end()) return make_error("ValidationError", "no group for " + instance_id);
+  if (decrement_desired) {
+    if (g->second.desired - 1 < g->second.min_size)
+      return make_error("ValidationError", "Currently, desiredSize equals minSize (" +
+                                               std::to_string(g->second.min_size) + "). Terminating instance without "
+                                               "replacement will violate group's min size constraint.");
+    --g->second.desired;
+  }
+  impl_->state.begin_termination(*inst);
+  impl_->state.reconcile(g->second);  // a replacement when the capacity stays
+  return Ok{};
+}
+
 Status Simulator::set_health(const std::string& instance_id, const std::string& health) {
   if (health != "Healthy" && health != "Unhealthy")
     return make_error("ValidationError", "health must be Healthy or Unhealthy");

@@ -29,6 +29,8 @@ struct SimOptions {
   int instance_net = 0;
   int instance_port = 0;
   int instance_delay_ms = 0;                 // every instance answers this slowly
+  bool instance_stream = false;              // with instance_delay_ms: headers at once, the body over the delay
+  int instance_delay_jitter_ms = 0;          // each answer's delay: instance_delay_ms +- up to this (uniform)
   std::chrono::milliseconds pending{0};      // Pending -> InService after this long
   std::chrono::milliseconds terminating{0};  // Terminating (or Terminating:Proceed) -> terminated after this long
   // How long one second of a lifecycle hook's HeartbeatTimeout / GlobalTimeout lasts (tests shrink it).
@@ -115,6 +117,10 @@ class Simulator {
   Status create_group(const std::string& name, int desired, int min_size = 0, int max_size = 10000);
   Status set_desired(const std::string& name, int desired);
   Status set_lifecycle(const std::string& instance_id, const std::string& state);
+  // As TerminateInstanceInAutoScalingGroup: the instance starts terminating through the group's terminating hooks
+  // (Terminating:Wait, notifications, events) or straight to Terminating; the desired capacity drops by one when
+  // `decrement_desired`, else the group launches a replacement.
+  Status terminate_instance(const std::string& instance_id, bool decrement_desired);
   Status set_health(const std::string& instance_id, const std::string& health);
   Status set_ec2_state(const std::string& instance_id, const std::string& state);
   Status kill_server(const std::string& instance_id);
