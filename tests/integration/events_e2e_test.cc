@@ -118,6 +118,12 @@ TEST_F(EventsE2E, AScaleInIsCompletedWithinASecondOrTwoAndEveryMessageEndsDelete
   EXPECT_TRUE(r.daemon().alive());
   EXPECT_EQ(r.http("/healthz").exit_code, 0);
   EXPECT_EQ(r.timeouts(), 0);
+
+  // SIGTERM stops it cleanly, also with a 20 s long poll open on the queue.
+  const auto stopping = SteadyClock::now();
+  r.daemon().signal(SIGTERM);
+  EXPECT_EQ(r.daemon().wait(10s), 0) << r.log();
+  EXPECT_LT(ms_between(stopping, SteadyClock::now()), 2000) << r.log();
 }
 
 }  // namespace

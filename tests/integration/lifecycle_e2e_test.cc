@@ -316,6 +316,64 @@ TEST_F(LifecycleE2E, LaunchHookAbandonsAnInstanceThatNeverComesUp) {
   EXPECT_EQ(r.timeouts(), 0);
 }
 
+// How the action of `instance` on `hook` ended ("" while it waits; "none" when there is no such action).
+std::string ended_by(const sim::Simulator& sim, const std::string& instance, const std::string& hook) {
+  for (const auto& a : sim.lifecycle_actions(instance))
+    if (a.hook == hook) return a.completed ? a.completed_by + " " + a.result : "";
+  return "none";
+}
+
+TEST_F(LifecycleE2E, OnlyOurHookIsCompletedAndAnInstanceNeverServedAtOnceAlsoInAReloadCycle) {
+  // Two termination hooks on the group: ours ("drain") and someone else's ("other", 30 hook seconds of 50 ms). An
+  // instance scaled in before HAProxy ever served it is completed at once, here in a cycle that also reloads
+  // HAProxy (the template changed); a served one is drained first. "other" is never completed by us: it times
+  // out, and its instance is still drained.
+  HookRigOptions o;
+  o.net = 68;
+  o.interval = "30s";  // cycles come from SIGHUP and the drain watch only
+  o.hook_second = 50ms;
+  o.terminating = 300ms;
+  o.backend_yaml = "    lifecycle_hooks:\n      terminating: drain\n";
+  HookRig r(o);
+  r.put_hook("drain", sim::kTerminatingTransition, 3600);
+  r.put_hook("other", sim::kTerminatingTransition, 30);
+  r.start_haproxy();
+  r.start_daemon();
+  ASSERT_TRUE(wait_until([&] { return r.converged() && r.rig().ready_servers().size() == 2; })) << r.log();
+
+  // A launch scaled in at once: HAProxy never served it.
+  ASSERT_TRUE(r.sim().set_desired("app", 3).ok());
+  const std::string never_served = r.newest();
+  ASSERT_TRUE(r.sim().set_desired("app", 2).ok());
+  ASSERT_EQ(r.sim().instances("app").back().lifecycle, "Terminating:Wait");
+  const std::string tmpl = r.rig().dir().file("haproxy.cfg.template");
+  write_file(tmpl, std::regex_replace(read_file(tmpl), std::regex("timeout server 10s"), "timeout server 11s"));
+  r.daemon().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return ended_by(r.sim(), never_served, "drain") != ""; }, 5s)) << r.log();
+  EXPECT_EQ(ended_by(r.sim(), never_served, "drain"), "CompleteLifecycleAction CONTINUE");
+  EXPECT_EQ(r.rig().reloads(), 1) << "the completion came in a reload cycle";
+  EXPECT_NE(r.log().find("not served by HAProxy"), std::string::npos) << r.log();
+  EXPECT_FALSE(r.rig().haproxy_servers().contains(never_served));
+
+  // A served instance: drained (it is leaving, whichever hook holds it), removed, then only our hook completed.
+  const std::string served = *r.rig().ready_servers().rbegin();
+  ASSERT_TRUE(r.sim().set_desired("app", 1).ok());
+  ASSERT_EQ(ended_by(r.sim(), served, "drain"), "");
+  r.daemon().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return ended_by(r.sim(), served, "drain") != ""; }, 5s)) << r.log();
+  EXPECT_EQ(ended_by(r.sim(), served, "drain"), "CompleteLifecycleAction CONTINUE");
+  EXPECT_FALSE(r.rig().haproxy_servers().contains(served));
+
+  // Someone else's hook runs out its own timeout (1.5 s) for both instances: never completed by haproxy-asg.
+  ASSERT_TRUE(wait_until([&] { return ended_by(r.sim(), served, "other") != ""; }, 5s));
+  EXPECT_EQ(ended_by(r.sim(), never_served, "other"), "timeout ABANDON");
+  EXPECT_EQ(ended_by(r.sim(), served, "other"), "timeout ABANDON");
+  EXPECT_EQ(r.sim().calls("CompleteLifecycleAction"), 2u);
+  EXPECT_EQ(r.metric("haproxy_asg_lifecycle_actions_total", {{"hook", "other"}}), -1);
+  EXPECT_EQ(r.metric("haproxy_asg_lifecycle_actions_total", kDrainOk), 2);
+  EXPECT_EQ(r.metric("haproxy_asg_cycles_total", {{"outcome", "error"}}), -1) << r.log();
+}
+
 // One cycle's ops of `haproxy-asg once --json`, by kind.
 std::map<std::string, int> op_counts(const nlohmann::json& j) {
   std::map<std::string, int> out;
