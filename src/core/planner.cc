@@ -336,7 +336,25 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
                             return op.kind == OpKind::Remove && op.backend == d->backend && op.server == instance;
                           });
           }
-          if (!served) {
+          // A drain the book holds for a server HAProxy no longer has, without a removal of ours: a reload took it
+          // out of the new worker (the file holds servers in rotation only) while the old worker may still serve
+          // its requests, whose sessions cannot be seen. The book entry is kept and the hook waits for the drain
+          // timeout, with heartbeats, instead of letting the instance die under those requests.
+          bool old_worker_drains = false;
+          for (const DesiredBackend* d : backends) {
+            const std::string book_key = server_key(d->backend, instance);
+            auto rec_it = in.drains.find(book_key);
+            if (served || rec_it == in.drains.end() || actual_server(in, d->backend, instance) != nullptr) continue;
+            auto b = std::find_if(in.actual.begin(), in.actual.end(),
+                                  [&](const ActualBackend& a) { return a.backend == d->backend; });
+            if (!in.haproxy_running || b == in.actual.end() || !b->exists) continue;
+            const TimePoint since = std::min(rec_it->second.since, in.now);
+            if (in.now - since >= d->drain_timeout) continue;
+            out.drains[book_key] = DrainRecord{since};
+            due_at(out, since + d->drain_timeout);
+            old_worker_drains = true;
+          }
+          if (!served && !old_worker_drains) {
             out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
                                            removed_now ? "drained and removed" : "not served by HAProxy"));
             continue;

@@ -839,6 +839,39 @@ TEST(Planner, AnInstanceWaitingOnTheHookThatHaproxyDoesNotServeIsCompletedAtOnce
   EXPECT_EQ(lifecycle_ops(plan(in)).size(), 1u);
 }
 
+TEST(Planner, AReloadThatTookADrainingServerOutHoldsTheHookUntilTheDrainTimeout) {
+  // The reload cycle drained i-b and reloaded: the new worker lacks it (the file holds servers in rotation only),
+  // the old one may still serve its requests. Not "not served": the book entry stays and the hook waits for
+  // drain_timeout (30 s), with heartbeats, then is completed.
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}});
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2")})}, {{"web/i-b", DrainRecord{T0}}});
+  in.now = T0 + 2s;
+  in.hooks["web-asg/drain-hook/i-b"] = HookWait{"web-asg", "drain-hook", "terminating", T0, T0, false};
+  Plan p = plan(in);
+  EXPECT_THAT(lifecycle_ops(p), IsEmpty());
+  EXPECT_EQ(p.drains.at("web/i-b").since, T0) << "kept, with its start";
+  ASSERT_TRUE(p.next_due.has_value());
+  EXPECT_EQ(*p.next_due, T0 + 30s) << "the heartbeat (half of 60 s) and the drain timeout";
+
+  in.now = T0 + 31s;
+  in.drains = p.drains;
+  in.hooks = p.hooks;
+  in.hooks["web-asg/drain-hook/i-b"].last_beat = T0 + 30s;
+  p = plan(in);
+  auto ops = lifecycle_ops(p);
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::CompleteLifecycle);
+  EXPECT_EQ(ops[0].reason, "not served by HAProxy");
+  EXPECT_EQ(p.drains.count("web/i-b"), 0u);
+
+  // HAProxy not running: no worker serves anything, completed at once.
+  in.now = T0 + 2s;
+  in.drains = {{"web/i-b", DrainRecord{T0}}};
+  in.haproxy_running = false;
+  in.actual.clear();
+  EXPECT_EQ(lifecycle_ops(plan(in)).size(), 1u);
+}
+
 TEST(Planner, HooksThatAreNotConfiguredAreNeverCompletedButTheirInstancesAreDrained) {
   auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}, {"i-c", "Terminating:Wait"}});
   want.hook_terminating.clear();
@@ -914,6 +947,7 @@ TEST(Planner, TwoBackendsOfOneGroupCompleteTheHookOnlyWhenBothAreDone) {
   Plan p = plan(in);
   EXPECT_EQ(count_kind(p, OpKind::Remove), 1u);
   EXPECT_EQ(count_kind(p, OpKind::CompleteLifecycle), 0u) << "api still streams from it";
+  in.drains = p.drains;  // web's entry left the book with its removal
   in.actual = {ab("web", {}), ab("api", {as("i-b", "127.0.0.3", 80, AdminState::Drain, 0)})};
   p = plan(in);
   EXPECT_EQ(count_kind(p, OpKind::CompleteLifecycle), 1u);
