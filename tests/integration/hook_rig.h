@@ -148,7 +148,7 @@ class HookRig {
   std::future<ClientAnswer> request_async(int max_seconds = 15) const {
     std::string url = rig_->frontend_url();
     return std::async(std::launch::async, [url, max_seconds] {
-      auto r = run_command({"/usr/bin/curl", "-s", "-S", "--max-time", std::to_string(max_seconds), url});
+      auto r = run_command({"/usr/bin/curl", "-s", "-S", "-f", "--max-time", std::to_string(max_seconds), url});
       return ClientAnswer{std::move(r), SteadyClock::now()};
     });
   }

@@ -374,6 +374,50 @@ TEST_F(LifecycleE2E, OnlyOurHookIsCompletedAndAnInstanceNeverServedAtOnceAlsoInA
   EXPECT_EQ(r.metric("haproxy_asg_cycles_total", {{"outcome", "error"}}), -1) << r.log();
 }
 
+TEST_F(LifecycleE2E, AReloadDuringAHookDrainStillWaitsForTheLastResponse) {
+  // A structural change reloads HAProxy while a hook's instance drains. The new worker does not get the draining
+  // server (the file holds servers in rotation only); the old worker still serves its in-flight request. The hook
+  // must not be completed (and the instance let die) before that request ended: its sessions in the old worker
+  // cannot be seen, so the hook waits for drain_timeout (5 s, the request takes 4 s).
+  HookRigOptions o;
+  o.net = 69;
+  o.delay_ms = 4000;
+  o.terminating = 300ms;
+  o.http_checks = false;
+  o.drain_timeout = "5s";
+  o.backend_yaml = "    lifecycle_hooks:\n      terminating: drain\n";
+  HookRig r(o);
+  r.put_hook("drain", sim::kTerminatingTransition);
+  r.start_haproxy();
+  r.start_daemon();
+  ASSERT_TRUE(wait_until([&] { return r.converged() && r.rig().ready_servers().size() == 2; })) << r.log();
+  const std::string leaving = r.newest();
+  std::vector<std::future<ClientAnswer>> answers;
+  for (int i = 0; i < 4; ++i) answers.push_back(r.request_async());
+  ASSERT_TRUE(wait_until([&] { return r.stat(leaving).scur >= 1; }, 2s));
+  ASSERT_TRUE(r.sim().set_desired("app", 1).ok());
+  ASSERT_TRUE(wait_until([&] { return r.rig().haproxy_servers()[leaving].ends_with(" drain"); }, 3s)) << r.log();
+  const std::string tmpl = r.rig().dir().file("haproxy.cfg.template");
+  write_file(tmpl, std::regex_replace(read_file(tmpl), std::regex("timeout server 10s"), "timeout server 11s"));
+  ASSERT_TRUE(wait_until([&] { return r.rig().reloads() == 1; }, 3s)) << r.log();
+
+  SteadyClock::time_point last_answer{};
+  for (auto& f : answers) {
+    ClientAnswer a = f.get();
+    EXPECT_EQ(a.result.exit_code, 0) << "a request cut: " << a.result.err;
+    EXPECT_TRUE(a.result.out.starts_with("i-")) << "the full answer: " << a.result.out;
+    last_answer = std::max(last_answer, a.ended);
+  }
+  ASSERT_TRUE(wait_until([&] { return r.completed(leaving); }, 5s)) << r.log();
+  auto act = *r.action(leaving);
+  EXPECT_EQ(act.completed_by, "CompleteLifecycleAction");
+  EXPECT_EQ(act.result, "CONTINUE");
+  EXPECT_GT(ms_between(last_answer, *act.completed), -150) << "completed while a request was in flight\n" << r.log();
+  const double waited_ms = ms_between(act.entered_wait, *act.completed);
+  EXPECT_LT(waited_ms, 5000 + 2000) << "completed at the drain timeout";
+  EXPECT_EQ(r.timeouts(), 0);
+}
+
 // One cycle's ops of `haproxy-asg once --json`, by kind.
 std::map<std::string, int> op_counts(const nlohmann::json& j) {
   std::map<std::string, int> out;
