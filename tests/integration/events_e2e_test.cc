@@ -126,5 +126,38 @@ TEST_F(EventsE2E, AScaleInIsCompletedWithinASecondOrTwoAndEveryMessageEndsDelete
   EXPECT_LT(ms_between(stopping, SteadyClock::now()), 2000) << r.log();
 }
 
+TEST_F(EventsE2E, AMessageWhoseCycleFailedStaysUntilACycleSucceeds) {
+  HookRigOptions o;
+  o.net = 72;
+  HookRig r(o);
+  auto url = r.sim().create_queue("events");
+  ASSERT_TRUE(url.ok());
+  write_file(r.yaml_path(), read_file(r.yaml_path()) + "events:\n  queue_url: " + *url + "\n");
+  r.start_haproxy();
+  r.start_daemon();
+  ASSERT_TRUE(wait_until([&] { return r.converged(); })) << r.log();
+
+  // Auto Scaling fails from now on: the cycle the message triggers fails, and the message must not be deleted.
+  r.sim().inject({"DescribeAutoScalingGroups", sim::Fault::Kind::ServerError, -1, 0});
+  ASSERT_EQ(r.send_message(*url, lifecycle_notification("app", r.newest())).status, 200);
+  ASSERT_TRUE(wait_until([&] {
+    return r.metric("haproxy_asg_event_messages_total", {{"kind", "lifecycle-action"}, {"outcome", "trigger"}}) == 1;
+  }, 5s)) << r.log();
+  const double failed_then = std::max(0.0, r.metric("haproxy_asg_cycles_total", {{"outcome", "error"}}));
+  ASSERT_TRUE(wait_until([&] { return r.metric("haproxy_asg_cycles_total", {{"outcome", "error"}}) >= failed_then + 1; },
+                         10s))
+      << r.log();
+  auto held = r.sim().queue_messages("events");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->size(), 1u) << "kept while the cycles it triggers fail";
+
+  r.sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] {
+    auto m = r.sim().queue_messages("events");
+    return m && m->empty();
+  }, 15s)) << "deleted once a cycle succeeded\n" << r.log();
+  EXPECT_TRUE(r.daemon().alive());
+}
+
 }  // namespace
 }  // namespace hasg::test
