@@ -80,7 +80,7 @@ TEST(JudgeEvent, BodiesAsTheQueueDeliversThem) {
                R"("detail":{"instance-id":"i-0bbb","state":"shutting-down"}})"),
          true, "trigger");
   expect(judge(R"({"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification",)"
-               R"("detail":{"instance-id":"i-0zzz","state":"running"}})"),
+               R"("detail":{"instance-id":"i-0zzz","state":"stopped"}})"),
          false, "foreign");
   expect(judge(R"({"source":"aws.autoscaling","detail-type":"EC2 Instance Launch Successful",)"
                R"("detail":{"AutoScalingGroupName":"api","EC2InstanceId":"i-0new"}})"),
