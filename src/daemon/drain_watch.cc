@@ -118,7 +118,9 @@ void DrainWatch::loop() {
               present = true;
               scur = n;
             }
-        if (!present || scur <= 0) reason = "drain of " + key + " ended (0 sessions)";
+        // A server HAProxy no longer has is not a drain that ended: the book keeps one only while an old worker
+        // may still serve it after a reload (the planner's word), and only its timeout can end that.
+        if (present && scur <= 0) reason = "drain of " + key + " ended (0 sessions)";
       }
       // A socket error (HAProxy restarting) is not a reason: the next look, or the interval, will tell.
       if (!reason.empty()) ended.emplace_back(key, std::move(reason));

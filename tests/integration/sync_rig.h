@@ -22,10 +22,13 @@ namespace hasg::test {
 
 class SyncRig {
  public:
-  explicit SyncRig(int instance_net, int desired = 3, const std::string& extra_yaml = "") {
-    sim::SimOptions opt;
-    opt.instance_net = instance_net;
-    opt.instance_port = free_port();
+  explicit SyncRig(int instance_net, int desired = 3, const std::string& extra_yaml = "")
+      : SyncRig(options_for(instance_net), desired, extra_yaml) {}
+
+  // With simulator options of the test's choosing (slow instances, hook seconds, termination delay); an
+  // instance_port of 0 gets a free port.
+  SyncRig(sim::SimOptions opt, int desired, const std::string& extra_yaml) {
+    if (opt.instance_port == 0) opt.instance_port = free_port();
     sim_ = std::make_unique<sim::Simulator>(opt);
     EXPECT_TRUE(sim_->start().ok());
     EXPECT_TRUE(sim_->create_group("app", desired).ok());
@@ -157,6 +160,13 @@ class SyncRig {
     return r.exit_code == 0 ? out : "";
   }
 
+  static sim::SimOptions options_for(int instance_net) {
+    sim::SimOptions opt;
+    opt.instance_net = instance_net;
+    return opt;
+  }
+
+  std::string frontend_url() const { return "http://127.0.0.1:" + std::to_string(frontend_port_) + "/"; }
   sim::Simulator& sim() { return *sim_; }
   const TempDir& dir() const { return tmp_; }
   std::string config_file() const { return tmp_.file("haproxy.cfg"); }
