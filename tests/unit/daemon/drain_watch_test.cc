@@ -15,6 +15,7 @@
 
 #include "daemon/drain_watch.h"
 #include "support/haproxy_fixture.h"
+#include "support/loopback_listener.h"
 #include "support/process.h"
 
 namespace hasg::daemon {
@@ -24,54 +25,10 @@ using namespace std::chrono_literals;
 using test::HaproxyFixture;
 using test::wait_until;
 
-// A backend that accepts and reads requests but never answers: each connection is a session held open in HAProxy
-// until the test closes it.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] {
-      for (;;) {
-        int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        std::lock_guard lock(mu_);
-        conns_.push_back(c);
-      }
-    });
-  }
-  ~SilentServer() {
-    close_all();
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  size_t accepted() {
-    std::lock_guard lock(mu_);
-    return conns_.size();
-  }
-  void close_all() {
-    std::lock_guard lock(mu_);
-    for (int c : conns_) close(c);
-    conns_.clear();
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::mutex mu_;
-  std::vector<int> conns_;
-  std::thread thread_;
+// A backend that accepts requests but never answers: each connection is a session held open in HAProxy until the
+// test closes it.
+struct SilentServer : test::LoopbackListener {
+  SilentServer() : test::LoopbackListener(/*hold=*/true) {}
 };
 
 class DrainWatchTest : public ::testing::Test {

@@ -16,6 +16,7 @@
 #include "haproxy/runtime_client.h"
 #include "haproxy/unix_socket.h"
 #include "support/haproxy_fixture.h"
+#include "support/loopback_listener.h"
 #include "util/strings.h"
 
 namespace hasg::haproxy {
@@ -26,47 +27,7 @@ using core::Op;
 using core::OpKind;
 using test::HaproxyFixture;
 
-// A TCP listener on 127.0.0.1 that accepts and closes (enough for HAProxy's layer-4 health checks), or with
-// `hold` keeps every connection open without answering (a request in flight).
-class Listener {
- public:
-  explicit Listener(bool hold = false) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 64);
-    th_ = std::thread([this, hold] {
-      while (!stop_) {
-        int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) continue;
-        if (hold)
-          held_.push_back(c);
-        else
-          close(c);
-      }
-    });
-  }
-  ~Listener() {
-    stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    th_.join();
-    close(fd_);
-    for (int c : held_) close(c);
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::vector<int> held_;
-  std::thread th_;
-};
+using Listener = test::LoopbackListener;
 
 // Connects to 127.0.0.1:port and sends an HTTP request; the caller closes the returned fd.
 int send_request(int port) {
