@@ -175,4 +175,15 @@ Status record_lifecycle_action_heartbeat(QueryClient& client, const std::string&
       client.call("RecordLifecycleActionHeartbeat", lifecycle_params(group, hook, instance_id, token)));
 }
 
+Status set_instance_health(QueryClient& client, const std::string& instance_id, const std::string& health_status,
+                           bool respect_grace_period) {
+  if (instance_id.empty() || (health_status != "Healthy" && health_status != "Unhealthy"))
+    return make_error("InvalidArgument", "SetInstanceHealth needs an instance id and Healthy or Unhealthy");
+  auto r = client.call("SetInstanceHealth", {{"InstanceId", instance_id},
+                                             {"HealthStatus", health_status},
+                                             {"ShouldRespectGracePeriod", respect_grace_period ? "true" : "false"}});
+  if (!r) return r.error();
+  return Ok{};
+}
+
 }  // namespace hasg::aws

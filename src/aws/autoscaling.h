@@ -77,4 +77,10 @@ Status complete_lifecycle_action(QueryClient& client, const std::string& group, 
 Status record_lifecycle_action_heartbeat(QueryClient& client, const std::string& group, const std::string& hook,
                                          const std::string& instance_id, const std::string& token = "");
 
+// SetInstanceHealth (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_SetInstanceHealth.html): tells
+// the group an instance is Healthy or Unhealthy; with `respect_grace_period` the group ignores it during the
+// instance's health check grace period. An Unhealthy instance is replaced by the group.
+Status set_instance_health(QueryClient& client, const std::string& instance_id, const std::string& health_status,
+                           bool respect_grace_period);
+
 }  // namespace hasg::aws

@@ -45,7 +45,7 @@ Result<Session> open_session(const std::string& config_path) {
   auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
   if (!ctx) return ctx.error();
   s.aws = std::move(*ctx);
-  if (daemon::uses_lifecycle_hooks(s.cfg))
+  if (daemon::uses_group_calls(s.cfg))
     s.lifecycle = std::make_unique<daemon::AwsLifecycleControl>(s.aws->aws().lifecycle());
   s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider(), s.lifecycle.get());
   return s;

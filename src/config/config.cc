@@ -233,7 +233,8 @@ class Parser {
       YAML::Node launch_hook_node;  // where lifecycle_hooks.launching is, for the error
       bool have_launch_hook = false;
       for (const auto& [key, v] : entries(item, path, {"backend", "group", "port", "server_options", "drain_timeout",
-                                                       "address_family", "lifecycle_hooks", "launch_timeout"})) {
+                                                       "address_family", "lifecycle_hooks", "launch_timeout",
+                                                       "health_feedback"})) {
         std::string full = path + "." + key;
         if (key == "backend") {
           have_backend = true;
@@ -267,6 +268,17 @@ class Parser {
             if (hk == "launching") {
               launch_hook_node = hv;
               have_launch_hook = true;
+            }
+          }
+        } else if (key == "health_feedback") {
+          b.health_feedback = true;
+          for (const auto& [hk, hv] : entries(v, full, {"down_for", "max_share"})) {
+            if (hk == "down_for") {
+              b.down_for = duration_value(hv, full + ".down_for");
+              if (b.down_for < std::chrono::seconds(1))
+                fail(hv, full + ".down_for", "must be at least 1s, got " + kind(hv));
+            } else {
+              b.feedback_max_share = share_value(hv, full + ".max_share");
             }
           }
         } else if (key == "launch_timeout") {

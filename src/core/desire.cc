@@ -16,6 +16,9 @@ std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, con
     d.hook_terminating = b.hook_terminating;
     d.hook_launching = b.hook_launching;
     d.launch_timeout = b.launch_timeout;
+    d.health_feedback = b.health_feedback;
+    d.down_for = b.down_for;
+    d.feedback_max_share = b.feedback_max_share;
     auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == b.group; });
     if (g == groups.end() || !g->found) {
       d.discovery_complete = false;
@@ -23,6 +26,7 @@ std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, con
       for (const auto& m : g->members) {
         if (missing_description(m)) d.discovery_complete = false;
         if (m.lifecycle_state != "InService") d.lifecycle.emplace(m.instance_id, m.lifecycle_state);
+        if (m.lifecycle_state == "InService") ++d.in_service;
         const std::string& addr = b.address_family == "ipv6" ? m.ipv6 : m.private_ipv4;
         if (addr.empty()) continue;
         if (m.served) {

@@ -41,6 +41,7 @@ std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const Ac
         break;
       case OpKind::CompleteLifecycle:
       case OpKind::Heartbeat:
+      case OpKind::ReportUnhealthy:
         break;  // Auto Scaling's business, not HAProxy's
     }
   }

@@ -79,8 +79,9 @@ int kind_rank(OpKind k) {
     case OpKind::Remove: return 4;
     case OpKind::CompleteLifecycle: return 5;
     case OpKind::Heartbeat: return 6;
+    case OpKind::ReportUnhealthy: return 7;
   }
-  return 7;
+  return 8;
 }
 
 // max(1, floor(fraction * ready)). The small epsilon keeps e.g. 0.29 * 100 (28.999999999999996) at 29.
@@ -405,6 +406,77 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
   }
 }
 
+// Health fed back to the group: a served server that HAProxy's checks have seen DOWN for `down_for` (InService, in
+// rotation: not draining, not in maintenance) is reported Unhealthy, so the group replaces it as it would for an
+// ELB health check. Never more than max_share of the group's InService instances reported and not yet gone at
+// once (at least one); an incomplete discovery reports nothing; an instance is reported once.
+void plan_health(const PlanInput& in, Plan& out) {
+  std::map<std::string, std::vector<const DesiredBackend*>> by_group;
+  std::set<std::string> seen_backends;
+  for (const DesiredBackend& d : in.desired)
+    if (seen_backends.insert(d.backend).second) by_group[d.group].push_back(&d);
+
+  for (const auto& [group, backends] : by_group) {
+    // Reported instances stay remembered while the group still lists them (Unhealthy, then Terminating).
+    const DesiredBackend& any = *backends.front();
+    for (const auto& key : in.reported) {
+      if (!key.starts_with(group + "/")) continue;
+      const std::string instance = key.substr(group.size() + 1);
+      bool member = !any.discovery_complete || any.lifecycle.contains(instance) ||
+                    std::any_of(any.servers.begin(), any.servers.end(),
+                                [&](const DesiredServer& srv) { return srv.name == instance; });
+      if (member) out.reported.insert(key);
+    }
+    const DesiredBackend* owner = nullptr;
+    for (const DesiredBackend* d : backends)
+      if (d->health_feedback && owner == nullptr) owner = d;
+    if (owner == nullptr || !in.haproxy_running) continue;
+    if (!std::all_of(backends.begin(), backends.end(), [](const DesiredBackend* d) { return d->discovery_complete; }))
+      continue;
+
+    std::map<std::string, std::chrono::milliseconds> due;  // instance -> how long DOWN
+    for (const DesiredBackend* d : backends) {
+      if (!d->health_feedback) continue;
+      for (const DesiredServer& srv : d->servers) {
+        const ActualServer* a = actual_server(in, d->backend, srv.name);
+        if (a == nullptr || a->admin != AdminState::Ready || !a->check_enabled || a->up) continue;
+        const std::string key = server_key(d->backend, srv.name);
+        auto it = in.down_since.find(key);
+        TimePoint since = it == in.down_since.end() ? in.now : std::min(it->second, in.now);
+        out.down_since[key] = since;
+        auto down = std::chrono::duration_cast<std::chrono::milliseconds>(in.now - since);
+        if (down >= d->down_for) {
+          auto& longest = due[srv.name];
+          longest = std::max(longest, down);
+        } else {
+          due_at(out, since + d->down_for);
+        }
+      }
+    }
+    std::vector<std::pair<std::string, std::chrono::milliseconds>> candidates;
+    for (const auto& [instance, down] : due)
+      if (!out.reported.contains(group + "/" + instance)) candidates.emplace_back(instance, down);
+    if (candidates.empty()) continue;
+
+    std::size_t outstanding = 0;
+    for (const auto& key : out.reported) outstanding += key.starts_with(group + "/") ? 1 : 0;
+    const std::size_t limit = removal_cap(owner->feedback_max_share, owner->in_service);
+    const std::size_t allowed = limit > outstanding ? limit - outstanding : 0;
+    for (std::size_t i = 0; i < candidates.size() && i < allowed; ++i)
+      out.ops.push_back(lifecycle_op(OpKind::ReportUnhealthy, owner->backend, group, "", candidates[i].first, "",
+                                     "DOWN for " + seconds_text(candidates[i].second) + " by HAProxy's health checks"));
+    if (candidates.size() > allowed) {
+      out.warnings.push_back(
+          "group " + group + ": " + std::to_string(candidates.size() - allowed) + " more " +
+          servers_word(candidates.size() - allowed) + " DOWN by HAProxy's checks not reported: at most " +
+          std::to_string(limit) + " of " + std::to_string(owner->in_service) +
+          " InService reported at once (health_feedback.max_share), " + std::to_string(outstanding) +
+          " reported and not yet replaced. Many DOWN at once usually means the application or the network is "
+          "broken, not the instances: replacing them would not help");
+    }
+  }
+}
+
 void plan_haproxy(const PlanInput& input, Plan& out);
 
 }  // namespace
@@ -414,6 +486,7 @@ Plan plan(const PlanInput& input) {
   out.refusal = refusal(input);
   if (input.haproxy_running) plan_haproxy(input, out);
   plan_lifecycle(input, out);
+  plan_health(input, out);
   std::stable_sort(out.ops.begin(), out.ops.end(), [](const Op& a, const Op& b) {
     return std::forward_as_tuple(kind_rank(a.kind), a.backend, a.server) <
            std::forward_as_tuple(kind_rank(b.kind), b.backend, b.server);

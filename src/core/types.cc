@@ -51,6 +51,7 @@ const char* to_string(OpKind k) {
     case OpKind::Remove: return "remove";
     case OpKind::CompleteLifecycle: return "complete-lifecycle";
     case OpKind::Heartbeat: return "heartbeat";
+    case OpKind::ReportUnhealthy: return "report-unhealthy";
   }
   return "?";
 }

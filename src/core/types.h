@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,10 @@ struct BackendSpec {
   std::string hook_terminating;
   std::string hook_launching;
   std::chrono::milliseconds launch_timeout{300000};  // a gated instance not UP by then is ABANDONed
+  // Health fed back to the group (key health_feedback: {down_for, max_share}): off unless configured.
+  bool health_feedback = false;
+  std::chrono::milliseconds down_for{30000};  // DOWN this long (HAProxy's checks) -> reported Unhealthy
+  double feedback_max_share = 0.25;           // at most this share of the group's InService instances reported
 
   bool operator==(const BackendSpec&) const = default;
 };
@@ -101,6 +106,12 @@ struct DesiredBackend {
   std::chrono::milliseconds launch_timeout{300'000};
   // Members waiting on the launch hook (Pending:Wait) with an address: added with their checks, out of rotation.
   std::vector<DesiredServer> launching;
+  // Health feedback: report a server DOWN for `down_for` to the group as Unhealthy (at most `feedback_max_share`
+  // of the group's InService instances reported and not yet replaced at once).
+  bool health_feedback = false;
+  std::chrono::milliseconds down_for{30'000};
+  double feedback_max_share = 0.25;
+  std::size_t in_service = 0;  // the group's InService members
 
   bool operator==(const DesiredBackend&) const = default;
 };
@@ -146,9 +157,13 @@ enum class OpKind {
   // Auto Scaling, applied after HAProxy's ops:
   CompleteLifecycle,  // CompleteLifecycleAction(group, hook, instance, result)
   Heartbeat,          // RecordLifecycleActionHeartbeat(group, hook, instance)
+  ReportUnhealthy,    // SetInstanceHealth(instance, Unhealthy, ShouldRespectGracePeriod)
 };
 
-inline bool is_lifecycle_op(OpKind k) { return k == OpKind::CompleteLifecycle || k == OpKind::Heartbeat; }
+// Ops for Auto Scaling, applied after HAProxy's.
+inline bool is_lifecycle_op(OpKind k) {
+  return k == OpKind::CompleteLifecycle || k == OpKind::Heartbeat || k == OpKind::ReportUnhealthy;
+}
 
 struct Op {
   OpKind kind;
@@ -184,6 +199,10 @@ struct SyncState {
   DrainBook drains;             // servers being drained, and since when
   bool reload_pending = false;  // the file holds a structural change HAProxy has not reloaded yet
   HookBook hooks;               // instances waiting on our lifecycle hooks
+  // Health feedback: since when each served server ("backend/server") is DOWN by HAProxy's checks, and the
+  // instances ("group/instance") reported Unhealthy and still members (never reported twice).
+  std::map<std::string, TimePoint> down_since;
+  std::set<std::string> reported;
 
   bool operator==(const SyncState&) const = default;
 };
@@ -198,6 +217,8 @@ struct Plan {
   std::vector<std::string> warnings;  // e.g. a removal held back by the cap
   DrainBook drains;                   // the drain book after this plan is applied
   HookBook hooks;                     // the hook book after this plan (completions marked by the applier)
+  std::map<std::string, TimePoint> down_since;  // after this plan
+  std::set<std::string> reported;               // after this plan (new reports are added by the applier)
   // The earliest time something timed needs a cycle (a drain or launch timeout, a heartbeat due); none if nothing.
   std::optional<TimePoint> next_due;
 

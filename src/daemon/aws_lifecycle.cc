@@ -79,9 +79,14 @@ void AwsLifecycleControl::check(const config::Config& cfg) {
   }
 }
 
-bool uses_lifecycle_hooks(const config::Config& cfg) {
-  return std::any_of(cfg.backends.begin(), cfg.backends.end(),
-                     [](const auto& b) { return !b.hook_terminating.empty() || !b.hook_launching.empty(); });
+Status AwsLifecycleControl::report_unhealthy(const std::string& instance) {
+  return aws::set_instance_health(client_, instance, "Unhealthy", /*respect_grace_period=*/true);
+}
+
+bool uses_group_calls(const config::Config& cfg) {
+  return std::any_of(cfg.backends.begin(), cfg.backends.end(), [](const auto& b) {
+    return !b.hook_terminating.empty() || !b.hook_launching.empty() || b.health_feedback;
+  });
 }
 
 }  // namespace hasg::daemon

@@ -24,6 +24,7 @@ class AwsLifecycleControl : public LifecycleControl {
                   const std::string& result) override;
   Status heartbeat(const std::string& group, const std::string& hook, const std::string& instance) override;
   std::chrono::milliseconds heartbeat_timeout(const std::string& group, const std::string& hook) override;
+  Status report_unhealthy(const std::string& instance) override;
 
   // Reads every configured hook afresh and logs what does not fit (a missing hook, a wrong transition, a
   // drain_timeout above the hook's global timeout). A group that cannot be read is read again a minute later.
@@ -38,7 +39,7 @@ class AwsLifecycleControl : public LifecycleControl {
   std::map<std::string, std::chrono::steady_clock::time_point> read_at_;   // group -> last DescribeLifecycleHooks
 };
 
-// Whether any backend owns a lifecycle hook (else no lifecycle edge is needed).
-bool uses_lifecycle_hooks(const config::Config& cfg);
+// Whether any backend owns a lifecycle hook or feeds health back (else no lifecycle edge is needed).
+bool uses_group_calls(const config::Config& cfg);
 
 }  // namespace hasg::daemon

@@ -28,7 +28,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws)
     : config_path_(std::move(config_path)), cfg_(std::move(cfg)), aws_(std::move(aws)), state_file_(cfg_.state_file) {
   started_ = std::chrono::steady_clock::now();
-  if (uses_lifecycle_hooks(cfg_)) {
+  if (uses_group_calls(cfg_)) {
     lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
     lifecycle_->check(cfg_);
   }
@@ -113,7 +113,7 @@ void Daemon::reload_config() {
   // The state (drains, a pending reload) belongs to the loop, not to the syncer, so it simply carries on.
   if (fresh->events_queue_url != cfg_.events_queue_url)
     spdlog::warn("SIGHUP: a new events.queue_url takes effect after a restart");
-  if (lifecycle_ == nullptr && uses_lifecycle_hooks(*fresh))
+  if (lifecycle_ == nullptr && uses_group_calls(*fresh))
     lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
   if (lifecycle_ != nullptr) lifecycle_->check(*fresh);
   if (events_ != nullptr) {

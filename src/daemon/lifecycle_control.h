@@ -1,5 +1,5 @@
-// The edge to the group's lifecycle hooks: completing an action, recording a heartbeat, and what the planner needs
-// to know of a hook (its heartbeat timeout). An interface, so the cycle is tested in memory as well as against the
+// The edge to the group's lifecycle: completing a hook's action, recording a heartbeat, what the planner needs to
+// know of a hook (its heartbeat timeout), and reporting an instance Unhealthy. An interface, so the cycle is tested in memory as well as against the
 // simulator and AWS.
 #pragma once
 
@@ -22,6 +22,8 @@ class LifecycleControl {
   // The hook's HeartbeatTimeout, for the planner's heartbeats. Cached by the implementation; when it cannot be
   // read, the shortest timeout AWS allows (30 s), so that heartbeats are never late.
   virtual std::chrono::milliseconds heartbeat_timeout(const std::string& group, const std::string& hook) = 0;
+  // SetInstanceHealth Unhealthy, respecting the group's health check grace period (health feedback).
+  virtual Status report_unhealthy(const std::string& instance) = 0;
 };
 
 }  // namespace hasg::daemon

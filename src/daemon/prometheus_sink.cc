@@ -22,6 +22,8 @@ PrometheusSink::PrometheusSink(Metrics& metrics, const aws::ApiStats* aws_stats)
              "CompleteLifecycleAction calls by hook, result (CONTINUE, ABANDON) and outcome (ok, already: completed "
              "elsewhere, or the error code).");
   m_.counter("haproxy_asg_lifecycle_heartbeats_total", "RecordLifecycleActionHeartbeat calls by hook and outcome.");
+  m_.counter("haproxy_asg_health_reports_total",
+             "Instances reported Unhealthy to their group (SetInstanceHealth), by group and outcome.");
 }
 
 void PrometheusSink::cycle_ended(const CycleEnd& end) {
@@ -41,7 +43,9 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
   m_.set("haproxy_asg_discovery_ok", {}, 1);
   for (const auto& op : r.applied_ops) m_.inc("haproxy_asg_operations_total", {{"op", core::to_string(op.kind)}});
   for (const auto& l : r.lifecycle) {
-    if (l.op.kind == core::OpKind::CompleteLifecycle)
+    if (l.op.kind == core::OpKind::ReportUnhealthy)
+      m_.inc("haproxy_asg_health_reports_total", {{"group", l.op.group}, {"outcome", l.outcome}});
+    else if (l.op.kind == core::OpKind::CompleteLifecycle)
       m_.inc("haproxy_asg_lifecycle_actions_total",
              {{"hook", l.op.hook}, {"result", l.op.result}, {"outcome", l.outcome}});
     else

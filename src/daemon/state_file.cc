@@ -19,7 +19,12 @@ std::string state_to_json(const core::SyncState& state) {
   for (const auto& [key, h] : state.hooks)
     hooks[key] = {{"group", h.group},          {"hook", h.hook},           {"transition", h.transition},
                   {"since", ms(h.since)},      {"last_beat", ms(h.last_beat)}, {"completed", h.completed}};
-  return nlohmann::json{{"drains", drains}, {"reload_pending", state.reload_pending}, {"hooks", hooks}}.dump() + "\n";
+  nlohmann::json down = nlohmann::json::object();
+  for (const auto& [key, since] : state.down_since) down[key] = ms(since);
+  return nlohmann::json{{"drains", drains},       {"reload_pending", state.reload_pending}, {"hooks", hooks},
+                        {"down_since", down},    {"reported", state.reported}}
+             .dump() +
+         "\n";
 }
 
 Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::string>& warnings) {
@@ -53,6 +58,13 @@ Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::
                                             h["completed"].get<bool>()};
     }
   }
+  if (j.contains("down_since") && j["down_since"].is_object())
+    for (const auto& [key, since] : j["down_since"].items())
+      if (since.is_number_integer())
+        state.down_since[key] = core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()));
+  if (j.contains("reported") && j["reported"].is_array())
+    for (const auto& key : j["reported"])
+      if (key.is_string()) state.reported.insert(key.get<std::string>());
   return state;
 }
 

@@ -12,7 +12,8 @@
 namespace hasg::daemon {
 
 // {"drains": {"backend/server": <since, ms since the epoch>}, "reload_pending": bool,
-//  "hooks": {"group/hook/instance": {"group", "hook", "transition", "since", "last_beat", "completed"}}}
+//  "hooks": {"group/hook/instance": {"group", "hook", "transition", "since", "last_beat", "completed"}},
+//  "down_since": {"backend/server": ms}, "reported": ["group/instance", ...]}
 std::string state_to_json(const core::SyncState& state);
 // An Error when the text is not what state_to_json writes; entries that cannot be used are skipped, each with a
 // line in `warnings`.

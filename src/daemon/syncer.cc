@@ -120,6 +120,8 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.config_missing = seen.current.empty();
   in.reload_pending = state.reload_pending;
   in.hooks = state.hooks;
+  in.down_since = state.down_since;
+  in.reported = state.reported;
   return core::plan(in);
 }
 
@@ -233,10 +235,27 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
 }
 
 void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now, bool heartbeats_only) {
-  if (!heartbeats_only) state.hooks = report.plan.hooks;
+  if (!heartbeats_only) {
+    state.hooks = report.plan.hooks;
+    state.down_since = report.plan.down_since;
+    state.reported = report.plan.reported;
+  }
   if (lifecycle_ == nullptr) return;
   for (const auto& op : report.plan.ops) {
     if (!core::is_lifecycle_op(op.kind)) continue;
+    if (op.kind == core::OpKind::ReportUnhealthy) {
+      if (heartbeats_only) continue;
+      Status st = lifecycle_->report_unhealthy(op.server);
+      report.lifecycle.push_back(LifecycleResult{op, st ? "ok" : st.error().code});
+      if (st) {
+        state.reported.insert(op.group + "/" + op.server);
+        spdlog::warn("reported {} of group {} Unhealthy: {} (the group replaces it)", op.server, op.group, op.reason);
+      } else {
+        spdlog::warn("reporting {} of group {} Unhealthy failed, retried next cycle: {}", op.server, op.group,
+                     st.error().message);
+      }
+      continue;
+    }
     const bool complete = op.kind == core::OpKind::CompleteLifecycle;
     if (complete && heartbeats_only) continue;
     const std::string key = op.group + "/" + op.hook + "/" + op.server;

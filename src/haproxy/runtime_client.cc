@@ -166,6 +166,7 @@ std::vector<Command> RuntimeClient::commands_for(const core::Op& op) {
               {"del server " + bs, {}, Expect::ends_with("Server deleted."), /*retry_while_connected=*/true}};
     case core::OpKind::CompleteLifecycle:
     case core::OpKind::Heartbeat:
+    case core::OpKind::ReportUnhealthy:
       return {};  // Auto Scaling's, applied by the syncer's lifecycle edge
   }
   return {};

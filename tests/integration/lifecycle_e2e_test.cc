@@ -98,6 +98,7 @@ class SimTimeLifecycle : public daemon::LifecycleControl {
   std::chrono::milliseconds heartbeat_timeout(const std::string& g, const std::string& h) override {
     return real_.heartbeat_timeout(g, h) * hook_second_.count() / 1000;
   }
+  Status report_unhealthy(const std::string& i) override { return real_.report_unhealthy(i); }
 
  private:
   daemon::LifecycleControl& real_;

@@ -54,7 +54,7 @@ TEST(Config, DesignExample) {
   EXPECT_EQ(c.haproxy.master_socket, "/run/haproxy/master.sock");
   EXPECT_EQ(c.haproxy.binary, "/usr/sbin/haproxy");
   ASSERT_EQ(c.backends.size(), 1u);
-  EXPECT_EQ(c.backends[0], (BackendConfig{"autoscaling_group", "app", 80, "check inter 2s", milliseconds(30000), "ipv4", "", "", milliseconds(300000)}));
+  EXPECT_EQ(c.backends[0], (BackendConfig{"autoscaling_group", "app", 80, "check inter 2s", milliseconds(30000), "ipv4", "", "", milliseconds(300000), false, milliseconds(30000), 0.25}));
   EXPECT_EQ(c.max_remove_fraction, 0.5);
   EXPECT_EQ(c.state_file, "");
   EXPECT_EQ(c.listen, "127.0.0.1:9717");
@@ -93,8 +93,8 @@ log_format: json
   EXPECT_EQ(r->haproxy.master_socket, "");
   EXPECT_EQ(r->haproxy.binary, "/opt/haproxy/sbin/haproxy");
   ASSERT_EQ(r->backends.size(), 3u);
-  EXPECT_EQ(r->backends[0], (BackendConfig{"web", "g1", 8080, "", milliseconds(30000), "ipv4", "", "", milliseconds(300000)}));
-  EXPECT_EQ(r->backends[1], (BackendConfig{"api", "g2", 9000, "", milliseconds(120000), "ipv6", "", "", milliseconds(300000)}));
+  EXPECT_EQ(r->backends[0], (BackendConfig{"web", "g1", 8080, "", milliseconds(30000), "ipv4", "", "", milliseconds(300000), false, milliseconds(30000), 0.25}));
+  EXPECT_EQ(r->backends[1], (BackendConfig{"api", "g2", 9000, "", milliseconds(120000), "ipv6", "", "", milliseconds(300000), false, milliseconds(30000), 0.25}));
   EXPECT_DOUBLE_EQ(r->max_remove_fraction, 0.25);
   EXPECT_EQ(r->state_file, "/var/lib/haproxy-asg/state.json");
   EXPECT_EQ(r->listen, "[::1]:9000");
@@ -165,7 +165,7 @@ TEST(Config, UnknownKeysAreErrors) {
 )";
   EXPECT_EQ(parse_error(yaml).message,
             "/etc/haproxy-asg.yaml:12: backends[1].drain_timeot: unknown key (known: backend, group, port, "
-            "server_options, drain_timeout, address_family, lifecycle_hooks, launch_timeout)");
+            "server_options, drain_timeout, address_family, lifecycle_hooks, launch_timeout, health_feedback)");
   auto top = parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1}]\nintervall: 5s\n");
   EXPECT_EQ(top.message.rfind("/etc/haproxy-asg.yaml:6: intervall: unknown key (known: interval, haproxy,", 0), 0u)
       << top.message;
@@ -328,6 +328,33 @@ TEST(Config, ThePackagedExampleParses) {
   ASSERT_EQ(r->backends.size(), 1u);
   EXPECT_EQ(r->backends[0].hook_terminating, "haproxy-asg-drain");
   EXPECT_EQ(r->backends[0].hook_launching, "");
+}
+
+TEST(Config, HealthFeedback) {
+  auto r = parse_config(std::string(kMinimalHead) + R"(backends:
+  - backend: b
+    group: g
+    port: 80
+    server_options: check
+    health_feedback: {down_for: 45s, max_share: 10%}
+  - backend: c
+    group: g
+    port: 81
+)", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->backends[0].health_feedback);
+  EXPECT_EQ(r->backends[0].down_for, std::chrono::seconds(45));
+  EXPECT_DOUBLE_EQ(r->backends[0].feedback_max_share, 0.10);
+  EXPECT_FALSE(r->backends[1].health_feedback) << "opt-in";
+  auto defaults = parse_config(std::string(kMinimalHead) + "backends: [{backend: b, group: g, port: 1, health_feedback: {}}]\n",
+                               "/x.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->backends[0].down_for, std::chrono::seconds(30));
+  EXPECT_DOUBLE_EQ(defaults->backends[0].feedback_max_share, 0.25);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) +
+                        "backends: [{backend: b, group: g, port: 1, health_feedback: {max_share: 2}}]\n")
+                .message.find("backends[0].health_feedback.max_share"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -187,7 +187,8 @@ void apply_plan(const Plan& p, std::vector<ActualBackend>& actual) {
       case OpKind::Drain: srv->admin = AdminState::Drain; break;
       case OpKind::Remove: be->servers.erase(srv); break;
       case OpKind::CompleteLifecycle:
-      case OpKind::Heartbeat: break;
+      case OpKind::Heartbeat:
+      case OpKind::ReportUnhealthy: break;
     }
   }
 }
@@ -221,8 +222,9 @@ int rank(OpKind k) {
     case OpKind::Remove: return 4;
     case OpKind::CompleteLifecycle: return 5;
     case OpKind::Heartbeat: return 6;
+    case OpKind::ReportUnhealthy: return 7;
   }
-  return 7;
+  return 8;
 }
 
 // Invariants every plan must hold: ordered, and never two ops of one kind for one server.
@@ -1020,6 +1022,89 @@ TEST(Planner, LaunchHookAbandonsAnInstanceThatNeverPassedACheck) {
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_EQ(ops[0].result, "ABANDON");
   EXPECT_THAT(ops[0].reason, HasSubstr("no passed health check within 300s"));
+}
+
+// --- health fed back to the group -----------------------------------------------------------------------------------
+
+DesiredBackend fed_back(std::vector<DesiredServer> servers) {
+  DesiredBackend b = db("web", std::move(servers));
+  b.health_feedback = true;
+  b.down_for = 30s;
+  b.feedback_max_share = 0.25;
+  b.in_service = b.servers.size();
+  return b;
+}
+
+ActualServer down(std::string name, std::string addr, AdminState admin = AdminState::Ready) {
+  ActualServer s = checked(std::move(name), std::move(addr), admin, false);
+  s.up = false;
+  return s;
+}
+
+TEST(Planner, AServerDownForDownForIsReportedUnhealthyOnce) {
+  auto in = input({fed_back({ds("i-a", "127.0.0.2"), ds("i-b", "127.0.0.3"), ds("i-c", "127.0.0.4"),
+                             ds("i-d", "127.0.0.5")})},
+                  {ab("web", {checked("i-a", "127.0.0.2", AdminState::Ready, true), down("i-b", "127.0.0.3"),
+                              checked("i-c", "127.0.0.4", AdminState::Ready, true),
+                              checked("i-d", "127.0.0.5", AdminState::Ready, true)})});
+  Plan p = plan(in);
+  EXPECT_THAT(p.ops, IsEmpty());
+  EXPECT_EQ(p.down_since.at("web/i-b"), T0);
+  EXPECT_EQ(p.next_due, T0 + 30s);
+  in.down_since = p.down_since;
+  in.now = T0 + 30s;
+  p = plan(in);
+  ASSERT_EQ(p.ops.size(), 1u);
+  EXPECT_EQ(p.ops[0].kind, OpKind::ReportUnhealthy);
+  EXPECT_EQ(p.ops[0].group, "web-asg");
+  EXPECT_EQ(p.ops[0].server, "i-b");
+  EXPECT_EQ(p.ops[0].reason, "DOWN for 30s by HAProxy's health checks");
+  // The applier recorded the report: never again while the group lists the instance.
+  in.reported = {"web-asg/i-b"};
+  in.now = T0 + 60s;
+  p = plan(in);
+  EXPECT_THAT(p.ops, IsEmpty());
+  EXPECT_EQ(p.reported, std::set<std::string>{"web-asg/i-b"});
+  // Gone from the group (replaced): forgotten.
+  in.desired[0].servers.erase(in.desired[0].servers.begin() + 1);
+  EXPECT_TRUE(plan(in).reported.empty());
+}
+
+TEST(Planner, ThreeOfFourDownWithAQuarterShareReportsExactlyOneAndSaysWhy) {
+  auto in = input({fed_back({ds("i-a", "127.0.0.2"), ds("i-b", "127.0.0.3"), ds("i-c", "127.0.0.4"),
+                             ds("i-d", "127.0.0.5")})},
+                  {ab("web", {checked("i-a", "127.0.0.2", AdminState::Ready, true), down("i-b", "127.0.0.3"),
+                              down("i-c", "127.0.0.4"), down("i-d", "127.0.0.5")})});
+  in.down_since = {{"web/i-b", T0 - 40s}, {"web/i-c", T0 - 40s}, {"web/i-d", T0 - 40s}};
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::ReportUnhealthy), 1u);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_THAT(p.warnings[0], HasSubstr("2 more servers DOWN by HAProxy's checks not reported: at most 1 of 4"));
+  EXPECT_THAT(p.warnings[0], HasSubstr("the application or the network is broken"));
+  // While that one is not replaced, nobody else is reported.
+  in.reported = {"web-asg/" + p.ops[0].server};
+  EXPECT_EQ(count_kind(plan(in), OpKind::ReportUnhealthy), 0u);
+}
+
+TEST(Planner, HealthFeedbackIgnoresDrainingMaintenanceUncheckedAndIncompleteDiscovery) {
+  auto want = fed_back({ds("i-a", "127.0.0.2"), ds("i-b", "127.0.0.3"), ds("i-c", "127.0.0.4")});
+  ActualServer unchecked = as("i-c", "127.0.0.4");
+  unchecked.up = false;  // no check: HAProxy's state says nothing about the application
+  auto in = input({want}, {ab("web", {down("i-a", "127.0.0.2", AdminState::Drain),
+                                      down("i-b", "127.0.0.3", AdminState::Maint), unchecked})});
+  in.down_since = {{"web/i-a", T0 - 60s}, {"web/i-b", T0 - 60s}, {"web/i-c", T0 - 60s}};
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::ReportUnhealthy), 0u);
+  EXPECT_TRUE(p.down_since.empty());
+
+  in.actual = {ab("web", {down("i-a", "127.0.0.2"), checked("i-b", "127.0.0.3", AdminState::Ready, true),
+                          checked("i-c", "127.0.0.4", AdminState::Ready, true)})};
+  in.desired[0].discovery_complete = false;
+  EXPECT_EQ(count_kind(plan(in), OpKind::ReportUnhealthy), 0u) << "a partial discovery reports nothing";
+  in.desired[0].discovery_complete = true;
+  EXPECT_EQ(count_kind(plan(in), OpKind::ReportUnhealthy), 1u);
+  in.desired[0].health_feedback = false;
+  EXPECT_EQ(count_kind(plan(in), OpKind::ReportUnhealthy), 0u) << "opt-in";
 }
 
 TEST(Planner, UnmanagedActualBackendsAreIgnored) {

@@ -17,6 +17,8 @@ core::SyncState sample() {
   s.hooks["app/drain/i-1"] = core::HookWait{"app", "drain", "terminating",
                                             core::TimePoint(std::chrono::milliseconds(1'700'000'000'000)),
                                             core::TimePoint(std::chrono::milliseconds(1'700'000'030'000)), true};
+  s.down_since["app/i-3"] = core::TimePoint(std::chrono::milliseconds(1'700'000'050'000));
+  s.reported = {"app/i-4"};
   return s;
 }
 

@@ -78,7 +78,7 @@ config::Config test_config() {
   config::Config c;
   c.haproxy.template_path = "/etc/haproxy/haproxy.cfg.template";
   c.haproxy.config_path = "/etc/haproxy/haproxy.cfg";
-  c.backends.push_back({"app", "app", 80, "check", std::chrono::seconds(30), "ipv4", "", "", std::chrono::minutes(5)});
+  c.backends.push_back({"app", "app", 80, "check", std::chrono::seconds(30), "ipv4", "", "", std::chrono::minutes(5), false, std::chrono::seconds(30), 0.25});
   return c;
 }
 
