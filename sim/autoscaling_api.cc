@@ -19,6 +19,7 @@ class AutoScalingApi : public Service {
     on("DeleteLifecycleHook", [this](Call& c) { return delete_lifecycle_hook(c); });
     on("CompleteLifecycleAction", [this](Call& c) { return complete_lifecycle_action(c); });
     on("RecordLifecycleActionHeartbeat", [this](Call& c) { return record_lifecycle_action_heartbeat(c); });
+    on("SetInstanceHealth", [this](Call& c) { return set_instance_health(c); });
   }
 
   std::string signing_name() const override { return "autoscaling"; }
@@ -75,7 +76,7 @@ class AutoScalingApi : public Service {
       m.append_child("LoadBalancerNames");
       m.append_child("TargetGroupARNs");
       m.append_child("HealthCheckType").text() = "EC2";
-      m.append_child("HealthCheckGracePeriod").text() = 300;
+      m.append_child("HealthCheckGracePeriod").text() = g.health_check_grace_period;
       auto insts = m.append_child("Instances");
       for (const auto& [id, inst] : state_.instances) {
         if (!inst.member || inst.view.group != g.name) continue;
@@ -233,6 +234,39 @@ class AutoScalingApi : public Service {
     if (!action) return invalid(action.error().message);
     state_.heartbeat(**action);
     return empty_answer("RecordLifecycleActionHeartbeat");
+  }
+
+  // ---- health ----------------------------------------------------------------------------------------------------
+
+  // SetInstanceHealth has no output shape: AWS answers <SetInstanceHealthResponse> with only its ResponseMetadata.
+  Answer set_instance_health(const Call& c) {
+    const auto& p = c.params;
+    if (auto e = require(p, {{"InstanceId", "instanceId"}, {"HealthStatus", "healthStatus"}})) return *e;
+    std::string id = param(p, "InstanceId"), health = param(p, "HealthStatus");
+    if (id.empty() || id.size() > 19)
+      return invalid("1 validation error detected: Value '" + id +
+                     "' at 'instanceId' failed to satisfy constraint: Member must have length less than or equal to "
+                     "19 and greater than or equal to 1");
+    if (health != "Healthy" && health != "Unhealthy")
+      return invalid("Valid values for HealthStatus are Healthy and Unhealthy");
+    bool respect = true;  // AWS's default
+    if (p.contains("ShouldRespectGracePeriod")) {
+      std::string v = param(p, "ShouldRespectGracePeriod");
+      if (v == "true") {
+        respect = true;
+      } else if (v == "false") {
+        respect = false;
+      } else {
+        return invalid("1 validation error detected: Value '" + v +
+                       "' at 'shouldRespectGracePeriod' failed to satisfy constraint: Member must be a boolean");
+      }
+    }
+    if (auto st = state_.report_health(id, health, respect); !st) return invalid(st.error().message);
+    pugi::xml_document doc;
+    auto root = doc.append_child("SetInstanceHealthResponse");
+    root.append_attribute("xmlns") = kAsgNs;
+    root.append_child("ResponseMetadata").append_child("RequestId").text() = request_id().c_str();
+    return {200, xml_string(doc)};
   }
 };
 

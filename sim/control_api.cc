@@ -28,7 +28,7 @@ void serve_control(Simulator& sim, const httplib::Request& req, httplib::Respons
     res.set_content(sim.state_json(), "application/json");
   } else if (req.method == "POST" && at(2) == "groups" && parts.size() == 3) {
     reply(sim.create_group(body.value("name", ""), body.value("desired", 0), body.value("min", 0),
-                           body.value("max", 10000)));
+                           body.value("max", 10000), body.value("health_check_grace_period", 0)));
   } else if (req.method == "POST" && at(2) == "groups" && at(4) == "desired") {
     reply(sim.set_desired(at(3), body.value("desired", -1)));
   } else if (req.method == "POST" && at(2) == "instances" && at(4) == "lifecycle") {

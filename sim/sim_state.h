@@ -39,6 +39,7 @@ struct Group {
   std::string created;
   std::string arn;
   std::map<std::string, LifecycleHookSpec> hooks;  // by name; global_timeout always set
+  int health_check_grace_period = 0;               // seconds (SimOptions::grace_second each)
 };
 
 // An instance waiting on one hook (active until times.completed is set).
@@ -99,6 +100,9 @@ class SimState {
   std::condition_variable sqs_cv;          // a message was sent or stop() began: long polls look again
   std::vector<std::string> event_queues;   // EventBridge-like rule targets
 
+  std::vector<HealthReport> health_reports;  // SetInstanceHealth calls accepted
+  uint64_t unhealthy_replacements = 0;
+
   std::string uuid();  // a random UUID (version 4)
 
   // Instances.
@@ -124,6 +128,10 @@ class SimState {
                                          const std::string& instance_id, const std::string& token);
   void complete_action(LifecycleAction& action, const std::string& result, const std::string& by);
   void heartbeat(LifecycleAction& action);
+
+  // SetInstanceHealth (health.cc): records the report; an Unhealthy one (unless ignored within the grace period)
+  // marks the instance and the group replaces it through its terminating hooks. Errors carry AWS's code and message.
+  Status report_health(const std::string& instance_id, const std::string& health, bool respect_grace);
 
   // SQS (sqs_queues.cc).
   std::string queue_url(const std::string& name) const;

@@ -102,8 +102,11 @@ std::string Simulator::url() const {
 }
 const SimOptions& Simulator::options() const { return impl_->state.opt; }
 
-Status Simulator::create_group(const std::string& name, int desired, int min_size, int max_size) {
+Status Simulator::create_group(const std::string& name, int desired, int min_size, int max_size,
+                               int health_check_grace_period) {
   if (name.empty()) return make_error("ValidationError", "a group needs a name");
+  if (health_check_grace_period < 0)
+    return make_error("ValidationError", "the health check grace period cannot be negative");
   if (desired < 0 || desired < min_size || desired > max_size)
     return make_error("ValidationError", "desired capacity " + std::to_string(desired) + " is outside [" +
                                              std::to_string(min_size) + ", " + std::to_string(max_size) + "]");
@@ -115,6 +118,7 @@ Status Simulator::create_group(const std::string& name, int desired, int min_siz
   g.min_size = min_size;
   g.max_size = max_size;
   g.desired = desired;
+  g.health_check_grace_period = health_check_grace_period;
   g.created = iso8601(std::chrono::system_clock::now());
   g.arn = "arn:aws:autoscaling:" + impl_->state.opt.region + ":" + kAccountId +
           ":autoScalingGroup:" + impl_->state.uuid() + ":autoScalingGroupName/" + name;
@@ -277,6 +281,16 @@ Status Simulator::route_events_to_queue(const std::string& queue) {
   return Ok{};
 }
 
+std::vector<HealthReport> Simulator::health_reports() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.health_reports;
+}
+
+uint64_t Simulator::unhealthy_replacements() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.unhealthy_replacements;
+}
+
 void Simulator::inject(const Fault& fault) {
   std::lock_guard lock(impl_->state.mu);
   impl_->state.faults.push_back(fault);
@@ -307,7 +321,11 @@ std::string Simulator::state_json() const {
   nlohmann::json j;
   j["groups"] = nlohmann::json::array();
   for (const auto& [name, g] : impl_->state.groups) {
-    nlohmann::json gj = {{"name", name}, {"desired", g.desired}, {"min", g.min_size}, {"max", g.max_size}};
+    nlohmann::json gj = {{"name", name},
+                         {"desired", g.desired},
+                         {"min", g.min_size},
+                         {"max", g.max_size},
+                         {"health_check_grace_period", g.health_check_grace_period}};
     gj["instances"] = nlohmann::json::array();
     for (const auto& [id, inst] : impl_->state.instances) {
       if (!inst.member || inst.view.group != name) continue;
@@ -335,6 +353,7 @@ std::string Simulator::state_json() const {
   for (const auto& [qname, q] : impl_->state.queues)
     j["queues"].push_back({{"name", qname}, {"url", impl_->state.queue_url(qname)}, {"messages", q.messages.size()}});
   j["event_queues"] = impl_->state.event_queues;
+  j["unhealthy_replacements"] = impl_->state.unhealthy_replacements;
   j["calls"] = impl_->state.calls;
   return j.dump(2);
 }

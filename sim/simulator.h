@@ -35,6 +35,8 @@ struct SimOptions {
   std::chrono::milliseconds terminating{0};  // Terminating (or Terminating:Proceed) -> terminated after this long
   // How long one second of a lifecycle hook's HeartbeatTimeout / GlobalTimeout lasts (tests shrink it).
   std::chrono::milliseconds hook_second{1000};
+  // How long one second of a group's HealthCheckGracePeriod lasts (tests shrink it).
+  std::chrono::milliseconds grace_second{1000};
   std::chrono::seconds imds_credentials_lifetime{3600};
   std::string imds_role = "haproxy-asg";
   std::vector<std::string> zones = {"us-east-1a", "us-east-1b", "us-east-1c"};
@@ -72,6 +74,15 @@ struct InstanceTimes {
 inline constexpr const char* kLaunchingTransition = "autoscaling:EC2_INSTANCE_LAUNCHING";
 inline constexpr const char* kTerminatingTransition = "autoscaling:EC2_INSTANCE_TERMINATING";
 inline constexpr const char* kAccountId = "123456789012";
+
+// One SetInstanceHealth call the simulator accepted, in the order they came.
+struct HealthReport {
+  std::string instance_id;
+  std::string health;         // Healthy or Unhealthy, as reported
+  bool respect_grace = true;  // ShouldRespectGracePeriod
+  bool applied = false;       // false: ignored, an Unhealthy report within the group's grace period
+  std::chrono::steady_clock::time_point time;
+};
 
 // A lifecycle hook, as PutLifecycleHook takes it.
 struct LifecycleHookSpec {
@@ -114,13 +125,17 @@ class Simulator {
   const SimOptions& options() const;
 
   // Groups and instances.
-  Status create_group(const std::string& name, int desired, int min_size = 0, int max_size = 10000);
+  // `health_check_grace_period`: seconds (SimOptions::grace_second each) after an instance comes InService during
+  // which SetInstanceHealth Unhealthy with ShouldRespectGracePeriod is ignored; 0 (AWS's API default) by default.
+  Status create_group(const std::string& name, int desired, int min_size = 0, int max_size = 10000,
+                      int health_check_grace_period = 0);
   Status set_desired(const std::string& name, int desired);
   Status set_lifecycle(const std::string& instance_id, const std::string& state);
   // As TerminateInstanceInAutoScalingGroup: the instance starts terminating through the group's terminating hooks
   // (Terminating:Wait, notifications, events) or straight to Terminating; the desired capacity drops by one when
   // `decrement_desired`, else the group launches a replacement.
   Status terminate_instance(const std::string& instance_id, bool decrement_desired);
+  // Only marks the instance's health (a test's lever: no replacement). SetInstanceHealth, the API call, replaces.
   Status set_health(const std::string& instance_id, const std::string& health);
   Status set_ec2_state(const std::string& instance_id, const std::string& state);
   Status kill_server(const std::string& instance_id);
@@ -140,6 +155,11 @@ class Simulator {
   // EventBridge-like rule: from now on, Auto Scaling's lifecycle-action and launch/terminate events and EC2's
   // state-change events go to this queue as EventBridge events (more than one queue may be routed).
   Status route_events_to_queue(const std::string& queue);
+
+  // SetInstanceHealth calls accepted so far, and how many instances the groups replaced because a report made them
+  // Unhealthy.
+  std::vector<HealthReport> health_reports() const;
+  uint64_t unhealthy_replacements() const;
 
   // Faults.
   void inject(const Fault& fault);

@@ -210,6 +210,89 @@ TEST_F(AwsClientsTest, AwscliLifecycleHooksThroughSqs) {
       << r.err;
 }
 
+// SetInstanceHealth as awscli sees it: no output on success, the Unhealthy instance waiting on the terminating hook
+// while its replacement runs (desired unchanged), and AWS's error for an instance no group manages.
+TEST_F(AwsClientsTest, AwscliSetInstanceHealthReplacesTheInstance) {
+  auto r = aws({"autoscaling", "put-lifecycle-hook", "--auto-scaling-group-name", "app", "--lifecycle-hook-name", "drain",
+                "--lifecycle-transition", "autoscaling:EC2_INSTANCE_TERMINATING"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto victim = sim_->instances("app").front().id;
+  r = aws({"autoscaling", "set-instance-health", "--instance-id", victim, "--health-status", "Unhealthy",
+           "--should-respect-grace-period"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");  // no output shape: awscli prints nothing
+  r = aws({"autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "app"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto g = nlohmann::json::parse(r.out)["AutoScalingGroups"][0];
+  EXPECT_EQ(g["DesiredCapacity"], 3);
+  EXPECT_EQ(g["HealthCheckType"], "EC2");
+  EXPECT_EQ(g["HealthCheckGracePeriod"], 0);  // parsed as a number
+  ASSERT_EQ(g["Instances"].size(), 4u);
+  int healthy = 0;
+  for (const auto& i : g["Instances"]) {
+    if (i["InstanceId"] == victim) {
+      EXPECT_EQ(i["HealthStatus"], "Unhealthy");
+      EXPECT_EQ(i["LifecycleState"], "Terminating:Wait");
+    } else {
+      healthy += i["HealthStatus"] == "Healthy" && i["LifecycleState"] == "InService";
+    }
+  }
+  EXPECT_EQ(healthy, 3);
+  EXPECT_EQ(sim_->unhealthy_replacements(), 1u);
+
+  r = aws({"autoscaling", "set-instance-health", "--instance-id", "i-0123456789abcdef0", "--health-status",
+           "Unhealthy"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("An error occurred (ValidationError) when calling the SetInstanceHealth operation: Instance Id "
+                       "not found - No managed instance found for instance ID: i-0123456789abcdef0"),
+            std::string::npos)
+      << r.err;
+}
+
+// boto3: the grace period in DescribeAutoScalingGroups, a respectful report ignored within it (success, nothing
+// changes), a report that does not respect it replacing the instance, and a bad HealthStatus as a ClientError.
+TEST_F(AwsClientsTest, Boto3SetInstanceHealthAndTheGracePeriod) {
+  ASSERT_TRUE(sim_->create_group("graceful", 1, 0, 10, 3600).ok());
+  auto r = python(R"(
+import boto3, botocore, json, os
+asg = boto3.client('autoscaling', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1')
+group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=['graceful'])['AutoScalingGroups'][0]
+g = group()
+victim = g['Instances'][0]['InstanceId']
+out = {'grace': g['HealthCheckGracePeriod'], 'type': g['HealthCheckType']}
+resp = asg.set_instance_health(InstanceId=victim, HealthStatus='Unhealthy', ShouldRespectGracePeriod=True)
+out['keys'] = sorted(resp.keys())
+out['status'] = resp['ResponseMetadata']['HTTPStatusCode']
+out['after_respectful'] = [(i['InstanceId'] == victim, i['HealthStatus']) for i in group()['Instances']]
+asg.set_instance_health(InstanceId=victim, HealthStatus='Unhealthy', ShouldRespectGracePeriod=False)
+g = group()
+out['after_forced'] = {'victim_present': any(i['InstanceId'] == victim for i in g['Instances']),
+                       'instances': len(g['Instances']), 'desired': g['DesiredCapacity']}
+try:
+    asg.set_instance_health(InstanceId=g['Instances'][0]['InstanceId'], HealthStatus='Sick')
+    out['error'] = None
+except botocore.exceptions.ClientError as e:
+    out['error'] = [e.response['Error']['Code'], e.response['Error']['Message']]
+print(json.dumps(out))
+)");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["grace"], 3600);
+  EXPECT_EQ(j["type"], "EC2");
+  EXPECT_EQ(j["keys"], nlohmann::json::array({"ResponseMetadata"}));
+  EXPECT_EQ(j["status"], 200);
+  EXPECT_EQ(j["after_respectful"], nlohmann::json::parse(R"([[true, "Healthy"]])"));
+  EXPECT_EQ(j["after_forced"]["victim_present"], false);  // terminated at once (no hook, no --terminating)
+  EXPECT_EQ(j["after_forced"]["instances"], 1);
+  EXPECT_EQ(j["after_forced"]["desired"], 1);
+  EXPECT_EQ(j["error"], nlohmann::json::parse(R"(["ValidationError",
+                                                   "Valid values for HealthStatus are Healthy and Unhealthy"])"));
+  auto reports = sim_->health_reports();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_FALSE(reports[0].applied);
+  EXPECT_TRUE(reports[1].applied);
+}
+
 TEST_F(AwsClientsTest, AwscliSqsSendReceiveDelete) {
   auto r = aws({"sqs", "create-queue", "--queue-name", "work"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
