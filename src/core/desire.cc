@@ -27,6 +27,8 @@ std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, con
         if (missing_description(m)) d.discovery_complete = false;
         if (m.lifecycle_state != "InService") d.lifecycle.emplace(m.instance_id, m.lifecycle_state);
         if (m.lifecycle_state == "InService") ++d.in_service;
+        if (b.health_feedback && (m.health_status == "Unhealthy" || m.lifecycle_state != "InService"))
+          d.unhealthy_or_leaving.insert(m.instance_id);
         const std::string& addr = b.address_family == "ipv6" ? m.ipv6 : m.private_ipv4;
         if (addr.empty()) continue;
         if (m.served) {

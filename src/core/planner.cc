@@ -369,7 +369,7 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
           if (held) due_at(out, *held_until);
           // Heartbeats keep the hook alive while the drain lasts: every third of the heartbeat timeout, and at first
           // sight (the wait may have begun up to an interval earlier).
-          auto beat_every = std::max<std::chrono::milliseconds>(owner->hook_heartbeat_timeout / 3, std::chrono::seconds(1));
+          auto beat_every = heartbeat_every(owner->hook_heartbeat_timeout);
           if (first_sight || in.now - rec.last_beat >= beat_every) {
             out.ops.push_back(lifecycle_op(OpKind::Heartbeat, owner->backend, group, hook, instance, "",
                                            "draining for " + seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(in.now - rec.since))));
@@ -417,22 +417,27 @@ void plan_health(const PlanInput& in, Plan& out) {
     if (seen_backends.insert(d.backend).second) by_group[d.group].push_back(&d);
 
   for (const auto& [group, backends] : by_group) {
-    // Reported instances stay remembered while the group still lists them (Unhealthy, then Terminating).
-    const DesiredBackend& any = *backends.front();
-    for (const auto& key : in.reported) {
-      if (!key.starts_with(group + "/")) continue;
-      const std::string instance = key.substr(group.size() + 1);
-      bool member = !any.discovery_complete || any.lifecycle.contains(instance) ||
-                    std::any_of(any.servers.begin(), any.servers.end(),
-                                [&](const DesiredServer& srv) { return srv.name == instance; });
-      if (member) out.reported.insert(key);
-    }
     const DesiredBackend* owner = nullptr;
     for (const DesiredBackend* d : backends)
       if (d->health_feedback && owner == nullptr) owner = d;
-    if (owner == nullptr || !in.haproxy_running) continue;
-    if (!std::all_of(backends.begin(), backends.end(), [](const DesiredBackend* d) { return d->discovery_complete; }))
+    if (owner == nullptr) continue;
+    const bool complete =
+        std::all_of(backends.begin(), backends.end(), [](const DesiredBackend* d) { return d->discovery_complete; });
+    // A report stays counted while the group treats its instance as going (Unhealthy, then Terminating...); one the
+    // group ignored (within its grace period) or that recovered is forgotten, so it neither blocks the cap forever
+    // nor stops a later report.
+    for (const auto& key : in.reported) {
+      if (!key.starts_with(group + "/")) continue;
+      if (!complete || owner->unhealthy_or_leaving.contains(key.substr(group.size() + 1))) out.reported.insert(key);
+    }
+    if (!in.haproxy_running || !complete) {
+      // Nothing is decided on a partial view; the DOWN clocks run on.
+      for (const DesiredBackend* d : backends)
+        for (auto it = in.down_since.lower_bound(d->backend + "/");
+             it != in.down_since.end() && it->first.starts_with(d->backend + "/"); ++it)
+          out.down_since.insert(*it);
       continue;
+    }
 
     std::map<std::string, std::chrono::milliseconds> due;  // instance -> how long DOWN
     for (const DesiredBackend* d : backends) {

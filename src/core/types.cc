@@ -1,5 +1,7 @@
 #include "core/types.h"
 
+#include <algorithm>
+
 namespace hasg::core {
 
 void classify(Member& m, bool described) {
@@ -34,6 +36,10 @@ bool waits_on_terminate_hook(const std::string& s) { return s == "Terminating:Wa
 bool waits_on_launch_hook(const std::string& s) { return s == "Pending:Wait" || s == "Warmed:Pending:Wait"; }
 
 bool missing_description(const Member& m) { return m.lifecycle_state == "InService" && m.instance_state.empty(); }
+
+std::chrono::milliseconds heartbeat_every(std::chrono::milliseconds heartbeat_timeout) {
+  return std::max<std::chrono::milliseconds>(heartbeat_timeout / 3, std::chrono::seconds(1));
+}
 
 std::string server_key(const std::string& backend, const std::string& server) { return backend + "/" + server; }
 

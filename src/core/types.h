@@ -112,6 +112,9 @@ struct DesiredBackend {
   std::chrono::milliseconds down_for{30'000};
   double feedback_max_share = 0.25;
   std::size_t in_service = 0;  // the group's InService members
+  // With health feedback: members the group already treats as going (HealthStatus Unhealthy, or not InService).
+  // A report stays counted while its instance is one of them; one the group ignored (grace period) is forgotten.
+  std::set<std::string> unhealthy_or_leaving;
 
   bool operator==(const DesiredBackend&) const = default;
 };
@@ -193,6 +196,9 @@ struct HookWait {
   bool operator==(const HookWait&) const = default;
 };
 using HookBook = std::map<std::string, HookWait>;  // key: "group/instance"
+
+// Heartbeats of a termination hook: every third of its heartbeat timeout (at least every second).
+std::chrono::milliseconds heartbeat_every(std::chrono::milliseconds heartbeat_timeout);
 
 // What a cycle carries to the next one: taken by a cycle and returned by it, kept in the state file.
 struct SyncState {

@@ -65,8 +65,9 @@ void Daemon::cycle() {
   }
   auto start = std::chrono::steady_clock::now();
   auto outcome = edges_.syncer->run(state_, false);
-  // A failed cycle has no plan to be due for; the failure backoff decides when the next one runs.
-  next_due_ = outcome.report ? outcome.report->plan.next_due : std::nullopt;
+  // A failed cycle has no plan to be due for: the failure backoff decides when the next one runs, unless a hook's
+  // heartbeat comes due first (always at least a second ahead, so no cycle storm).
+  next_due_ = outcome.report ? outcome.report->plan.next_due : outcome.next_due;
   state_ = std::move(outcome.state);
   double secs = seconds_since(start);
   // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file) and then sleeps

@@ -37,7 +37,11 @@ void DrainWatch::watch(std::map<std::string, core::TimePoint> deadlines, std::se
                        const std::set<std::string>& rearm) {
   {
     std::lock_guard lock(mu_);
-    for (const auto& key : rearm) woken_.erase(key);
+    // Only a drain whose timeout is still ahead: one past it that a cycle keeps (an incomplete discovery) would
+    // wake a cycle every period.
+    const auto now = core::Clock::now();
+    for (const auto& key : rearm)
+      if (auto d = deadlines.find(key); d != deadlines.end() && d->second > now) woken_.erase(key);
     // A server it already woke a cycle for stays quiet while it is still watched: that cycle kept it (a discovery
     // that was incomplete, say), and waking again every period would only spin; the interval takes over.
     std::erase_if(woken_, [&](const std::string& key) { return !deadlines.contains(key) && !gated.contains(key); });

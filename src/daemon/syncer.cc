@@ -126,7 +126,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
 }
 
 CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimePoint now) {
-  CycleOutcome out{CycleReport{}, state, false};
+  CycleOutcome out{CycleReport{}, state, false, std::nullopt};
 
   // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
   auto groups = provider_.discover(cfg_.groups());
@@ -135,11 +135,14 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
     out.report = groups.error();
     return out;
   }
-  auto seen = observe(std::move(*groups));
-  if (!seen) {
-    out.report = seen.error();
+  // Past discovery, a failure still keeps the hooks of draining instances alive (not in a dry run).
+  auto fail = [&](Error e) {
+    if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
+    out.report = std::move(e);
     return out;
-  }
+  };
+  auto seen = observe(std::move(*groups));
+  if (!seen) return fail(seen.error());
   CycleReport report;
   report.groups = seen->groups;
   report.haproxy_running = seen->haproxy_running;
@@ -147,10 +150,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 
   // Decide.
   report.plan = decide(*seen, state, now);
-  if (!report.plan.refusal.empty()) {
-    out.report = make_error("IncompleteDiscovery", report.plan.refusal);
-    return out;
-  }
+  if (!report.plan.refusal.empty()) return fail(make_error("IncompleteDiscovery", report.plan.refusal));
 
   // Render what HAProxy will serve once the plan is applied.
   auto rendered = haproxy::render(
@@ -158,10 +158,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
         const core::ActualBackend* a = seen->haproxy_running ? find_actual(seen->actual, d.backend) : nullptr;
         return core::serving_after(d, a, report.plan, seen->template_info.declared_servers);
       }));
-  if (!rendered) {
-    out.report = rendered.error();
-    return out;
-  }
+  if (!rendered) return fail(rendered.error());
   report.rendered = std::move(*rendered);
   report.config_changed = seen->current != report.rendered;
   if (dry_run) {  // the caller shows the plan, warnings included
@@ -172,13 +169,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   for (const auto& w : report.plan.warnings) spdlog::warn("{}", w);
 
   // Apply.
-  if (auto st = apply(*seen, report, out.state); !st) {
-    // HAProxy's side failed: completing a hook now could let the group kill an instance still served, but the
-    // heartbeats keep draining instances' hooks alive until a cycle succeeds.
-    apply_lifecycle(report, out.state, core::Clock::now(), /*heartbeats_only=*/true);
-    out.report = st.error();
-    return out;
-  }
+  if (auto st = apply(*seen, report, out.state); !st) return fail(st.error());
   out.report = std::move(report);
   return out;
 }
@@ -234,17 +225,44 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
   return Ok{};
 }
 
-void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now, bool heartbeats_only) {
-  if (!heartbeats_only) {
-    state.hooks = report.plan.hooks;
-    state.down_since = report.plan.down_since;
-    state.reported = report.plan.reported;
+std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, core::TimePoint now) {
+  // A cycle that failed after discovery decides nothing (completing a hook could let the group kill an instance
+  // still served), but an instance draining on our termination hook must not have it expire meanwhile: its
+  // heartbeats go out on the same schedule as the planner's, and the loop wakes for the next one even while it
+  // backs off.
+  if (lifecycle_ == nullptr) return std::nullopt;
+  std::optional<core::TimePoint> next;
+  for (auto& [key, h] : state.hooks) {
+    if (h.transition != "terminating" || h.completed) continue;
+    const auto every = core::heartbeat_every(lifecycle_->heartbeat_timeout(h.group, h.hook));
+    core::TimePoint due = h.last_beat + every;
+    if (now >= due) {
+      const std::string instance = key.substr(key.rfind('/') + 1);
+      Status st = lifecycle_->heartbeat(h.group, h.hook, instance);
+      if (st || st.error().code == "NoActiveLifecycleAction") {
+        h.last_beat = now;
+        if (!st) h.completed = true;
+        spdlog::info("lifecycle hook {} of {}: heartbeat for {} (the cycle failed)", h.hook, h.group, instance);
+        due = now + every;
+      } else {
+        spdlog::warn("lifecycle hook {} of {}: heartbeat for {} failed: {}", h.hook, h.group, instance,
+                     st.error().message);
+        due = now + kLifecycleRetry;
+      }
+    }
+    if (!next || due < *next) next = due;
   }
+  return next;
+}
+
+void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now) {
+  state.hooks = report.plan.hooks;
+  state.down_since = report.plan.down_since;
+  state.reported = report.plan.reported;
   if (lifecycle_ == nullptr) return;
   for (const auto& op : report.plan.ops) {
     if (!core::is_lifecycle_op(op.kind)) continue;
     if (op.kind == core::OpKind::ReportUnhealthy) {
-      if (heartbeats_only) continue;
       Status st = lifecycle_->report_unhealthy(op.server);
       report.lifecycle.push_back(LifecycleResult{op, st ? "ok" : st.error().code});
       if (st) {
@@ -257,7 +275,6 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
       continue;
     }
     const bool complete = op.kind == core::OpKind::CompleteLifecycle;
-    if (complete && heartbeats_only) continue;
     const std::string key = op.group + "/" + op.hook + "/" + op.server;
     Status st = complete ? lifecycle_->complete(op.group, op.hook, op.server, op.result)
                          : lifecycle_->heartbeat(op.group, op.hook, op.server);

@@ -57,6 +57,8 @@ struct CycleOutcome {
   Result<CycleReport> report;
   core::SyncState state;
   bool discovery_ok = false;  // a cycle can also fail later, at HAProxy or the file
+  // After a failure: when a heartbeat of a draining instance's hook is next due (the loop wakes for it).
+  std::optional<core::TimePoint> next_due;
 };
 
 class Syncer {
@@ -79,7 +81,8 @@ class Syncer {
   Result<Observed> observe(std::vector<core::GroupMembers> groups);
   core::Plan decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
   Status apply(const Observed& seen, CycleReport& report, core::SyncState& state);
-  void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now, bool heartbeats_only = false);
+  void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
+  std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
 
   config::Config cfg_;
   discovery::Provider& provider_;

@@ -1059,15 +1059,37 @@ TEST(Planner, AServerDownForDownForIsReportedUnhealthyOnce) {
   EXPECT_EQ(p.ops[0].group, "web-asg");
   EXPECT_EQ(p.ops[0].server, "i-b");
   EXPECT_EQ(p.ops[0].reason, "DOWN for 30s by HAProxy's health checks");
-  // The applier recorded the report: never again while the group lists the instance.
+  // The applier recorded the report, the group marked it Unhealthy: never again while the group has it so.
   in.reported = {"web-asg/i-b"};
+  in.desired[0].unhealthy_or_leaving = {"i-b"};
   in.now = T0 + 60s;
   p = plan(in);
   EXPECT_THAT(p.ops, IsEmpty());
   EXPECT_EQ(p.reported, std::set<std::string>{"web-asg/i-b"});
   // Gone from the group (replaced): forgotten.
   in.desired[0].servers.erase(in.desired[0].servers.begin() + 1);
+  in.desired[0].unhealthy_or_leaving.clear();
   EXPECT_TRUE(plan(in).reported.empty());
+}
+
+TEST(Planner, AReportTheGroupIgnoredIsForgottenAndBlocksNothing) {
+  // Reported within the group's grace period: AWS says OK and does nothing; the instance stays InService, Healthy.
+  auto in = input({fed_back({ds("i-a", "127.0.0.2"), ds("i-b", "127.0.0.3"), ds("i-c", "127.0.0.4"),
+                             ds("i-d", "127.0.0.5")})},
+                  {ab("web", {checked("i-a", "127.0.0.2", AdminState::Ready, true),
+                              checked("i-b", "127.0.0.3", AdminState::Ready, true), down("i-c", "127.0.0.4"),
+                              checked("i-d", "127.0.0.5", AdminState::Ready, true)})});
+  in.reported = {"web-asg/i-b"};
+  in.down_since = {{"web/i-c", T0 - 60s}};
+  Plan p = plan(in);
+  EXPECT_TRUE(p.reported.empty());
+  ASSERT_EQ(count_kind(p, OpKind::ReportUnhealthy), 1u) << "the cap is free for i-c";
+  // A partial discovery decides nothing but keeps both the reports and the DOWN clocks.
+  in.desired[0].discovery_complete = false;
+  p = plan(in);
+  EXPECT_EQ(p.reported, std::set<std::string>{"web-asg/i-b"});
+  EXPECT_EQ(p.down_since.at("web/i-c"), T0 - 60s);
+  EXPECT_EQ(count_kind(p, OpKind::ReportUnhealthy), 0u);
 }
 
 TEST(Planner, ThreeOfFourDownWithAQuarterShareReportsExactlyOneAndSaysWhy) {
@@ -1081,8 +1103,9 @@ TEST(Planner, ThreeOfFourDownWithAQuarterShareReportsExactlyOneAndSaysWhy) {
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_THAT(p.warnings[0], HasSubstr("2 more servers DOWN by HAProxy's checks not reported: at most 1 of 4"));
   EXPECT_THAT(p.warnings[0], HasSubstr("the application or the network is broken"));
-  // While that one is not replaced, nobody else is reported.
+  // While that one is not replaced (the group has it Unhealthy), nobody else is reported.
   in.reported = {"web-asg/" + p.ops[0].server};
+  in.desired[0].unhealthy_or_leaving = {p.ops[0].server};
   EXPECT_EQ(count_kind(plan(in), OpKind::ReportUnhealthy), 0u);
 }
 

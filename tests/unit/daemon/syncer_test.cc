@@ -207,5 +207,52 @@ TEST_F(SyncerTest, DiscoveryFailureIsReportedAsSuch) {
   EXPECT_TRUE(discovery_ok) << "a cycle failing after discovery does not say discovery failed";
 }
 
+class FakeLifecycle : public LifecycleControl {
+ public:
+  Status complete(const std::string&, const std::string&, const std::string& i, const std::string&) override {
+    completed.push_back(i);
+    return Ok{};
+  }
+  Status heartbeat(const std::string&, const std::string&, const std::string& i) override {
+    beats.push_back(i);
+    return Ok{};
+  }
+  std::chrono::milliseconds heartbeat_timeout(const std::string&, const std::string&) override {
+    return std::chrono::seconds(60);
+  }
+  Status report_unhealthy(const std::string& i) override {
+    reported.push_back(i);
+    return Ok{};
+  }
+  std::vector<std::string> completed, beats, reported;
+};
+
+TEST_F(SyncerTest, AFailedCycleStillKeepsDrainingInstancesHooksAlive) {
+  FakeLifecycle lifecycle;
+  Syncer with_hooks{test_config(), provider, control, files, &lifecycle};
+  const auto now = core::Clock::now();
+  core::SyncState s;
+  s.hooks["app/drain/i-1"] = core::HookWait{"app", "drain", "terminating", now - std::chrono::seconds(25),
+                                            now - std::chrono::seconds(25), false};
+  s.hooks["app/drain/i-2"] = core::HookWait{"app", "drain", "terminating", now, now, false};
+  s.hooks["app/drain/i-3"] = core::HookWait{"app", "drain", "terminating", now - std::chrono::seconds(99),
+                                            now - std::chrono::seconds(99), true};
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-9", "127.0.0.9"}});  // a change to validate...
+  files.invalid = true;                                                // ...that fails `haproxy -c`
+  auto outcome = with_hooks.run(s, false);
+  ASSERT_FALSE(outcome.report.ok());
+  EXPECT_EQ(lifecycle.beats, std::vector<std::string>{"i-1"}) << "due (60 s / 3 = 20 s), not too early, not done";
+  EXPECT_TRUE(lifecycle.completed.empty()) << "nothing is completed on a failed cycle";
+  ASSERT_TRUE(outcome.next_due.has_value());
+  EXPECT_LE(*outcome.next_due, now + std::chrono::seconds(21)) << "i-2's heartbeat, due in 20 s";
+  EXPECT_GE(outcome.state.hooks.at("app/drain/i-1").last_beat, now);
+
+  // A failed discovery decides nothing and sends nothing.
+  lifecycle.beats.clear();
+  provider.fail = true;
+  outcome = with_hooks.run(s, false);
+  EXPECT_TRUE(lifecycle.beats.empty());
+}
+
 }  // namespace
 }  // namespace hasg::daemon
