@@ -18,6 +18,8 @@ namespace hasg::sim {
 namespace {
 
 using namespace std::chrono_literals;
+using test::find_instance;
+using test::lifecycle_of;
 using test::SimClient;
 using test::xml_text;
 
@@ -30,17 +32,6 @@ bool accepts_connections(const std::string& address, int port) {
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
   close(fd);
   return ok;
-}
-
-std::optional<SimInstance> find(const Simulator& sim, const std::string& id) {
-  for (const auto& i : sim.instances())
-    if (i.id == id) return i;
-  return std::nullopt;
-}
-
-std::string lifecycle_of(const Simulator& sim, const std::string& id) {
-  auto i = find(sim, id);
-  return i ? i->lifecycle : "gone";
 }
 
 // Bodies of the queue's messages parsed as JSON, those matching `pred`.
@@ -99,7 +90,7 @@ TEST_F(LifecycleHooksTest, ScaleInWaitsInTerminatingWaitUntilCompletedByInstance
 
   ASSERT_TRUE(sim_->set_desired("app", 1).ok());
   EXPECT_EQ(lifecycle_of(*sim_, victim.id), "Terminating:Wait");
-  EXPECT_TRUE(find(*sim_, victim.id)->server_running);
+  EXPECT_TRUE(find_instance(*sim_, victim.id)->server_running);
   EXPECT_TRUE(accepts_connections(victim.address, sim_->options().instance_port));
   r = asg("DescribeAutoScalingGroups", {{"AutoScalingGroupNames.member.1", "app"}});
   EXPECT_NE(r.body.find("<InstanceId>" + victim.id +

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 #include <string>
@@ -71,6 +72,18 @@ inline std::string xml_text(const std::string& xml, const std::string& name) {
   if (!doc.load_string(xml.c_str())) return "";
   auto n = doc.select_node(("//" + name).c_str());
   return n ? n.node().text().get() : "";
+}
+
+// An instance of the simulator by id (terminated ones are gone), and its lifecycle state ("gone" when gone).
+inline std::optional<SimInstance> find_instance(const Simulator& sim, const std::string& id) {
+  for (const auto& i : sim.instances())
+    if (i.id == id) return i;
+  return std::nullopt;
+}
+
+inline std::string lifecycle_of(const Simulator& sim, const std::string& id) {
+  auto i = find_instance(sim, id);
+  return i ? i->lifecycle : "gone";
 }
 
 }  // namespace hasg::sim::test

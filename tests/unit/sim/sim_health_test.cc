@@ -12,21 +12,12 @@ namespace hasg::sim {
 namespace {
 
 using namespace std::chrono_literals;
+using test::find_instance;
+using test::lifecycle_of;
 using test::SimClient;
 using test::xml_text;
 
 constexpr const char* kAsgNs = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
-
-std::optional<SimInstance> find(const Simulator& sim, const std::string& id) {
-  for (const auto& i : sim.instances())
-    if (i.id == id) return i;
-  return std::nullopt;
-}
-
-std::string lifecycle_of(const Simulator& sim, const std::string& id) {
-  auto i = find(sim, id);
-  return i ? i->lifecycle : "gone";
-}
 
 // Members not terminating and InService.
 int in_service(const Simulator& sim, const std::string& group) {
