@@ -442,9 +442,18 @@ void plan_health(const PlanInput& in, Plan& out) {
     std::map<std::string, std::chrono::milliseconds> due;  // instance -> how long DOWN
     for (const DesiredBackend* d : backends) {
       if (!d->health_feedback) continue;
-      for (const DesiredServer& srv : d->servers) {
-        const ActualServer* a = actual_server(in, d->backend, srv.name);
-        if (a == nullptr || a->admin != AdminState::Ready || !a->check_enabled || a->up) continue;
+      auto b = std::find_if(in.actual.begin(), in.actual.end(),
+                            [&](const ActualBackend& x) { return x.backend == d->backend; });
+      if (b == in.actual.end() || !b->exists) continue;
+      // From HAProxy's DOWN servers (few) to the served members (sorted by name), not a lookup in HAProxy's list
+      // per member: that would be 25 million compares a cycle at 5,000 instances.
+      for (const ActualServer& actual : b->servers) {
+        const ActualServer* a = &actual;
+        if (a->admin != AdminState::Ready || !a->check_enabled || a->up) continue;
+        auto member = std::lower_bound(d->servers.begin(), d->servers.end(), a->name,
+                                       [](const DesiredServer& x, const std::string& n) { return x.name < n; });
+        if (member == d->servers.end() || member->name != a->name) continue;
+        const DesiredServer& srv = *member;
         const std::string key = server_key(d->backend, srv.name);
         auto it = in.down_since.find(key);
         TimePoint since = it == in.down_since.end() ? in.now : std::min(it->second, in.now);
