@@ -66,5 +66,6 @@ class Service {
 std::unique_ptr<Service> make_autoscaling_api(SimState& state);  // autoscaling_api.cc
 std::unique_ptr<Service> make_ec2_api(SimState& state);          // ec2_api.cc
 std::unique_ptr<Service> make_sqs_api(SimState& state);          // sqs_api.cc
+std::unique_ptr<Service> make_cloudwatch_api(SimState& state);   // cloudwatch_api.cc
 
 }  // namespace hasg::sim

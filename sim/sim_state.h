@@ -101,6 +101,7 @@ class SimState {
   std::vector<std::string> event_queues;   // EventBridge-like rule targets
 
   std::vector<HealthReport> health_reports;  // SetInstanceHealth calls accepted
+  std::vector<MetricPoint> metric_points;    // PutMetricData datums accepted
   uint64_t unhealthy_replacements = 0;
 
   std::string uuid();  // a random UUID (version 4)

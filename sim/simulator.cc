@@ -31,6 +31,7 @@ struct Simulator::Impl {
     router.add(make_autoscaling_api(state));  // first: it answers requests naming no known service
     router.add(make_ec2_api(state));
     router.add(make_sqs_api(state));
+    router.add(make_cloudwatch_api(state));
   }
 };
 
@@ -284,6 +285,14 @@ Status Simulator::route_events_to_queue(const std::string& queue) {
 std::vector<HealthReport> Simulator::health_reports() const {
   std::lock_guard lock(impl_->state.mu);
   return impl_->state.health_reports;
+}
+
+std::vector<MetricPoint> Simulator::metric_data(const std::string& metric_namespace) const {
+  std::lock_guard lock(impl_->state.mu);
+  std::vector<MetricPoint> out;
+  for (const auto& p : impl_->state.metric_points)
+    if (metric_namespace.empty() || p.metric_namespace == metric_namespace) out.push_back(p);
+  return out;
 }
 
 uint64_t Simulator::unhealthy_replacements() const {

@@ -84,6 +84,17 @@ struct HealthReport {
   std::chrono::steady_clock::time_point time;
 };
 
+// One datum PutMetricData accepted (a Value is a set of one sample).
+struct MetricPoint {
+  std::string metric_namespace;
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> dimensions;  // (Name, Value), sorted by name
+  std::chrono::system_clock::time_point timestamp;
+  double sample_count = 1, sum = 0, minimum = 0, maximum = 0;
+  std::string unit;             // "None" when not given, as CloudWatch stores it
+  int storage_resolution = 60;  // 1 or 60
+};
+
 // A lifecycle hook, as PutLifecycleHook takes it.
 struct LifecycleHookSpec {
   std::string group;
@@ -160,6 +171,9 @@ class Simulator {
   // Unhealthy.
   std::vector<HealthReport> health_reports() const;
   uint64_t unhealthy_replacements() const;
+
+  // CloudWatch: every datum PutMetricData accepted (one namespace's, or all), in the order they came.
+  std::vector<MetricPoint> metric_data(const std::string& metric_namespace = "") const;
 
   // Faults.
   void inject(const Fault& fault);

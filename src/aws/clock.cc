@@ -1,5 +1,7 @@
 #include "aws/clock.h"
 
+#include <cstdio>
+#include <string_view>
 #include <thread>
 
 namespace hasg::aws {
@@ -13,6 +15,28 @@ class SystemClock : public Clock {
 };
 
 }  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(const std::string& s) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return std::nullopt;
+  std::string_view rest = std::string_view(s).substr(static_cast<size_t>(n));
+  std::chrono::milliseconds frac{0};
+  if (!rest.empty() && rest[0] == '.') {
+    size_t i = 1;
+    while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') ++i;
+    if (i == 1) return std::nullopt;
+    int ms = 0, digits = 0;
+    for (size_t k = 1; k < i && digits < 3; ++k, ++digits) ms = ms * 10 + (rest[k] - '0');
+    while (digits++ < 3) ms *= 10;
+    frac = std::chrono::milliseconds(ms);
+    rest.remove_prefix(i);
+  }
+  if (rest != "Z" && rest != "+00:00") return std::nullopt;
+  using namespace std::chrono;
+  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac;
+}
 
 const Clock& system_clock() {
   static const SystemClock clock;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <string>
 
 namespace hasg::aws {
 
@@ -14,5 +16,9 @@ class Clock {
 
 // The real clock; a process-wide instance.
 const Clock& system_clock();
+
+// "2026-11-24T12:00:00Z" or "+00:00", optionally with fractional seconds (kept to the millisecond), as AWS writes
+// timestamps (IMDS's Expiration) and the SDKs send them (botocore's Query serializer); nullopt when not one.
+std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(const std::string& s);
 
 }  // namespace hasg::aws

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -138,7 +139,8 @@ class Parser {
     c.source = file_;
     bool have_haproxy = false, have_backends = false;
     for (const auto& [key, v] : entries(root, "", {"interval", "haproxy", "backends", "max_remove_share",
-                                                   "state_file", "listen", "log_format", "events"})) {
+                                                   "state_file", "listen", "log_format", "events",
+                                                   "cloudwatch"})) {
       if (key == "interval") {
         c.interval = duration_value(v, key);
         if (c.interval < std::chrono::milliseconds(100)) fail(v, key, "must be at least 100ms, got " + kind(v));
@@ -168,11 +170,37 @@ class Parser {
                      kind(ev));
         }
         if (c.events_queue_url.empty()) fail(v, "events", "required key missing: queue_url");
+      } else if (key == "cloudwatch") {
+        c.cloudwatch = parse_cloudwatch(v);
       }
     }
     if (!have_haproxy) fail(root, "haproxy", "required key missing (template, config, runtime_socket)");
     if (!have_backends) fail(root, "backends", "required key missing (at least one managed backend)");
     return c;
+  }
+
+  // PutMetricData's rules (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html):
+  // a namespace of 1-255 ASCII characters not starting with "AWS/" (AWS refuses it); a period of whole seconds.
+  CloudWatchSettings parse_cloudwatch(const YAML::Node& map) {
+    CloudWatchSettings cw;
+    cw.enabled = true;
+    if (map.IsNull()) return cw;  // `cloudwatch:` alone: the defaults
+    for (const auto& [key, v] : entries(map, "cloudwatch", {"namespace", "period"})) {
+      std::string full = "cloudwatch." + key;
+      if (key == "namespace") {
+        cw.metric_namespace = string_value(v, full, true);
+        const auto& ns = cw.metric_namespace;
+        bool ascii = std::all_of(ns.begin(), ns.end(), [](unsigned char ch) { return ch >= 0x20 && ch < 0x7f; });
+        if (ns.size() > 255 || !ascii || ns.starts_with("AWS/") || ns.starts_with(":"))
+          fail(v, full, "expected 1 to 255 printable ASCII characters, not starting with 'AWS/' or ':', got " +
+                            kind(v));
+      } else if (key == "period") {
+        cw.period = duration_value(v, full);
+        if (cw.period < std::chrono::seconds(1) || cw.period > std::chrono::hours(1) || cw.period.count() % 1000 != 0)
+          fail(v, full, "expected whole seconds from 1s to 1h, got " + kind(v));
+      }
+    }
+    return cw;
   }
 
   void check_listen(const YAML::Node& v, const std::string& key, const std::string& s) const {

@@ -26,6 +26,14 @@ struct HaproxySettings {
   bool operator==(const HaproxySettings&) const = default;
 };
 
+// `cloudwatch:` (optional): per-group load metrics published to CloudWatch with PutMetricData.
+struct CloudWatchSettings {
+  bool enabled = false;                    // the key is present
+  std::string metric_namespace = "HAProxyASG";  // key: namespace
+  std::chrono::milliseconds period{60'000};     // key: period; under 60s the data is high-resolution
+  bool operator==(const CloudWatchSettings&) const = default;
+};
+
 struct Config {
   std::string source;  // the YAML file's path
   std::chrono::milliseconds interval{5000};
@@ -36,6 +44,7 @@ struct Config {
   std::string listen = "127.0.0.1:9717";  // metrics/health endpoint; key: listen
   std::string log_format = "text";        // "text" | "json"; key: log_format
   std::string events_queue_url;           // key events.queue_url: an SQS queue of the group's events; optional
+  CloudWatchSettings cloudwatch;          // key: cloudwatch
 
   bool operator==(const Config&) const = default;
   std::vector<std::string> groups() const;  // distinct group names in backend order

@@ -32,10 +32,18 @@ Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<disc
     lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
     lifecycle_->check(cfg_);
   }
-  edges_ = make_sync_edges(cfg_, aws_->provider(), lifecycle_.get());
+  edges_ = make_sync_edges(cfg_, aws_->provider(), lifecycle_.get(), around_reload());
   auto sink = std::make_unique<PrometheusSink>(metrics_, &aws_->stats());
   prometheus_ = sink.get();
   observers_.push_back(std::move(sink));
+  if (cfg_.cloudwatch.enabled) {
+    auto publisher = std::make_unique<CloudWatchPublisher>(
+        make_cloudwatch_sink(aws_->aws().cloudwatch()),
+        haproxy::make_load_sampler(cfg_.haproxy.runtime_socket, cfg_.haproxy.master_socket),
+        CloudWatchPublisher::Options{cfg_.cloudwatch, cfg_.backends}, metrics_);
+    cloudwatch_ = publisher.get();
+    observers_.push_back(std::move(publisher));
+  }
   auto watch = std::make_unique<DrainWatch>(cfg_.haproxy.runtime_socket);
   drain_watch_ = watch.get();
   sources_.push_back(std::move(watch));
@@ -56,6 +64,12 @@ Daemon::~Daemon() = default;
 void Daemon::add_event_source(std::unique_ptr<EventSource> source) { sources_.push_back(std::move(source)); }
 
 void Daemon::add_observer(std::unique_ptr<CycleObserver> observer) { observers_.push_back(std::move(observer)); }
+
+ReloadNotice Daemon::around_reload() {
+  return [this](bool before) {
+    if (cloudwatch_ != nullptr) cloudwatch_->around_reload(before);
+  };
+}
 
 void Daemon::cycle() {
   {
@@ -121,8 +135,14 @@ void Daemon::reload_config() {
     auto groups = fresh->groups();
     events_->set_groups(std::set<std::string>(groups.begin(), groups.end()));
   }
-  edges_ = make_sync_edges(*fresh, aws_->provider(), lifecycle_.get());
+  edges_ = make_sync_edges(*fresh, aws_->provider(), lifecycle_.get(), around_reload());
   drain_watch_->set_socket(fresh->haproxy.runtime_socket);
+  if (cloudwatch_ != nullptr && fresh->cloudwatch.enabled) cloudwatch_->reconfigure(fresh->cloudwatch, fresh->backends);
+  if (fresh->cloudwatch.enabled != cfg_.cloudwatch.enabled)
+    spdlog::warn("SIGHUP: turning cloudwatch on or off takes effect after a restart");
+  if (cloudwatch_ != nullptr && (fresh->haproxy.runtime_socket != cfg_.haproxy.runtime_socket ||
+                                 fresh->haproxy.master_socket != cfg_.haproxy.master_socket))
+    spdlog::warn("SIGHUP: cloudwatch keeps reading HAProxy's counters on the old sockets until a restart");
   {
     std::lock_guard lock(mu_);
     cfg_ = *fresh;
@@ -223,7 +243,9 @@ int Daemon::run() {
   }
   auto stop_sources = [&] {
     for (size_t i = started; i-- > 0;) sources_[i]->stop();
+    if (cloudwatch_ != nullptr) cloudwatch_->stop();  // publishes the partial period
   };
+  if (cloudwatch_ != nullptr) cloudwatch_->start();
   if (started < sources_.size()) {
     stop_sources();
     return 1;

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "daemon/aws_lifecycle.h"
+#include "daemon/cloudwatch_publisher.h"
 #include "daemon/cycle_observer.h"
 #include "daemon/drain_watch.h"
 #include "daemon/event_source.h"
@@ -57,6 +58,8 @@ class Daemon {
   void reload_config();
   std::chrono::milliseconds next_wait();
   void watch_drains(const CycleReport* report);
+  // What the syncer calls around a reload it makes (the CloudWatch publisher reads the outgoing worker then).
+  ReloadNotice around_reload();
 
   std::string config_path_;
   config::Config cfg_;
@@ -71,6 +74,7 @@ class Daemon {
   std::vector<std::unique_ptr<EventSource>> sources_;
   DrainWatch* drain_watch_ = nullptr;  // owned by sources_
   SqsEvents* events_ = nullptr;         // owned by sources_; null without events.queue_url
+  CloudWatchPublisher* cloudwatch_ = nullptr;  // owned by observers_; null without cloudwatch
   std::optional<core::TimePoint> next_due_;  // the last plan's: when something timed needs a cycle
 
   mutable std::mutex mu_;

@@ -312,9 +312,39 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
   report.hooks = state.hooks;
 }
 
-SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider, LifecycleControl* lifecycle) {
+namespace {
+
+// Tells whoever asked when a reload happens: just before it and once it is done (or failed).
+class ReloadNotifyingControl : public HaproxyControl {
+ public:
+  ReloadNotifyingControl(std::unique_ptr<HaproxyControl> inner, ReloadNotice around_reload)
+      : inner_(std::move(inner)), around_reload_(std::move(around_reload)) {}
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends) override {
+    return inner_->servers(backends);
+  }
+  Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
+    return inner_->apply(ops);
+  }
+  Status reload() override {
+    around_reload_(true);
+    auto st = inner_->reload();
+    around_reload_(false);
+    return st;
+  }
+
+ private:
+  std::unique_ptr<HaproxyControl> inner_;
+  ReloadNotice around_reload_;
+};
+
+}  // namespace
+
+SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider, LifecycleControl* lifecycle,
+                          ReloadNotice around_reload) {
   SyncEdges e;
   e.control = make_socket_control(cfg.haproxy);
+  if (around_reload)
+    e.control = std::make_unique<ReloadNotifyingControl>(std::move(e.control), std::move(around_reload));
   e.files = make_disk_files(cfg.haproxy);
   e.syncer = std::make_unique<Syncer>(cfg, provider, *e.control, *e.files, lifecycle);
   return e;

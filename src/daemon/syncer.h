@@ -5,6 +5,7 @@
 // the file, so a later reload or restart reproduces the membership.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,7 +99,10 @@ struct SyncEdges {
   std::unique_ptr<ConfigFiles> files;
   std::unique_ptr<Syncer> syncer;
 };
+// `around_reload`, when given, is called just before (true) and just after (false) every reload: the CloudWatch
+// publisher follows the outgoing worker's counters meanwhile.
+using ReloadNotice = std::function<void(bool before)>;
 SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider,
-                          LifecycleControl* lifecycle = nullptr);
+                          LifecycleControl* lifecycle = nullptr, ReloadNotice around_reload = {});
 
 }  // namespace hasg::daemon

@@ -69,6 +69,8 @@ Result<ProcInfo> parse_show_proc(const std::string& text) {
       have_master = true;
     } else if (w[1] == "worker" && sec == Section::Workers) {
       info.current_worker_pids.push_back(pid);
+    } else if (w[1] == "worker" && sec == Section::OldWorkers) {
+      info.old_worker_pids.push_back(pid);
     }
   }
   if (!have_master) {
@@ -76,6 +78,7 @@ Result<ProcInfo> parse_show_proc(const std::string& text) {
     return make_error("ProtocolError", "show proc: no master line in \"" + t + "\"");
   }
   std::sort(info.current_worker_pids.begin(), info.current_worker_pids.end());
+  std::sort(info.old_worker_pids.begin(), info.old_worker_pids.end());
   return info;
 }
 

@@ -15,6 +15,7 @@ struct ProcInfo {
   int reloads = 0;         // master's reload count
   int failed_reloads = 0;  // "[failed: N]"
   std::vector<int> current_worker_pids;  // workers of the current generation
+  std::vector<int> old_worker_pids;      // workers of earlier generations still finishing their requests
   bool operator==(const ProcInfo&) const = default;
 };
 

@@ -368,35 +368,81 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
   return out;
 }
 
-Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_stat_sessions(
-    const std::string& text) {
-  auto lines = lines_of(text, /*strip_cr=*/true);
+namespace {
+
+// "show stat" CSV: the "# pxname,svname,..." header's column of each wanted name, and the data lines after it.
+struct StatCsv {
+  std::vector<size_t> columns;  // in the order of the names asked for
+  size_t need = 0;              // fields a line must have to hold them all
+  std::vector<std::string_view> lines;
+};
+
+Result<StatCsv> read_stat_csv(const std::vector<std::string_view>& lines, const std::vector<std::string>& names) {
   size_t i = 0;
   while (i < lines.size() && trim(lines[i]).empty()) ++i;
   if (i == lines.size() || !lines[i].starts_with("# "))
     return make_error("ProtocolError", "\"show stat\": missing the \"# pxname,svname,...\" header");
   auto header = split_view(lines[i].substr(2), ',');
-  int c_px = -1, c_sv = -1, c_scur = -1;
-  for (size_t c = 0; c < header.size(); ++c) {
-    if (header[c] == "pxname") c_px = static_cast<int>(c);
-    if (header[c] == "svname") c_sv = static_cast<int>(c);
-    if (header[c] == "scur") c_scur = static_cast<int>(c);
+  StatCsv csv;
+  for (const auto& name : names) {
+    auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end())
+      return make_error("ProtocolError", "\"show stat\": header lacks the column \"" + name + "\"");
+    csv.columns.push_back(static_cast<size_t>(it - header.begin()));
+    csv.need = std::max(csv.need, csv.columns.back() + 1);
   }
-  if (c_px < 0 || c_sv < 0 || c_scur < 0)
-    return make_error("ProtocolError", "\"show stat\": header lacks pxname, svname or scur");
-  const size_t need = static_cast<size_t>(std::max({c_px, c_sv, c_scur})) + 1;
-  std::vector<std::pair<std::string, std::pair<std::string, int>>> out;
   for (++i; i < lines.size(); ++i) {
     if (trim(lines[i]).empty() || lines[i][0] == '#') continue;
-    auto f = split_view(lines[i], ',', need);
-    if (f.size() < need) return make_error("ProtocolError", "\"show stat\": short line \"" + one_line(lines[i]) + "\"");
-    std::string_view sv = f[static_cast<size_t>(c_sv)];
+    csv.lines.push_back(lines[i]);
+  }
+  return csv;
+}
+
+// A counter field; empty (a field that does not apply) is 0.
+bool stat_number(std::string_view field, uint64_t& out) {
+  field = trim(field);
+  out = 0;
+  if (field.empty()) return true;
+  auto [p, ec] = std::from_chars(field.data(), field.data() + field.size(), out);
+  return ec == std::errc() && p == field.data() + field.size();
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_stat_sessions(
+    const std::string& text) {
+  auto lines = lines_of(text, /*strip_cr=*/true);
+  auto csv = read_stat_csv(lines, {"pxname", "svname", "scur"});
+  if (!csv) return csv.error();
+  std::vector<std::pair<std::string, std::pair<std::string, int>>> out;
+  for (auto line : csv->lines) {
+    auto f = split_view(line, ',', csv->need);
+    if (f.size() < csv->need) return make_error("ProtocolError", "\"show stat\": short line \"" + one_line(line) + "\"");
+    std::string_view sv = f[csv->columns[1]];
     if (sv == "FRONTEND" || sv == "BACKEND") continue;
     int scur = 0;
-    std::string_view sc = f[static_cast<size_t>(c_scur)];
+    std::string_view sc = f[csv->columns[2]];
     if (!trim(sc).empty() && !parse_int(sc, scur))
-      return make_error("ProtocolError", "\"show stat\": bad scur in \"" + one_line(lines[i]) + "\"");
-    out.push_back({std::string(f[static_cast<size_t>(c_px)]), {std::string(sv), scur}});
+      return make_error("ProtocolError", "\"show stat\": bad scur in \"" + one_line(line) + "\"");
+    out.push_back({std::string(f[csv->columns[0]]), {std::string(sv), scur}});
+  }
+  return out;
+}
+
+Result<core::WorkerSample> parse_backend_counters(const std::string& text) {
+  auto lines = lines_of(text, /*strip_cr=*/true);
+  auto csv = read_stat_csv(lines, {"pxname", "svname", "req_tot", "hrsp_5xx", "qcur", "rtime"});
+  if (!csv) return csv.error();
+  core::WorkerSample out;
+  for (auto line : csv->lines) {
+    auto f = split_view(line, ',', csv->need);
+    if (f.size() < csv->need) return make_error("ProtocolError", "\"show stat\": short line \"" + one_line(line) + "\"");
+    if (f[csv->columns[1]] != "BACKEND") continue;
+    core::BackendCounters c;
+    if (!stat_number(f[csv->columns[2]], c.requests) || !stat_number(f[csv->columns[3]], c.responses_5xx) ||
+        !stat_number(f[csv->columns[4]], c.queued) || !stat_number(f[csv->columns[5]], c.response_ms))
+      return make_error("ProtocolError", "\"show stat\": bad counter in \"" + one_line(line) + "\"");
+    out[std::string(f[csv->columns[0]])] = c;
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/load.h"
 #include "core/types.h"
 #include "haproxy/runtime_command.h"
 #include "util/result.h"
@@ -65,5 +66,7 @@ class RuntimeClient {
 Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& text);
 // "show stat" CSV: (backend, server) -> scur. Only server rows.
 Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_stat_sessions(const std::string& text);
+// "show stat" CSV: each backend row's req_tot, hrsp_5xx, qcur and rtime (other rows skipped).
+Result<core::WorkerSample> parse_backend_counters(const std::string& text);
 
 }  // namespace hasg::haproxy

@@ -2,9 +2,15 @@
 // it must sign requests it accepts and parse every answer it gives, errors and pagination included.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <chrono>
 #include <filesystem>
+#include <fmt/chrono.h>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "aws/clock.h"
+#include "aws/cloudwatch.h"
 #include "sim_env.h"
 
 namespace hasg::test {
@@ -378,6 +384,99 @@ print(json.dumps({'hook': hook, 'note': n, 'waiting': waiting, 'deleted': len(de
   auto a = sim_->lifecycle_actions(id).at(0);
   EXPECT_EQ(a.heartbeats, 1);
   EXPECT_EQ(a.result, "CONTINUE");
+}
+
+// CloudWatch: awscli sends PutMetricData (a value, a statistic set, high resolution) in the Query protocol and
+// reads back the sums and the unit with GetMetricStatistics; what haproxy-asg's own encoder sends is parsed by
+// botocore the same way (the daemon's datums are checked in cloudwatch_e2e_test).
+TEST_F(AwsClientsTest, AwscliPutsAndReadsMetrics) {
+  auto now = std::chrono::system_clock::now();
+  auto stamp = [](std::chrono::system_clock::time_point t) {
+    auto secs = std::chrono::floor<std::chrono::minutes>(t);
+    return fmt::format("{:%FT%TZ}", std::chrono::floor<std::chrono::seconds>(secs));
+  };
+  auto minute = stamp(now - std::chrono::minutes(2));
+  auto r = aws({"cloudwatch", "put-metric-data", "--namespace", "HAProxyASG", "--metric-data",
+                R"([{"MetricName":"RequestCount","Dimensions":[{"Name":"AutoScalingGroupName","Value":"app"}],)"
+                R"("Timestamp":")" + minute + R"(","Value":1200,"Unit":"Count","StorageResolution":1},)"
+                R"({"MetricName":"RequestCount","Dimensions":[{"Name":"AutoScalingGroupName","Value":"app"}],)"
+                R"("Timestamp":")" + minute + R"(","StatisticValues":{"SampleCount":2,"Sum":34,"Minimum":10,)"
+                R"("Maximum":24},"Unit":"Count"}])"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto points = sim_->metric_data("HAProxyASG");
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].storage_resolution, 1);
+  EXPECT_EQ(points[1].sample_count, 2);
+
+  r = aws({"cloudwatch", "get-metric-statistics", "--namespace", "HAProxyASG", "--metric-name", "RequestCount",
+           "--dimensions", "Name=AutoScalingGroupName,Value=app", "--start-time", stamp(now - std::chrono::hours(1)),
+           "--end-time", stamp(now + std::chrono::minutes(5)), "--period", "60", "--statistics", "Sum",
+           "SampleCount", "Maximum"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["Label"], "RequestCount");
+  ASSERT_EQ(j["Datapoints"].size(), 1u) << r.out;
+  const auto& dp = j["Datapoints"][0];
+  EXPECT_DOUBLE_EQ(dp["Sum"].get<double>(), 1234.0);
+  EXPECT_DOUBLE_EQ(dp["SampleCount"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(dp["Maximum"].get<double>(), 1200.0);
+  EXPECT_EQ(dp["Unit"], "Count");
+
+  // AWS's refusals, as awscli reads them.
+  r = aws({"cloudwatch", "put-metric-data", "--namespace", "AWS/EC2", "--metric-name", "X", "--value", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("(InvalidParameterValue) when calling the PutMetricData operation"), std::string::npos)
+      << r.err;
+  r = aws({"cloudwatch", "put-metric-data", "--namespace", "HAProxyASG", "--metric-data",
+           R"([{"MetricName":"X","Value":1,"StatisticValues":{"SampleCount":1,"Sum":1,"Minimum":1,"Maximum":1}}])"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("(InvalidParameterCombination)"), std::string::npos) << r.err;
+}
+
+// haproxy-asg's PutMetricData encoding, checked by botocore's own Query serializer: the same datums sent with
+// boto3 and with haproxy-asg's encoder (put_metric_data_params) produce the same form parameters.
+TEST_F(AwsClientsTest, Boto3SerializesPutMetricDataAsHaproxyAsgDoes) {
+  auto r = python(R"(
+import json
+from botocore.session import get_session
+from botocore.serialize import create_serializer
+import datetime
+model = get_session().get_service_model('cloudwatch')
+s = create_serializer('query')
+req = s.serialize_to_request({'Namespace': 'HAProxyASG', 'MetricData': [
+  {'MetricName': 'RequestCount', 'Dimensions': [{'Name': 'AutoScalingGroupName', 'Value': 'app'}],
+   'Timestamp': datetime.datetime(2026, 12, 1, 15, 0, 0, 250000, tzinfo=datetime.timezone.utc),
+   'Value': 1234.0, 'Unit': 'Count', 'StorageResolution': 1},
+  {'MetricName': 'QueuedRequests', 'Dimensions': [{'Name': 'AutoScalingGroupName', 'Value': 'app'}],
+   'Timestamp': datetime.datetime(2026, 12, 1, 15, 0, 0, tzinfo=datetime.timezone.utc),
+   'StatisticValues': {'SampleCount': 5.0, 'Sum': 7.5, 'Minimum': 0.0, 'Maximum': 3.0}, 'Unit': 'Count',
+   'StorageResolution': 60}]}, model.operation_model('PutMetricData'))
+print(json.dumps(req['body']))
+)");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto botocore = nlohmann::json::parse(r.out);
+  using namespace std::chrono;
+  aws::MetricDatum a{"RequestCount", {{"AutoScalingGroupName", "app"}},
+                     sys_days{year{2026} / 12 / 1} + hours{15} + milliseconds{250}, 1234.0, std::nullopt, "Count", 1};
+  aws::MetricDatum b{"QueuedRequests", {{"AutoScalingGroupName", "app"}}, sys_days{year{2026} / 12 / 1} + hours{15},
+                     std::nullopt, aws::StatisticSet{5, 7.5, 0, 3}, "Count", 60};
+  auto ours = aws::put_metric_data_params("HAProxyASG", {a, b});
+  std::map<std::string, std::string> mine(ours.begin(), ours.end());
+  for (auto& [k, v] : botocore.items()) {
+    if (k == "Action" || k == "Version") continue;
+    ASSERT_TRUE(mine.contains(k)) << "haproxy-asg does not send " << k;
+    std::string theirs = v.is_string() ? v.get<std::string>() : v.dump();
+    // Numbers: the same value, whatever the spelling ("1234.0" vs "1234"); timestamps: the same instant.
+    if (k.find("Timestamp") != std::string::npos) {
+      EXPECT_EQ(aws::parse_iso8601_utc(mine[k]), aws::parse_iso8601_utc(theirs)) << k;
+    } else if (!theirs.empty() && (std::isdigit(static_cast<unsigned char>(theirs[0])) != 0)) {
+      EXPECT_DOUBLE_EQ(std::stod(mine[k]), std::stod(theirs)) << k;
+    } else {
+      EXPECT_EQ(mine[k], theirs) << k;
+    }
+    mine.erase(k);
+  }
+  EXPECT_TRUE(mine.empty()) << "haproxy-asg sends what botocore does not, e.g. " << mine.begin()->first;
 }
 
 }  // namespace

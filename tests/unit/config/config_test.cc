@@ -357,5 +357,32 @@ TEST(Config, HealthFeedback) {
             std::string::npos);
 }
 
+TEST(Config, CloudWatch) {
+  const std::string backends = "backends: [{backend: b, group: g, port: 1}]\n";
+  auto off = parse_config(std::string(kMinimalHead) + backends, "/x.yaml");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->cloudwatch.enabled) << "opt-in";
+  auto r = parse_config(std::string(kMinimalHead) + backends + "cloudwatch: {namespace: Shop/LB, period: 10s}\n",
+                        "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->cloudwatch.enabled);
+  EXPECT_EQ(r->cloudwatch.metric_namespace, "Shop/LB");
+  EXPECT_EQ(r->cloudwatch.period, std::chrono::seconds(10));
+  auto defaults = parse_config(std::string(kMinimalHead) + backends + "cloudwatch: {}\n", "/x.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->cloudwatch.metric_namespace, "HAProxyASG");
+  EXPECT_EQ(defaults->cloudwatch.period, std::chrono::seconds(60));
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + backends + "cloudwatch: {namespace: AWS/EC2}\n")
+                .message.find("cloudwatch.namespace"),
+            std::string::npos)
+      << "AWS refuses namespaces starting with AWS/";
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + backends + "cloudwatch: {period: 1500ms}\n")
+                .message.find("cloudwatch.period: expected whole seconds"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + backends + "cloudwatch: {interval: 5s}\n")
+                .message.find("cloudwatch.interval: unknown key (known: namespace, period)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace hasg::config

@@ -1,6 +1,7 @@
 // Parsers of HAProxy's answers, fed with outputs captured from Debian's HAProxy 2.6.12.
 #include <gtest/gtest.h>
 
+#include "haproxy/load_sampler.h"
 #include "haproxy/master_client.h"
 #include "haproxy/runtime_client.h"
 #include "haproxy/unix_socket.h"
@@ -247,7 +248,7 @@ TEST(ParseShowProc, Fresh) {
       "# programs\n"
       "\n");
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(*r, (ProcInfo{6426, 0, 0, {6427}}));
+  EXPECT_EQ(*r, (ProcInfo{6426, 0, 0, {6427}, {}}));
 }
 
 TEST(ParseShowProc, OldWorkersAreNotCurrent) {
@@ -261,7 +262,7 @@ TEST(ParseShowProc, OldWorkersAreNotCurrent) {
       "# programs\n"
       "\n");
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(*r, (ProcInfo{6426, 2, 0, {6745}}));
+  EXPECT_EQ(*r, (ProcInfo{6426, 2, 0, {6745}, {6644}}));
 }
 
 TEST(ParseShowProc, AfterFailedReload) {
@@ -274,12 +275,42 @@ TEST(ParseShowProc, AfterFailedReload) {
       "6644            worker          2               0d00h00m08s     2.6.12-1+deb12u4\n"
       "# programs\n");
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(*r, (ProcInfo{6426, 3, 1, {6745}}));
+  EXPECT_EQ(*r, (ProcInfo{6426, 3, 1, {6745}, {6644}}));
 }
 
 TEST(ParseShowProc, NoMasterLineIsAnError) {
   EXPECT_FALSE(parse_show_proc("").ok());
   EXPECT_FALSE(parse_show_proc("Unknown command.\n").ok());
+}
+
+// Captured from 2.6.12 ("show stat -1 2 -1" through the master's "@1"), trimmed to the columns' header and rows:
+// backend rows carry req_tot, hrsp_5xx, qcur and rtime; other rows are skipped.
+TEST(ParseBackendCounters, BackendRowsOnly) {
+  auto r = parse_backend_counters(
+      "# pxname,svname,qcur,qmax,scur,hrsp_5xx,req_tot,rtime,\n"
+      "web,FRONTEND,,,3,0,120,,\n"
+      "app,BACKEND,2,9,4,3,5300,17,\n"
+      "app,i-0abc,0,0,1,0,,5,\n"
+      "stats,BACKEND,0,0,0,0,,0,\n"
+      "\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ(r->at("app"), (core::BackendCounters{5300, 3, 2, 17}));
+  EXPECT_EQ(r->at("stats"), (core::BackendCounters{0, 0, 0, 0})) << "empty fields (a TCP backend) are 0";
+}
+
+TEST(ParseBackendCounters, MissingColumnsAndBadNumbersAreErrors) {
+  EXPECT_FALSE(parse_backend_counters("# pxname,svname,qcur\napp,BACKEND,1\n").ok());
+  EXPECT_FALSE(parse_backend_counters("Unknown command\n").ok());
+  EXPECT_FALSE(parse_backend_counters("# pxname,svname,qcur,hrsp_5xx,req_tot,rtime\napp,BACKEND,x,0,1,1\n").ok());
+  EXPECT_FALSE(parse_backend_counters("# pxname,svname,qcur,hrsp_5xx,req_tot,rtime\napp,BACKEND,1\n").ok());
+}
+
+TEST(ParseInfoPid, ThePidLine) {
+  auto r = parse_info_pid("Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nPid: 6745\nProcess_num: 1\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 6745);
+  EXPECT_FALSE(parse_info_pid("Name: HAProxy\n").ok());
 }
 
 }  // namespace
