@@ -2,7 +2,8 @@
 # bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
 #
 #   bench/run.sh                    # build if needed, then every row (about 8 minutes)
-#   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook)
+#   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook
+#                                   # health cloudwatch)
 #   bench/run.sh --no-build calls   # skip the build step
 #   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
 #
@@ -20,10 +21,10 @@ ROUNDS=${BENCH_ROUNDS:-3}
 HAPROXY_BIN=/usr/sbin/haproxy
 WRK=/usr/bin/wrk
 PY=/usr/bin/python3
-ALL_ROWS=(churn calls apply footprint throughput hooks events nohook)
+ALL_ROWS=(churn calls apply footprint throughput hooks events nohook health cloudwatch)
 CR_ARGS=()
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 BUILD_FIRST=1
 KEEP=0
@@ -33,7 +34,7 @@ for a in "$@"; do
     -h|--help) usage; exit 0 ;;
     --no-build) BUILD_FIRST=0 ;;
     --keep) KEEP=1 ;;
-    churn|calls|apply|footprint|throughput|hooks|events|nohook) ROWS+=("$a") ;;
+    churn|calls|apply|footprint|throughput|hooks|events|nohook|health|cloudwatch) ROWS+=("$a") ;;
     *) echo "bench/run.sh: unknown argument '$a' (rows: ${ALL_ROWS[*]})" >&2; exit 2 ;;
   esac
 done
@@ -410,6 +411,112 @@ bench_nohook() {
       row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "(baseline)" "-"
     fi
   done
+}
+
+# ---- health feedback and load published (issue 9) -----------------------------------------------------------------
+# lb_setup DIR NET METRICS_PORT INTERVAL DESIRED BACKEND_YAML TOP_YAML: a simulator group "app", HAProxy with frontend
+# FE_PORT -> backend app (HTTP checks, retries with redispatch), haproxy-asg run; waits until HAProxy serves DESIRED.
+lb_setup() {
+  local d=$1 net=$2 mport=$3 interval=$4 desired=$5 backend_yaml=$6 top_yaml=$7 iport
+  mkdir -p "$d"; iport=$(free_port); FE_PORT=$(free_port)
+  start_sim "$d" --instance-port "$iport" --instance-net "$net" --group "app=$desired" || return 1
+  aws_env "$SIM_PORT"
+  lb_template "$d" "" >"$d/haproxy.cfg.template"
+  { yaml_head "$d" "$interval" "$mport"; cat <<EOF
+  - backend: app
+    group: app
+    port: $iport
+    server_options: $CHURN_SERVER_OPTIONS
+    drain_timeout: 2s
+$backend_yaml
+$top_yaml
+EOF
+  } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; return 1; }
+  start_haproxy "$d" && start_daemon "$d" "$mport" || return 1
+  wait_for 15 sh -c "[ \$(echo 'show stat app 4 -1' | /usr/bin/socat -t 2 - UNIX-CONNECT:$d/admin.sock | grep -c ',UP,') -eq $desired ]" ||
+    { echo "bench/run.sh: HAProxy does not serve the group's $desired instances" >&2; return 1; }
+}
+lb_template() {  # lb_template DIR EXTRA_DEFAULTS
+  global_section "$1"; defaults_section; [[ -n $2 ]] && printf '%s\n\n' "$2"
+  cat <<EOF
+frontend web
+    bind 127.0.0.1:$FE_PORT
+    default_backend app
+
+backend app
+    balance roundrobin
+    option httpchk GET /
+EOF
+}
+up_servers() { echo 'show stat app 4 -1' | /usr/bin/socat -t 2 - "UNIX-CONNECT:$1/admin.sock" | grep -c ',UP,'; }
+
+bench_health() {
+  local label="health feedback" d=$WORK/health mport victim t0 t_report=-1 t_replaced=-1 now budget req rps bad serr
+  echo "== $label: an instance's application dies under wrk -c20 (down_for 5s, checks inter 1s fall 2, interval 1s)"
+  mport=$(free_port)
+  if ! lb_setup "$d" 73 "$mport" 1s 4 "    health_feedback: {down_for: 5s, max_share: 25%}" ""; then
+    row "$label" "FAILED TO RUN" "" MISS; cleanup; return
+  fi
+  bg_start "$d/wrk.txt" "$WRK" -t2 -c20 -d40s --timeout 5s "http://127.0.0.1:$FE_PORT/"
+  local wrk_pid=$LAST_PID
+  sleep 5
+  victim=$(curl -s "http://127.0.0.1:$SIM_PORT/_sim/state" | jq -r '[.groups[0].instances[].id] | max')
+  t0=$(date +%s.%N)
+  curl -s -X POST -d '{}' "http://127.0.0.1:$SIM_PORT/_sim/instances/$victim/kill" >/dev/null
+  while :; do
+    now=$(date +%s.%N)
+    if [[ $t_report == -1 && $(sim_calls "$SIM_PORT" SetInstanceHealth) -ge 1 ]]; then t_report=$(fcalc %.1f "$now - $t0"); fi
+    if [[ $t_report != -1 ]] && (( $(curl -s "http://127.0.0.1:$SIM_PORT/_sim/state" | jq '.unhealthy_replacements') >= 1 )) &&
+       (( $(up_servers "$d") == 4 )) &&
+       ! echo 'show stat app 4 -1' | /usr/bin/socat -t 2 - "UNIX-CONNECT:$d/admin.sock" | grep -q "^app,$victim,"; then
+      t_replaced=$(fcalc %.1f "$now - $t0"); break
+    fi
+    (( $(fcalc %.0f "$now - $t0") > 30 )) && break
+    sleep 0.1
+  done
+  wait "$wrk_pid" 2>/dev/null
+  read -r req rps bad serr < <(parse_wrk "$d/wrk.txt")
+  budget=8  # down_for 5 s + fall 2 x inter 1 s + one interval
+  detail "$label: killed $victim's server; reported after $t_report s, replaced and serving again after $t_replaced s"
+  row "$label: application dead -> reported Unhealthy" "$t_report s" "<= $budget s" "$(verdict "$t_report >= 0 && $t_report <= $budget")"
+  row "$label: dead -> replacement in service" "$t_replaced s" "(report)" "-"
+  row "$label: failed requests" "$((bad + serr)) of $req ($rps req/s)" "0" "$(verdict "$bad + $serr == 0")"
+  cleanup
+}
+
+bench_cloudwatch() {
+  local label="cloudwatch" d=$WORK/cloudwatch mport r0 published req rps bad serr ratio now_s
+  echo "== $label: wrk -c20 60 s, a reload at 20 s and a scale-in 4 -> 3 at 35 s, period 10s"
+  mport=$(free_port)
+  if ! lb_setup "$d" 74 "$mport" 1s 4 "" $'cloudwatch:\n  namespace: HAProxyASG-Bench\n  period: 10s'; then
+    row "$label" "FAILED TO RUN" "" MISS; cleanup; return
+  fi
+  bg_start "$d/wrk.txt" "$WRK" -t2 -c20 -d60s --timeout 5s "http://127.0.0.1:$FE_PORT/"
+  local wrk_pid=$LAST_PID
+  sleep 20
+  r0=$(reloads "$d")
+  lb_template "$d" "    timeout http-request 9s" >"$d/haproxy.cfg.template"  # a structural change: a reload
+  wait_for 15 sh -c "[ \$(echo 'show proc' | /usr/bin/socat -t 5 - UNIX-CONNECT:$d/master.sock | awk '\$2 == \"master\" {print \$3; exit}') -gt $r0 ]" ||
+    echo "bench/run.sh: no reload after the template changed" >&2
+  sleep 15
+  set_desired "$SIM_PORT" app 3
+  wait "$wrk_pid" 2>/dev/null
+  read -r req rps bad serr < <(parse_wrk "$d/wrk.txt")
+  bg_stop "$DAEMON_PID"  # SIGTERM: the daemon publishes the period in progress
+  now_s=$(date -u +%s)
+  published=$(/usr/bin/aws --endpoint-url "http://127.0.0.1:$SIM_PORT" --output json cloudwatch get-metric-statistics \
+      --namespace HAProxyASG-Bench --metric-name RequestCount --dimensions Name=AutoScalingGroupName,Value=app \
+      --start-time "$(date -u -d @$((now_s - 3600)) +%FT%TZ)" --end-time "$(date -u -d @$((now_s + 600)) +%FT%TZ)" \
+      --period 60 --statistics Sum 2>"$d/aws.err" | jq '[.Datapoints[].Sum] | add // 0')
+  ratio=$(fcalc %.4f "${published:-0} / ($req > 0 ? $req : 1)")
+  detail "$label: wrk $req requests ($bad non-2xx, $serr socket errors), published RequestCount $published (awscli get-metric-statistics), reloads $(( $(reloads "$d") - r0 ))"
+  row "$label: published RequestCount / wrk requests" "$published / $req = $ratio" "1 +- 0.02" \
+      "$(verdict "$ratio >= 0.98 && $ratio <= 1.02")"
+  # The forced reload closes idle keep-alive connections in the old worker; a request wrk sends on one at that
+  # moment fails (a read error): the cost of a reload that haproxy-asg avoids for membership changes.
+  row "$label: failed requests (a forced reload)" "$((bad + serr)) of $req ($rps req/s)" "(report)" "-"
+  cleanup
 }
 
 # ---- row 2: AWS calls ----------------------------------------------------------------------------------------------
