@@ -115,6 +115,9 @@ AwsFacts gather_aws(const config::Config* cfg, std::unique_ptr<aws::Environment>
           probe("DescribeLifecycleHooks of group " + g.group, status_of(hooks));
   }
 
+  // The hook the lifecycle calls are probed with (they are needed only when a backend owns one).
+  const std::string hook = !with_hook ? "" : with_hook->hook_terminating.empty() ? with_hook->hook_launching
+                                                                                : with_hook->hook_terminating;
   // One harmless call for each permission not probed above. A made-up instance waits on no hook and is in no group:
   // allowed, AWS answers ValidationError; denied, AccessDenied (authorization comes before the lookup).
   std::map<std::string, std::function<Probe()>> calls = {
@@ -131,9 +134,7 @@ AwsFacts gather_aws(const config::Config* cfg, std::unique_ptr<aws::Environment>
        }},
       {"autoscaling:CompleteLifecycleAction",
        [&] {
-         const std::string hook = with_hook->hook_terminating.empty() ? with_hook->hook_launching
-                                                                      : with_hook->hook_terminating;
-         return probe(std::string("CompleteLifecycleAction of hook ") + hook + " for made-up instance " +
+         return probe("CompleteLifecycleAction of hook " + hook + " for made-up instance " +
                           kMadeUpInstance,
                       aws::complete_lifecycle_action(ctx->lifecycle(), with_hook->group, hook, kMadeUpInstance,
                                                      "CONTINUE"),
@@ -141,9 +142,7 @@ AwsFacts gather_aws(const config::Config* cfg, std::unique_ptr<aws::Environment>
        }},
       {"autoscaling:RecordLifecycleActionHeartbeat",
        [&] {
-         const std::string hook = with_hook->hook_terminating.empty() ? with_hook->hook_launching
-                                                                      : with_hook->hook_terminating;
-         return probe(std::string("RecordLifecycleActionHeartbeat of hook ") + hook + " for made-up instance " +
+         return probe("RecordLifecycleActionHeartbeat of hook " + hook + " for made-up instance " +
                           kMadeUpInstance,
                       aws::record_lifecycle_action_heartbeat(ctx->lifecycle(), with_hook->group, hook,
                                                              kMadeUpInstance),

@@ -53,7 +53,7 @@ ProxyConfig proxy_config_from(const std::vector<haproxy::ConfigSection>& section
         out.backends.push_back(b);
       }
       if (s.keyword == "backend") continue;
-      // management: a bind's "backlog", else the proxy's "backlog", else its maxconn (configuration.txt, "backlog":
+      // A bind's "backlog", else the proxy's "backlog", else its maxconn (configuration.txt, "backlog":
       // "By default, HAProxy passes the frontend's maxconn value to the listen() syscall"), whose 0 means the
       // global maxconn.
       for (const auto& d : s.directives) {
