@@ -110,6 +110,8 @@ void ApiRouter::handle(const httplib::Request& req, httplib::Response& res) {
         answer = service->throttled(call);
       } else if (fault && fault->kind == Fault::Kind::ServerError) {
         answer = service->internal_error(call);
+      } else if (fault && fault->kind == Fault::Kind::Deny) {
+        answer = service->access_denied(call);
       } else if (!known_service) {
         answer = service->error(call, 400, "InvalidAction",
                                 "The action " + call.action + " is not valid for this web service.");

@@ -26,6 +26,14 @@ class Ec2Api : public Service {
     if (code == "MissingAuthenticationToken" || code == "IncompleteSignature") return error(c, status, code, message);
     return ec2_error(401, "AuthFailure", "AWS was not able to validate the provided access credentials");
   }
+  // EC2 names a refused action UnauthorizedOperation, not AccessDenied.
+  Answer access_denied(const Call& c) const override {
+    const std::string action = "ec2:" + c.action;
+    return ec2_error(403, "UnauthorizedOperation",
+                     "You are not authorized to perform this operation. User: " + std::string(kSimulatorUserArn) +
+                         " is not authorized to perform: " + action + " because no identity-based policy allows the " +
+                         action + " action");
+  }
   Answer throttled(const Call&) const override {
     return ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.");
   }
@@ -70,20 +78,32 @@ class Ec2Api : public Service {
                              "1000.");
     }
     for (const auto& id : ids)
-      if (!state_.instances.contains(id))
+      if (!state_.instances.contains(id) && id != state_.opt.imds_instance_id)
         return ec2_error(400, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
     size_t offset = 0;
     if (auto tok = param(p, "NextToken"); !tok.empty()) {
       if (!tok.starts_with("ec2-") || !parse_offset(tok.substr(4), offset))
         return ec2_error(400, "InvalidParameterValue", "Invalid value for NextToken");
     }
+    // The load balancer's own instance (IMDS's instance-id) is described when asked for by id, as EC2 would.
+    Instance self;
+    self.view.id = state_.opt.imds_instance_id;
+    self.view.zone = state_.opt.zones.front();
+    self.view.address = "127.0.0.1";
+    self.view.ec2_state = "running";
+    auto wanted = [&](const std::string& id) {
+      return (ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end()) &&
+             (!has_id_filter || id_filter.contains(id));
+    };
     std::vector<const Instance*> selected;
     for (const auto& [id, inst] : state_.instances) {
-      if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
-      if (has_id_filter && !id_filter.contains(id)) continue;
+      if (!wanted(id)) continue;
       if (has_state_filter && !state_filter.contains(inst.view.ec2_state)) continue;
       selected.push_back(&inst);
     }
+    if ((!ids.empty() || has_id_filter) && wanted(self.view.id) &&
+        (!has_state_filter || state_filter.contains("running")))
+      selected.push_back(&self);
     size_t end =
         max_results > 0 ? std::min(selected.size(), offset + static_cast<size_t>(max_results)) : selected.size();
 
@@ -137,10 +157,23 @@ class Ec2Api : public Service {
       item.append_child("rootDeviceType").text() = "ebs";
       item.append_child("rootDeviceName").text() = "/dev/xvda";
       item.append_child("virtualizationType").text() = "hvm";
-      auto tags = item.append_child("tagSet").append_child("item");
-      tags.append_child("key").text() = "aws:autoscaling:groupName";
-      tags.append_child("value").text() = v.group.c_str();
+      auto tags = item.append_child("tagSet");
+      if (!v.group.empty()) {
+        auto tag = tags.append_child("item");
+        tag.append_child("key").text() = "aws:autoscaling:groupName";
+        tag.append_child("value").text() = v.group.c_str();
+      }
       item.append_child("hypervisor").text() = "xen";
+      // The instance's IMDS settings (EC2's InstanceMetadataOptionsResponse); the group's instances get AWS's
+      // defaults for current launch templates.
+      const bool is_self = &inst == &self;
+      auto md = item.append_child("metadataOptions");
+      md.append_child("state").text() = "applied";
+      md.append_child("httpTokens").text() = is_self ? state_.opt.imds_http_tokens.c_str() : "required";
+      md.append_child("httpPutResponseHopLimit").text() = is_self ? state_.opt.imds_hop_limit : 2;
+      md.append_child("httpEndpoint").text() = "enabled";
+      md.append_child("httpProtocolIpv6").text() = "disabled";
+      md.append_child("instanceMetadataTags").text() = "disabled";
     }
     if (end < selected.size()) root.append_child("nextToken").text() = ("ec2-" + std::to_string(end)).c_str();
     return {200, xml_string(doc)};

@@ -59,7 +59,7 @@ void serve_imds(SimState& state, const httplib::Request& req, httplib::Response&
   } else if (req.path == "/latest/meta-data/placement/availability-zone") {
     res.set_content(state.opt.zones.front(), "text/plain");
   } else if (req.path == "/latest/meta-data/instance-id") {
-    res.set_content("i-0loadbalancer0000", "text/plain");
+    res.set_content(state.opt.imds_instance_id, "text/plain");
   } else {
     res.status = 404;
   }

@@ -15,6 +15,9 @@
 
 namespace hasg::sim {
 
+// The identity IAM messages name (the simulator has one user).
+inline constexpr const char* kSimulatorUserArn = "arn:aws:iam::123456789012:user/simulator";
+
 struct Call {
   std::string action;
   Params params;                                 // Query protocol: query string and form body
@@ -43,6 +46,15 @@ class Service {
     return error(call, status, code, message);
   }
   virtual Answer throttled(const Call& call) const = 0;
+  // What it answers when IAM does not allow the caller the action. Auto Scaling (and most Query services): HTTP
+  // 403, Code AccessDenied, Type Sender, "User: ARN is not authorized to perform: SERVICE:ACTION because no
+  // identity-based policy allows the SERVICE:ACTION action".
+  virtual Answer access_denied(const Call& call) const {
+    const std::string action = signing_name() + ":" + call.action;
+    return error(call, 403, "AccessDenied",
+                 "User: " + std::string(kSimulatorUserArn) + " is not authorized to perform: " + action +
+                     " because no identity-based policy allows the " + action + " action");
+  }
   virtual Answer internal_error(const Call& call) const = 0;
 
   bool has(const std::string& action) const { return handlers_.contains(action); }

@@ -40,7 +40,8 @@ Result<Fault::Kind> parse_fault_kind(const std::string& s) {
   if (s == "5xx" || s == "server-error") return Fault::Kind::ServerError;
   if (s == "slow") return Fault::Kind::Slow;
   if (s == "malformed") return Fault::Kind::Malformed;
-  return make_error("BadRequest", "unknown fault kind '" + s + "' (throttle, 5xx, slow, malformed)");
+  if (s == "deny") return Fault::Kind::Deny;
+  return make_error("BadRequest", "unknown fault kind '" + s + "' (throttle, 5xx, slow, malformed, deny)");
 }
 
 Simulator::Simulator(SimOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

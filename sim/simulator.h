@@ -39,12 +39,20 @@ struct SimOptions {
   std::chrono::milliseconds grace_second{1000};
   std::chrono::seconds imds_credentials_lifetime{3600};
   std::string imds_role = "haproxy-asg";
+  // The instance IMDS says it runs on (meta-data/instance-id): the load balancer's own, not in any group.
+  // DescribeInstances describes it when asked by id, with these MetadataOptions (HttpTokens "required" or
+  // "optional", HttpPutResponseHopLimit 1-64), as EC2 answers for an instance's IMDS settings.
+  std::string imds_instance_id = "i-0loadbalancer0000";
+  std::string imds_http_tokens = "required";
+  int imds_hop_limit = 2;
   std::vector<std::string> zones = {"us-east-1a", "us-east-1b", "us-east-1c"};
   uint64_t seed = 0;  // instance id prefix; 0: random
 };
 
 struct Fault {
-  enum class Kind { Throttle, ServerError, Slow, Malformed };
+  // Deny: the call is refused as IAM refuses an action the caller's policy does not allow (AccessDenied; EC2:
+  // UnauthorizedOperation), each service in its own error shape.
+  enum class Kind { Throttle, ServerError, Slow, Malformed, Deny };
   std::string action = "*";  // an Action name, or "*" for every AWS call
   Kind kind = Kind::Throttle;
   int count = 1;     // how many calls it hits; -1: until cleared

@@ -182,6 +182,25 @@ class SqsApi : public Service {
     return a;
   }
   Answer throttled(const Call& c) const override { return error(c, 400, "RequestThrottled", "Rate exceeded"); }
+  // JSON: the generic coral AccessDeniedException, with the Query-era code AccessDenied in x-amzn-query-error (what
+  // the SDKs report); Query: Code AccessDenied, "Access to the resource URL is denied."
+  Answer access_denied(const Call& c) const override {
+    if (!c.json) {
+      std::string url = param(c.params, "QueueUrl");
+      return query_error(kSqsNs, 403, "AccessDenied",
+                         "Access to the resource " + (url.empty() ? state_.queue_url("") : url) + " is denied.");
+    }
+    const std::string action = "sqs:" + to_lower(c.action);
+    Answer a{403,
+             nlohmann::json{{"__type", "com.amazon.coral.service#AccessDeniedException"},
+                            {"Message", "User: " + std::string(kSimulatorUserArn) + " is not authorized to perform: " +
+                                            action + " because no identity-based policy allows the " + action +
+                                            " action"}}
+                 .dump(),
+             "application/x-amz-json-1.0"};
+    a.headers.emplace_back("x-amzn-query-error", "AccessDenied;Sender");
+    return a;
+  }
   Answer internal_error(const Call& c) const override {
     return error(c, 500, "InternalError", "We encountered an internal error. Please try again.");
   }

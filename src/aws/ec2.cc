@@ -71,4 +71,33 @@ Result<std::vector<Ec2Instance>> describe_instances(QueryClient& client, const s
   return out;
 }
 
+Result<InstanceMetadataOptions> parse_instance_metadata_options(const std::string& xml,
+                                                                const std::string& instance_id) {
+  pugi::xml_document doc;
+  auto parsed = doc.load_string(xml.c_str());
+  if (!parsed) return malformed(std::string(parsed.description()) + " at byte " + std::to_string(parsed.offset));
+  auto root = doc.child("DescribeInstancesResponse");
+  if (!root) return malformed("no DescribeInstancesResponse element");
+  for (auto r : root.child("reservationSet").children("item")) {
+    for (auto i : r.child("instancesSet").children("item")) {
+      if (instance_id != i.child_value("instanceId")) continue;
+      auto md = i.child("metadataOptions");
+      if (!md) return malformed("instance " + instance_id + " has no metadataOptions");
+      InstanceMetadataOptions o;
+      o.http_tokens = md.child_value("httpTokens");
+      o.hop_limit = md.child("httpPutResponseHopLimit").text().as_int();
+      o.http_endpoint = md.child_value("httpEndpoint");
+      return o;
+    }
+  }
+  return make_error("NotFound", "EC2 DescribeInstances does not describe instance " + instance_id);
+}
+
+Result<InstanceMetadataOptions> describe_instance_metadata_options(QueryClient& client,
+                                                                   const std::string& instance_id) {
+  auto body = client.call("DescribeInstances", {{"InstanceId.1", instance_id}});
+  if (!body) return body.error();
+  return parse_instance_metadata_options(*body, instance_id);
+}
+
 }  // namespace hasg::aws

@@ -35,4 +35,18 @@ Result<Ec2Page> parse_describe_instances(const std::string& xml);
 Result<std::vector<Ec2Instance>> describe_instances(QueryClient& client, const std::vector<std::string>& ids,
                                                     size_t batch_size = 200);
 
+// An instance's IMDS settings, as DescribeInstances reports them (InstanceMetadataOptionsResponse:
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsResponse.html).
+struct InstanceMetadataOptions {
+  std::string http_tokens;    // "required" (IMDSv2 only) or "optional" (IMDSv1 allowed too)
+  int hop_limit = 0;          // HttpPutResponseHopLimit: how many network hops the token's answer may cross
+  std::string http_endpoint;  // "enabled" or "disabled"
+  bool operator==(const InstanceMetadataOptions&) const = default;
+};
+
+// Decodes the metadataOptions of `instance_id` from a DescribeInstances answer; "NotFound" when the answer does not
+// describe it.
+Result<InstanceMetadataOptions> parse_instance_metadata_options(const std::string& xml, const std::string& instance_id);
+Result<InstanceMetadataOptions> describe_instance_metadata_options(QueryClient& client, const std::string& instance_id);
+
 }  // namespace hasg::aws

@@ -53,6 +53,13 @@ int dispatch(int argc, char** argv) {
   st->add_option("--config", status.config, "the YAML configuration")->required();
   st->add_flag("--json", status.json, "machine-readable output");
 
+  DoctorArgs doctor;
+  auto* dr = app.add_subcommand("doctor", "check HAProxy, the system's limits and AWS for what haproxy-asg needs, "
+                                          "each with its fix; exit 0 when nothing failed");
+  dr->add_option("--config", doctor.config,
+                 "the YAML configuration (default: /etc/haproxy-asg/haproxy-asg.yaml when it exists)");
+  dr->add_flag("--json", doctor.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +72,7 @@ int dispatch(int argc, char** argv) {
   if (o->parsed()) return once_command(once);
   if (p->parsed()) return plan_command(plan);
   if (r->parsed()) return render_command(render);
+  if (dr->parsed()) return doctor_command(doctor);
   return 2;
 }
 

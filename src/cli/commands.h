@@ -32,3 +32,14 @@ int run_command(const CycleArgs& args);
 int status_command(const CycleArgs& args);
 
 }  // namespace hasg::cli
+
+namespace hasg::cli {
+
+// Exit 0 when no check failed (warnings and skips do not fail), 1 otherwise.
+struct DoctorArgs {
+  std::string config;  // empty: /etc/haproxy-asg/haproxy-asg.yaml when it exists, else none
+  bool json = false;
+};
+int doctor_command(const DoctorArgs& args);
+
+}  // namespace hasg::cli

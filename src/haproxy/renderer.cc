@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 #include <map>
 
 #include "util/strings.h"
@@ -107,6 +108,22 @@ Result<TemplateInfo> inspect_template(std::string_view text, const std::string& 
     }
   }
   return info;
+}
+
+Result<std::vector<ConfigSection>> parse_sections(std::string_view text, const std::string& filename) {
+  auto lines = lines_of(text, /*strip_cr=*/true);
+  auto sections = sections_of(lines, filename);
+  if (!sections.ok()) return sections.error();
+  std::vector<ConfigSection> out;
+  for (const auto& s : *sections) {
+    ConfigSection c{s.keyword, s.name, {}};
+    for (size_t i = s.start + 1; i < s.end; ++i) {
+      auto w = words(lines[i], SIZE_MAX);
+      if (!w.empty()) c.directives.emplace_back(w.begin(), w.end());
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 Result<std::string> render(std::string_view template_text, const std::string& template_name,

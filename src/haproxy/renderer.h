@@ -30,6 +30,15 @@ struct TemplateInfo {
 // Errors (code "TemplateError") name the template and the line.
 Result<TemplateInfo> inspect_template(std::string_view text, const std::string& filename);
 
+// One section of a configuration: its keyword ("global", "frontend", ...), its name, and the words of each directive
+// (comments dropped), in order. For readers of settings (`haproxy-asg doctor`); quoting is not interpreted.
+struct ConfigSection {
+  std::string keyword;
+  std::string name;
+  std::vector<std::vector<std::string>> directives;
+};
+Result<std::vector<ConfigSection>> parse_sections(std::string_view text, const std::string& filename);
+
 // The template with the managed servers inserted. Errors (code "TemplateError"): an empty template, a managed
 // backend without its section, a backend managed twice, a template that already holds haproxy-asg's markers (it
 // is a rendered file: rendering it again would duplicate the servers).
