@@ -161,6 +161,15 @@ AwsFacts gather_aws(const config::Config* cfg, std::unique_ptr<aws::Environment>
          return probe("ReceiveMessage (no wait, visibility 0) on " + cfg->events_queue_url,
                       status_of(aws::receive_messages(ctx->sqs(), cfg->events_queue_url, 1, 0, 0)));
        }},
+      {"cloudwatch:PutMetricData",
+       [&] {
+         // The namespace (what the IAM condition cloudwatch:namespace looks at) and no data: allowed, CloudWatch
+         // refuses the call with MissingParameter and stores nothing; denied, AccessDenied.
+         const std::string& ns = cfg->cloudwatch.metric_namespace;
+         return probe("PutMetricData without data to namespace " + ns,
+                      status_of(ctx->cloudwatch().call("PutMetricData", {{"Namespace", ns}})),
+                      {"MissingParameter"});
+       }},
       {"sqs:DeleteMessage",
        [&] {
          auto r = aws::delete_message_batch(ctx->sqs_acks(), cfg->events_queue_url, {"haproxy-asg-doctor-probe"});

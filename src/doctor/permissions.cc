@@ -27,6 +27,7 @@ std::vector<PermissionNeed> permissions_needed(const config::Config& cfg) {
     }
     if (b.health_feedback) need("autoscaling:SetInstanceHealth", "health_feedback of backend " + b.backend);
   }
+  if (cfg.cloudwatch.enabled) need("cloudwatch:PutMetricData", "cloudwatch");
   if (!cfg.events_queue_url.empty()) {
     need("sqs:ReceiveMessage", "events.queue_url");
     need("sqs:DeleteMessage", "events.queue_url");  // DeleteMessageBatch is authorized as sqs:DeleteMessage

@@ -93,7 +93,7 @@ class DoctorTest : public ::testing::Test {
 TEST_F(DoctorTest, AllGoodExitsZero) {
   ASSERT_TRUE(haproxy_.start(haproxy_config())) << haproxy_.log();
   auto o = doctor({"--config", yaml("    lifecycle_hooks: {terminating: drain}\n    health_feedback: {}\n",
-                                     "events:\n  queue_url: " + queue_url_ + "\n")});
+                                     "events:\n  queue_url: " + queue_url_ + "\ncloudwatch: {}\n")});
   EXPECT_EQ(o.exit_code, 0) << o.checks.dump(2);
   for (const auto& c : o.checks) EXPECT_NE(c["status"], "FAIL") << c.dump();
   EXPECT_EQ(o.status("config"), "PASS");
@@ -113,13 +113,14 @@ TEST_F(DoctorTest, AllGoodExitsZero) {
   for (const char* p : {"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances",
                         "autoscaling:DescribeLifecycleHooks", "autoscaling:CompleteLifecycleAction",
                         "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceHealth",
-                        "sqs:ReceiveMessage", "sqs:DeleteMessage"})
+                        "cloudwatch:PutMetricData", "sqs:ReceiveMessage", "sqs:DeleteMessage"})
     EXPECT_EQ(o.status(std::string("aws.permission ") + p), "PASS") << o.check(std::string("aws.permission ") + p);
   EXPECT_EQ(o.status("aws.group app"), "PASS");
   EXPECT_EQ(o.status("aws.hooks app"), "PASS");
   EXPECT_EQ(o.status("aws.events_queue"), "PASS");
   // The probes acted on nothing: no instance reported, no lifecycle action completed.
   EXPECT_TRUE(sim_->health_reports().empty());
+  EXPECT_TRUE(sim_->metric_data().empty()) << "the PutMetricData probe stores nothing";
   EXPECT_TRUE(sim_->lifecycle_actions().empty());
 }
 
@@ -147,10 +148,10 @@ TEST_F(DoctorTest, MissingHookAndQueueFail) {
 
 TEST_F(DoctorTest, DeniedCallsFailWithThePolicyLine) {
   ASSERT_TRUE(haproxy_.start(haproxy_config())) << haproxy_.log();
-  for (const char* action : {"DescribeLifecycleHooks", "DescribeInstances", "ReceiveMessage"})
+  for (const char* action : {"DescribeLifecycleHooks", "DescribeInstances", "ReceiveMessage", "PutMetricData"})
     sim_->inject({action, sim::Fault::Kind::Deny, -1, 0});
   auto o = doctor({"--config", yaml("    lifecycle_hooks: {terminating: drain}\n",
-                                     "events:\n  queue_url: " + queue_url_ + "\n")});
+                                     "events:\n  queue_url: " + queue_url_ + "\ncloudwatch: {namespace: HAProxyASG}\n")});
   EXPECT_EQ(o.exit_code, 1);
   auto hooks = o.check("aws.permission autoscaling:DescribeLifecycleHooks");
   EXPECT_EQ(hooks["status"], "FAIL") << hooks;
@@ -162,6 +163,9 @@ TEST_F(DoctorTest, DeniedCallsFailWithThePolicyLine) {
   auto sqs = o.check("aws.permission sqs:ReceiveMessage");
   EXPECT_EQ(sqs["status"], "FAIL");
   EXPECT_NE(sqs["found"].get<std::string>().find("AccessDenied"), std::string::npos) << sqs;
+  auto cw = o.check("aws.permission cloudwatch:PutMetricData");
+  EXPECT_EQ(cw["status"], "FAIL") << cw;
+  EXPECT_NE(cw["found"].get<std::string>().find("AccessDenied"), std::string::npos) << cw;
   // What cannot be known behind a denial is skipped, not failed twice.
   EXPECT_EQ(o.status("aws.hooks app"), "SKIP");
   EXPECT_EQ(o.status("aws.events_queue"), "SKIP");

@@ -28,12 +28,13 @@ TEST(DoctorPermissions, EveryFeatureAddsItsCalls) {
   cfg.backends[1].hook_launching = "launch";
   cfg.backends[1].health_feedback = true;
   cfg.events_queue_url = "http://127.0.0.1:1/123456789012/q";
+  cfg.cloudwatch.enabled = true;
   auto needs = permissions_needed(cfg);
   EXPECT_EQ(actions(needs),
             (std::vector<std::string>{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances",
                                       "autoscaling:DescribeLifecycleHooks", "autoscaling:CompleteLifecycleAction",
                                       "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceHealth",
-                                      "sqs:ReceiveMessage", "sqs:DeleteMessage"}));
+                                      "cloudwatch:PutMetricData", "sqs:ReceiveMessage", "sqs:DeleteMessage"}));
   EXPECT_EQ(needs[2].why, "lifecycle_hooks of backend a, lifecycle_hooks of backend b");
 }
 
