@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need, from Debian 12's packages. Idempotent: does nothing when
-# everything is there already.
+# everything is there already. dpkg-dev, lintian, man-db and systemd: building and checking the Debian package
+# (dpkg-shlibdeps, lintian, man pages, systemd-analyze).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   haproxy curl wrk socat jq
   awscli python3-boto3 python3-botocore
+  dpkg-dev lintian man-db systemd
 )
 
 missing=()
