@@ -78,6 +78,9 @@ Status Simulator::start() {
   }
   impl_->state.port = impl_->bound_port;
   impl_->server_thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // httplib's stop() does nothing until the listen loop runs: a stop() right after start() (a test's set-up
+  // failing) would leave the loop running and the join in stop() waiting forever. Return once it listens.
+  for (int i = 0; i < 5000 && !impl_->server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   impl_->ticker = std::thread([this] {
     std::unique_lock lock(impl_->state.mu);
     while (!impl_->state.stopping) {
