@@ -119,6 +119,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.structure_changed = seen.structure_changed;
   in.config_missing = seen.current.empty();
   in.reload_pending = state.reload_pending;
+  in.reload_requested = state.reload_requested;
   in.hooks = state.hooks;
   in.down_since = state.down_since;
   in.reported = state.reported;
@@ -175,8 +176,11 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 }
 
 Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState& state) {
-  // Validate first: a bad render changes nothing at all.
-  if (report.config_changed) {
+  // Validate first: a bad render changes nothing at all. A reload is validated even when the file stays as it is:
+  // `haproxy -c` also loads the certificates, so a reload asked for by the certificate watch cannot take down
+  // HAProxy with a broken file.
+  const bool reloading = seen.haproxy_running && report.plan.reload_needed;
+  if (report.config_changed || reloading) {
     if (auto st = files_.stage(report.rendered); !st) return st;
   }
   std::vector<core::Op> haproxy_ops;
@@ -194,9 +198,11 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
     spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
     if (auto st = haproxy_.reload(); !st) return st;
     state.reload_pending = false;
+    state.reload_requested.clear();
     report.reloaded = true;
     state.drains = report.plan.drains;
   } else {
+    state.reload_requested.clear();  // HAProxy is not running: its next start loads the files as they are
     if (seen.haproxy_running && !haproxy_ops.empty()) {
       for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
       auto applied = haproxy_.apply(haproxy_ops);
