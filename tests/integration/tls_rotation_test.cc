@@ -161,6 +161,32 @@ TEST_F(TlsRotation, ReplacedFileIsServedUnderLoadWithoutAReloadAndABrokenOneIsRe
   EXPECT_EQ(rig_->reloads(), 0);
 }
 
+// certbot's layout: live/NAME.pem is a symlink into archive/, and a renewal writes new archive files, then swaps the
+// link (a new link renamed over the old one). Both directories are watched.
+TEST_F(TlsRotation, SymlinkSwappedAsCertbotDoesIsFollowed) {
+  const std::string archive = rig_->dir().file("archive");
+  ASSERT_EQ(mkdir(archive.c_str(), 0700), 0);
+  auto link_to = [&](const std::string& target) {
+    const std::string tmp = certs_ + "/.site.pem.link";
+    ASSERT_EQ(symlink(target.c_str(), tmp.c_str()), 0);
+    ASSERT_EQ(std::rename(tmp.c_str(), (certs_ + "/site.pem").c_str()), 0);
+  };
+  write_file(archive + "/site1.pem", read_file(rig_->dir().file("two.crt")) + read_file(rig_->dir().file("two.key")));
+  link_to("../archive/site1.pem");  // relative, as certbot writes them
+  ASSERT_TRUE(wait_until([&] { return served() == "two.test"; }, std::chrono::seconds(5))) << log();
+  write_file(archive + "/site2.pem",
+             read_file(rig_->dir().file("three.crt")) + read_file(rig_->dir().file("three.key")));
+  link_to(archive + "/site2.pem");
+  ASSERT_TRUE(wait_until([&] { return served() == "three.test"; }, std::chrono::seconds(5))) << log();
+  // The target rewritten in place (its directory is watched too, not only the link's).
+  const std::string tmp = archive + "/.site2.tmp";
+  write_file(tmp, read_file(rig_->dir().file("one.crt")) + read_file(rig_->dir().file("one.key")));
+  ASSERT_EQ(std::rename(tmp.c_str(), (archive + "/site2.pem").c_str()), 0);
+  // Within 3 s: well under the watch's 10 s periodic look, so it is the target directory's inotify event that did it.
+  ASSERT_TRUE(wait_until([&] { return served() == "one.test"; }, std::chrono::seconds(3))) << log();
+  EXPECT_EQ(rig_->reloads(), 0);
+}
+
 TEST_F(TlsRotation, LineRemovedFromACrtListFallsBackToAValidatedReload) {
   install("l2", "l2.pem");
   replace("list.txt", "l1.pem l1.test\nl2.pem l2.test\n");
