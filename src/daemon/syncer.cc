@@ -176,17 +176,28 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 }
 
 Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState& state) {
-  // Validate first: a bad render changes nothing at all. A reload is validated even when the file stays as it is:
-  // `haproxy -c` also loads the certificates, so a reload asked for by the certificate watch cannot take down
-  // HAProxy with a broken file.
-  const bool reloading = seen.haproxy_running && report.plan.reload_needed;
-  if (report.config_changed || reloading) {
+  // Validate first: a bad render changes nothing at all.
+  bool reloading = seen.haproxy_running && report.plan.reload_needed;
+  if (report.config_changed) {
     if (auto st = files_.stage(report.rendered); !st) return st;
+  } else if (reloading) {
+    // A reload of the file as it is (asked for by the certificate watch, or retried) is validated too: `haproxy -c`
+    // loads the certificates, so a broken one cannot take HAProxy down. Only the reload waits then: the membership
+    // still goes through the Runtime API, and the reload is tried again by the next cycles.
+    if (auto st = files_.stage(report.rendered); !st) {
+      if (refused_reload_ != st.error().message)
+        spdlog::error("not reloading HAProxy ({}), retried each cycle: {}", report.plan.reload_reason,
+                      st.error().message);
+      refused_reload_ = st.error().message;
+      reloading = false;
+    } else {
+      refused_reload_.clear();
+    }
   }
   std::vector<core::Op> haproxy_ops;
   for (const auto& op : report.plan.ops)
     if (!core::is_lifecycle_op(op.kind)) haproxy_ops.push_back(op);
-  if (seen.haproxy_running && report.plan.reload_needed) {
+  if (reloading) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
       if (auto st = files_.install(); !st) return st;
@@ -202,7 +213,7 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
     report.reloaded = true;
     state.drains = report.plan.drains;
   } else {
-    state.reload_requested.clear();  // HAProxy is not running: its next start loads the files as they are
+    if (!seen.haproxy_running) state.reload_requested.clear();  // its next start loads the files as they are
     if (seen.haproxy_running && !haproxy_ops.empty()) {
       for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
       auto applied = haproxy_.apply(haproxy_ops);
