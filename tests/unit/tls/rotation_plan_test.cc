@@ -23,6 +23,19 @@ DiskCert broken(const std::string& content, const std::string& why) {
   return d;
 }
 
+// A crt-list (or directory) on disk listing these certificates, without options.
+DiskList listing(const std::vector<std::string>& certs) {
+  DiskList l{true, {}, ""};
+  for (const auto& c : certs) l.entries.push_back({c, c, static_cast<int>(l.entries.size()) + 1});
+  return l;
+}
+
+// The plan's one action (a failure, and an empty action, when it has another number of them).
+CertAction only_action(const CertPlan& plan) {
+  EXPECT_EQ(plan.actions.size(), 1u);
+  return plan.actions.size() == 1 ? plan.actions[0] : CertAction{};
+}
+
 CertAction update(const std::string& file, const DiskCert& d, const std::string& old_sha1) {
   return CertAction{CertActionKind::Update, file, "", "", false, d.payload, d.content,
                     d.info->subject.substr(1) + " (SHA-1 " + d.info->sha1 + ") replaces SHA-1 " + old_sha1};
@@ -104,22 +117,20 @@ TEST(RotationPlan, CertificateLoadedElsewhereIsOnlyAddedToTheList) {
   ServedTls served{{{"/c/a.pem", {"AA", 10}}}, {{"/c/list", {}}}};
   DiskTls disk;
   disk.certs["/c/a.pem"] = valid("AA", "a1");
-  disk.lists["/c/list"] = DiskList{true, {{"/c/a.pem", "/c/a.pem", 1}}, ""};
-  auto plan = plan_certificates(served, disk, {});
-  ASSERT_EQ(plan.actions.size(), 1u);
-  EXPECT_EQ(plan.actions[0].kind, CertActionKind::Add);
-  EXPECT_TRUE(plan.actions[0].loaded);
+  disk.lists["/c/list"] = listing({"/c/a.pem"});
+  auto add = only_action(plan_certificates(served, disk, {}));
+  EXPECT_EQ(add.kind, CertActionKind::Add);
+  EXPECT_TRUE(add.loaded);
 }
 
 TEST(RotationPlan, BrokenNewLineIsRefusedAndNotAdded) {
   ServedTls served{{}, {{"/c/dir", {}}}};
   DiskTls disk;
   disk.certs["/c/dir/n.pem"] = broken("n1", "no private key: neither in the file nor in a .key file beside it");
-  disk.lists["/c/dir"] = DiskList{true, {{"/c/dir/n.pem", "/c/dir/n.pem", 0}}, ""};
-  auto plan = plan_certificates(served, disk, {});
-  ASSERT_EQ(plan.actions.size(), 1u);
-  EXPECT_EQ(plan.actions[0].kind, CertActionKind::Refuse);
-  EXPECT_EQ(plan.actions[0].file, "/c/dir/n.pem");
+  disk.lists["/c/dir"] = listing({"/c/dir/n.pem"});
+  auto refuse = only_action(plan_certificates(served, disk, {}));
+  EXPECT_EQ(refuse.kind, CertActionKind::Refuse);
+  EXPECT_EQ(refuse.file, "/c/dir/n.pem");
 }
 
 TEST(RotationPlan, LineGoneFromAListNeedsAReload) {
@@ -127,12 +138,11 @@ TEST(RotationPlan, LineGoneFromAListNeedsAReload) {
   DiskTls disk;
   disk.certs["/c/a.pem"] = valid("AA", "a1");
   disk.certs["/c/b.pem"] = valid("BB", "b1");
-  disk.lists["/c/list"] = DiskList{true, {{"/c/a.pem", "/c/a.pem", 1}}, ""};
-  auto plan = plan_certificates(served, disk, {});
-  ASSERT_EQ(plan.actions.size(), 1u);
-  EXPECT_EQ(plan.actions[0].kind, CertActionKind::Reload);
-  EXPECT_EQ(plan.actions[0].file, "/c/list");
-  EXPECT_EQ(plan.actions[0].reason, "/c/list no longer lists /c/b.pem");
+  disk.lists["/c/list"] = listing({"/c/a.pem"});
+  auto reload = only_action(plan_certificates(served, disk, {}));
+  EXPECT_EQ(reload.kind, CertActionKind::Reload);
+  EXPECT_EQ(reload.file, "/c/list");
+  EXPECT_EQ(reload.reason, "/c/list no longer lists /c/b.pem");
 }
 
 TEST(RotationPlan, InvalidListIsRefusedOnce) {
@@ -147,7 +157,7 @@ TEST(RotationPlan, InvalidListIsRefusedOnce) {
 
 TEST(RotationPlan, CertificatesToReadIncludeNewListLines) {
   ServedTls served{{{"/c/a.pem", {"AA", 10}}}, {{"/c/list", {"/c/a.pem"}}}};
-  std::map<std::string, DiskList> lists{{"/c/list", DiskList{true, {{"/c/n.pem", "/c/n.pem", 1}}, ""}}};
+  std::map<std::string, DiskList> lists{{"/c/list", listing({"/c/n.pem"})}};
   EXPECT_EQ(certificates_to_read(served, lists), (std::set<std::string>{"/c/a.pem", "/c/n.pem"}));
 }
 
