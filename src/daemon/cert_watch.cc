@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "haproxy/runtime_client.h"
@@ -222,16 +223,17 @@ void CertWatch::scan() {
     if (c.not_after) metrics_.set(kExpiry, {{"file", name}}, days_left(*c.not_after));
 
   apply(tls::plan_certificates(*served, disk, refused_), socket);
-  // A reload asked for is asked once per reason; once the list matches again, the reason may come back later.
-  std::erase_if(reloads_asked_, [&](const std::string& r) {
-    for (const auto& [list, _] : served->lists)
-      if (r.starts_with(list + " ")) return false;
-    return true;
-  });
 }
 
 void CertWatch::apply(const tls::CertPlan& plan, const std::string& socket) {
   refused_ = plan.refused;
+  // A reload is asked for once per reason while the plan keeps giving it (the daemon retries a reload that failed);
+  // once a reload made HAProxy match the disk, the reason is forgotten, so the same change later asks again.
+  std::erase_if(reloads_asked_, [&](const std::string& r) {
+    return std::none_of(plan.actions.begin(), plan.actions.end(), [&](const tls::CertAction& a) {
+      return a.kind == tls::CertActionKind::Reload && a.reason == r;
+    });
+  });
   haproxy::UnixSocketTransport transport(socket, std::chrono::milliseconds(3000));
   haproxy::RuntimeClient client(transport);
   std::vector<std::string> reload_reasons;

@@ -57,7 +57,7 @@ class CertWatch : public EventSource {
   // The watch thread's own.
   std::map<std::string, int> watches_;  // directory -> inotify watch descriptor
   tls::RefusedBook refused_;
-  std::set<std::string> reloads_asked_;  // reload reasons already asked for, so a look does not ask again
+  std::set<std::string> reloads_asked_;  // reload reasons asked for and still planned: not asked again
   std::set<std::string> unwatchable_;  // directories inotify refused, warned about once
 };
 

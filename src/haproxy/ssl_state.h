@@ -14,7 +14,8 @@ namespace hasg::haproxy {
 
 // Every loaded certificate with its fingerprint and expiry, and every crt-list (and "crt DIR" directory) with its
 // certificates: "show ssl cert", "show ssl crt-list", then one "show ssl cert NAME" / "show ssl crt-list NAME" each,
-// on two connections. A certificate named by a bare "crt FILE" is in `certs` only (2.6.12 lists no crt-list for it).
+// on two connections. A certificate named by a bare "crt FILE" is in `certs` only (2.6.12 lists no crt-list for it);
+// an empty store (made by "new ssl cert", never committed) is left out.
 Result<tls::ServedTls> read_ssl_state(RuntimeTransport& t);
 
 // Parsers of those answers (2.6.12's shapes; pure).

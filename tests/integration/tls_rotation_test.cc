@@ -201,6 +201,12 @@ TEST_F(TlsRotation, LineRemovedFromACrtListFallsBackToAValidatedReload) {
   // After the reload HAProxy matches the disk: no further reload is asked for.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(rig_->reloads(), 1);
+  // The same line added and removed again: added at runtime, and the removal asks for a reload again.
+  replace("list.txt", "l1.pem l1.test\nl2.pem l2.test\n");
+  ASSERT_TRUE(wait_until([&] { return served("l2.test") == "l2.test"; }, std::chrono::seconds(5))) << log();
+  EXPECT_EQ(rig_->reloads(), 1);
+  replace("list.txt", "l1.pem l1.test\n");
+  ASSERT_TRUE(wait_until([&] { return rig_->reloads() == 2; }, std::chrono::seconds(10))) << log();
 }
 
 }  // namespace
