@@ -3,7 +3,7 @@
 #
 #   bench/run.sh                    # build if needed, then every row (about 8 minutes)
 #   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook
-#                                   # health cloudwatch)
+#                                   # health cloudwatch tls)
 #   bench/run.sh --no-build calls   # skip the build step
 #   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
 #
@@ -21,7 +21,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 HAPROXY_BIN=/usr/sbin/haproxy
 WRK=/usr/bin/wrk
 PY=/usr/bin/python3
-ALL_ROWS=(churn calls apply footprint throughput hooks events nohook health cloudwatch)
+ALL_ROWS=(churn calls apply footprint throughput hooks events nohook health cloudwatch tls)
 CR_ARGS=()
 
 usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -34,13 +34,13 @@ for a in "$@"; do
     -h|--help) usage; exit 0 ;;
     --no-build) BUILD_FIRST=0 ;;
     --keep) KEEP=1 ;;
-    churn|calls|apply|footprint|throughput|hooks|events|nohook|health|cloudwatch) ROWS+=("$a") ;;
+    churn|calls|apply|footprint|throughput|hooks|events|nohook|health|cloudwatch|tls) ROWS+=("$a") ;;
     *) echo "bench/run.sh: unknown argument '$a' (rows: ${ALL_ROWS[*]})" >&2; exit 2 ;;
   esac
 done
 [[ ${#ROWS[@]} -eq 0 ]] && ROWS=("${ALL_ROWS[@]}")
 
-for tool in "$HAPROXY_BIN" "$WRK" /usr/bin/socat /usr/bin/curl /usr/bin/jq "$PY"; do
+for tool in "$HAPROXY_BIN" "$WRK" /usr/bin/socat /usr/bin/curl /usr/bin/jq /usr/bin/openssl "$PY"; do
   [[ -x $tool ]] || { echo "bench/run.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
 
@@ -600,6 +600,68 @@ EOF
   row "apply 500 additions" "$add_ms ms ($add_cycles cycle, $added servers)" "< 500 ms" "$(verdict "$add_ms < 500 && $added == 500")"
   row "apply 500 removals" "$del_ms ms ($del_cycles cycles, $left left)" "< 500 ms" "$(verdict "$del_ms < 500 && $left == 0")"
   row "reloads during both" "$((r1 - r0))" "0" "$(verdict "$((r1 - r0)) == 0")"
+  cleanup
+}
+
+# ---- row: certificate rotation under HTTPS load -------------------------------------------------------------------
+# The served certificate file replaced by rename (as editors and certbot do) while wrk runs over HTTPS, once with
+# keep-alive and once with a new connection (a full handshake) per request: the time from the rename until a new
+# handshake gets the new certificate (polled with openssl s_client, so one s_client run, ~20 ms, is the
+# resolution), failed requests, and reloads by the master's "show proc".
+tls_cert() {  # tls_cert DIR NAME: DIR/NAME.pem, a self-signed certificate for NAME.test and its key
+  /usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$2.test" \
+    -keyout "$1/$2.key" -out "$1/$2.crt" >/dev/null 2>&1 && cat "$1/$2.crt" "$1/$2.key" >"$1/$2.pem"
+}
+tls_subject() {  # tls_subject PORT: the CN a new handshake gets
+  /usr/bin/openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=CN = //p'
+}
+bench_tls() {
+  local rounds=5 d=$WORK/tls mport iport hport n r0 r1 t0 ms secs deadline got ka cl
+  echo "== tls: the certificate file replaced $rounds times under wrk over HTTPS (keep-alive, and Connection: close)"
+  mkdir -p "$d/certs"; mport=$(free_port); iport=$(free_port); hport=$(free_port)
+  for n in $(seq 0 $rounds); do tls_cert "$d" "c$n" || { row "tls" "FAILED TO RUN (openssl)" "" MISS; return; }; done
+  cp "$d/c0.pem" "$d/certs/site.pem"
+  start_sim "$d" --instance-port "$iport" --instance-net 66 --group app=2 || { row "tls" "FAILED TO RUN" "" MISS; return; }
+  aws_env "$SIM_PORT"
+  { global_section "$d"; printf 'global\n    crt-base %s\n\n' "$d/certs"; defaults_section
+    printf 'frontend https\n    bind 127.0.0.1:%s ssl crt site.pem alpn h2,http/1.1\n    default_backend app\n\n' "$hport"
+    printf 'backend app\n    balance roundrobin\n'; } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 5s "$mport"; printf '  - backend: app\n    group: app\n    port: %s\n    server_options: %s\n' \
+      "$iport" "pool-purge-delay 10s pool-max-conn -1"; } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "tls" "FAILED TO RUN" "" MISS; cleanup; return; }
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "tls" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  await 15 "the certificate watch's first look" sh -c \
+    "curl -s http://127.0.0.1:$mport/metrics | grep -q '^haproxy_asg_certificate_expiry_days{'" || { row "tls" "FAILED TO RUN" "" MISS; cleanup; return; }
+  r0=$(reloads "$d")
+  secs=$((rounds * 2 + 6))
+  bg_start "$d/wrk-keepalive.txt" "$WRK" -t1 -c8 -d"${secs}s" "https://127.0.0.1:$hport/"; ka=$LAST_PID
+  bg_start "$d/wrk-close.txt" "$WRK" -t1 -c4 -d"${secs}s" -H 'Connection: close' "https://127.0.0.1:$hport/"; cl=$LAST_PID
+  pause 2
+  local times=()
+  for n in $(seq 1 $rounds); do
+    cp "$d/c$n.pem" "$d/certs/.site.pem.new"
+    t0=$(date +%s%N)
+    mv "$d/certs/.site.pem.new" "$d/certs/site.pem"
+    deadline=$((SECONDS + 10)); got=""
+    while [[ $got != "c$n.test" ]] && ((SECONDS < deadline)); do got=$(tls_subject "$hport"); done
+    if [[ $got != "c$n.test" ]]; then times+=(99999); detail "round $n: c$n.test not served within 10 s"; continue; fi
+    ms=$(( ($(date +%s%N) - t0) / 1000000 )); times+=("$ms")
+    pause 1
+  done
+  wait "$ka" 2>/dev/null; wait "$cl" 2>/dev/null
+  r1=$(reloads "$d")
+  local ka_req ka_bad ka_serr cl_req cl_bad cl_serr max med
+  read -r ka_req _ ka_bad ka_serr < <(parse_wrk "$d/wrk-keepalive.txt")
+  read -r cl_req _ cl_bad cl_serr < <(parse_wrk "$d/wrk-close.txt")
+  max=$(printf '%s\n' "${times[@]}" | sort -n | tail -1)
+  med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+  detail "rename -> new handshakes get the new certificate, per round: ${times[*]} ms"
+  detail "wrk keep-alive: $ka_req requests ($ka_bad non-2xx, $ka_serr socket errors); Connection: close: $cl_req requests ($cl_bad non-2xx, $cl_serr socket errors)"
+  detail "daemon: $(grep -c 'replaced without a reload' "$d/daemon.log") rotations logged; reloads by show proc: $r0 -> $r1"
+  row "tls: file replaced -> served by new handshakes (max of $rounds)" "$max ms (median $med)" "<= 1000 ms" "$(verdict "$max <= 1000")"
+  row "tls: failed requests (keep-alive; new connections)" "$((ka_bad + ka_serr)) of $ka_req; $((cl_bad + cl_serr)) of $cl_req" "0" \
+    "$(verdict "$ka_bad + $ka_serr + $cl_bad + $cl_serr == 0 && $ka_req > 0 && $cl_req > 0")"
+  row "tls: reloads during rotations" "$((r1 - r0))" "0" "$(verdict "$r1 - $r0 == 0")"
   cleanup
 }
 

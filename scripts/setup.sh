@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev libpugixml-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev libgtest-dev libgmock-dev
-  haproxy curl wrk socat jq
+  haproxy curl wrk socat jq openssl
   awscli python3-boto3 python3-botocore
   dpkg-dev lintian man-db systemd
 )

@@ -534,6 +534,9 @@ void plan_haproxy(const PlanInput& input, Plan& out) {
   } else if (input.structure_changed) {
     out.reload_needed = true;
     out.reload_reason = input.config_missing ? "no configuration file yet" : "the configuration's structure changed";
+  } else if (!input.reload_requested.empty()) {
+    out.reload_needed = true;
+    out.reload_reason = input.reload_requested;
   } else if (input.reload_pending) {
     // The file already holds a structural change whose reload failed: try the reload again.
     out.reload_needed = true;

@@ -34,6 +34,7 @@ struct PlanInput {
   bool structure_changed = false;
   bool config_missing = false;
   bool reload_pending = false;
+  std::string reload_requested;  // an edge asked for a reload, for this reason (SyncState::reload_requested)
   TimePoint now;
   // Servers that the template declares itself in managed backends: never touched.
   std::set<std::string> unmanaged;  // "backend/server"

@@ -204,6 +204,9 @@ std::chrono::milliseconds heartbeat_every(std::chrono::milliseconds heartbeat_ti
 struct SyncState {
   DrainBook drains;             // servers being drained, and since when
   bool reload_pending = false;  // the file holds a structural change HAProxy has not reloaded yet
+  // A reload an edge asked for, with its reason (the certificate watch, for a change the Runtime API cannot make);
+  // empty when none. Not kept in the state file: the asker sees the need again after a restart.
+  std::string reload_requested;
   HookBook hooks;               // instances waiting on our lifecycle hooks
   // Health feedback: since when each served server ("backend/server") is DOWN by HAProxy's checks, and the
   // instances ("group/instance") reported Unhealthy and still members (never reported twice).

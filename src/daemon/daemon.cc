@@ -47,6 +47,11 @@ Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<disc
   auto watch = std::make_unique<DrainWatch>(cfg_.haproxy.runtime_socket);
   drain_watch_ = watch.get();
   sources_.push_back(std::move(watch));
+  auto certs = std::make_unique<CertWatch>(cfg_.haproxy.runtime_socket, cfg_.haproxy.config_path, metrics_,
+                                           [this](const std::string& why) { request_haproxy_reload(why); },
+                                           CertWatch::Timing{});
+  cert_watch_ = certs.get();
+  sources_.push_back(std::move(certs));
   if (!cfg_.events_queue_url.empty()) {
     auto groups = cfg_.groups();
     // The SQS source is both a wake-up source and an observer (it deletes a message once a cycle succeeded).
@@ -76,6 +81,8 @@ void Daemon::cycle() {
     std::lock_guard lock(mu_);
     if (!cycle_requested_.empty()) spdlog::debug("cycle requested: {}", cycle_requested_);
     cycle_requested_.clear();  // a request arriving from here on asks for the next cycle
+    if (!reload_requested_.empty()) state_.reload_requested = std::move(reload_requested_);
+    reload_requested_.clear();
   }
   auto start = std::chrono::steady_clock::now();
   auto outcome = edges_.syncer->run(state_, false);
@@ -143,6 +150,7 @@ void Daemon::reload_config() {
   if (cloudwatch_ != nullptr && (fresh->haproxy.runtime_socket != cfg_.haproxy.runtime_socket ||
                                  fresh->haproxy.master_socket != cfg_.haproxy.master_socket))
     spdlog::warn("SIGHUP: cloudwatch keeps reading HAProxy's counters on the old sockets until a restart");
+  cert_watch_->set_paths(fresh->haproxy.runtime_socket, fresh->haproxy.config_path);
   {
     std::lock_guard lock(mu_);
     cfg_ = *fresh;
@@ -207,6 +215,13 @@ void Daemon::watch_drains(const CycleReport* report) {
       for (const auto& srv : be.servers)
         if (srv.current_sessions > 0) busy.insert(core::server_key(be.backend, srv.name));
   drain_watch_->watch(std::move(deadlines), std::move(gated), busy);
+}
+
+void Daemon::request_haproxy_reload(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  reload_requested_ = reason;
+  if (cycle_requested_.empty()) cycle_requested_ = reason;
+  wake_.notify_all();
 }
 
 void Daemon::request_cycle(const std::string& reason) {

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "daemon/aws_lifecycle.h"
+#include "daemon/cert_watch.h"
 #include "daemon/cloudwatch_publisher.h"
 #include "daemon/cycle_observer.h"
 #include "daemon/drain_watch.h"
@@ -42,6 +43,9 @@ class Daemon {
   // Asks for a cycle now (coalesced with any other request not yet served). While cycles fail, the failure backoff
   // is not cut short: the request runs when the backoff ends (see ARCHITECTURE.md). Safe from any thread.
   void request_cycle(const std::string& reason);
+  // Asks for a validated reload of HAProxy by the next cycle (its planner and syncer: `haproxy -c`, then the master
+  // CLI), for `reason`. Safe from any thread; used by the certificate watch.
+  void request_haproxy_reload(const std::string& reason);
 
   // Event sources and observers: added before run(); the daemon owns them, starts the sources with request_cycle
   // as their wake callback and stops them before run() returns.
@@ -73,6 +77,7 @@ class Daemon {
   std::vector<std::unique_ptr<CycleObserver>> observers_;
   std::vector<std::unique_ptr<EventSource>> sources_;
   DrainWatch* drain_watch_ = nullptr;  // owned by sources_
+  CertWatch* cert_watch_ = nullptr;    // owned by sources_
   SqsEvents* events_ = nullptr;         // owned by sources_; null without events.queue_url
   CloudWatchPublisher* cloudwatch_ = nullptr;  // owned by observers_; null without cloudwatch
   std::optional<core::TimePoint> next_due_;  // the last plan's: when something timed needs a cycle
@@ -82,6 +87,7 @@ class Daemon {
   bool stop_ = false;
   bool reload_ = false;
   std::string cycle_requested_;  // the reason of the first request not yet served; empty when none
+  std::string reload_requested_;  // request_haproxy_reload's reason, handed to the next cycle's state
   int failures_ = 0;
   std::optional<std::chrono::steady_clock::time_point> last_discovery_ok_;
   std::chrono::steady_clock::time_point started_;

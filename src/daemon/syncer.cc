@@ -119,6 +119,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.structure_changed = seen.structure_changed;
   in.config_missing = seen.current.empty();
   in.reload_pending = state.reload_pending;
+  in.reload_requested = state.reload_requested;
   in.hooks = state.hooks;
   in.down_since = state.down_since;
   in.reported = state.reported;
@@ -176,13 +177,27 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 
 Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState& state) {
   // Validate first: a bad render changes nothing at all.
+  bool reloading = seen.haproxy_running && report.plan.reload_needed;
   if (report.config_changed) {
     if (auto st = files_.stage(report.rendered); !st) return st;
+  } else if (reloading) {
+    // A reload of the file as it is (asked for by the certificate watch, or retried) is validated too: `haproxy -c`
+    // loads the certificates, so a broken one cannot take HAProxy down. Only the reload waits then: the membership
+    // still goes through the Runtime API, and the reload is tried again by the next cycles.
+    if (auto st = files_.stage(report.rendered); !st) {
+      if (refused_reload_ != st.error().message)
+        spdlog::error("not reloading HAProxy ({}), retried each cycle: {}", report.plan.reload_reason,
+                      st.error().message);
+      refused_reload_ = st.error().message;
+      reloading = false;
+    } else {
+      refused_reload_.clear();
+    }
   }
   std::vector<core::Op> haproxy_ops;
   for (const auto& op : report.plan.ops)
     if (!core::is_lifecycle_op(op.kind)) haproxy_ops.push_back(op);
-  if (seen.haproxy_running && report.plan.reload_needed) {
+  if (reloading) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
       if (auto st = files_.install(); !st) return st;
@@ -194,9 +209,11 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
     spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
     if (auto st = haproxy_.reload(); !st) return st;
     state.reload_pending = false;
+    state.reload_requested.clear();
     report.reloaded = true;
     state.drains = report.plan.drains;
   } else {
+    if (!seen.haproxy_running) state.reload_requested.clear();  // its next start loads the files as they are
     if (seen.haproxy_running && !haproxy_ops.empty()) {
       for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
       auto applied = haproxy_.apply(haproxy_ops);

@@ -90,6 +90,7 @@ class Syncer {
   HaproxyControl& haproxy_;
   ConfigFiles& files_;
   LifecycleControl* lifecycle_;
+  std::string refused_reload_;  // why the last reload of an unchanged file failed `haproxy -c` (logged once)
 };
 
 // Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one

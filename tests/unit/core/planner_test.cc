@@ -759,6 +759,18 @@ TEST(Planner, PendingReloadIsRetriedAndAMissingBackendNamesItself) {
   EXPECT_EQ(plan(in).reload_reason, "HAProxy lacks backend web");
 }
 
+TEST(Planner, AReloadAnEdgeAskedForIsPlannedWithItsReason) {
+  auto in = input({db("web", {})}, {ab("web", {})});
+  in.reload_requested = "certificates: /c/list no longer lists /c/b.pem";
+  Plan p = plan(in);
+  EXPECT_TRUE(p.reload_needed);
+  EXPECT_EQ(p.reload_reason, "certificates: /c/list no longer lists /c/b.pem");
+  in.reload_pending = true;
+  EXPECT_EQ(plan(in).reload_reason, "certificates: /c/list no longer lists /c/b.pem");
+  in.haproxy_running = false;
+  EXPECT_FALSE(plan(in).reload_needed) << "nothing to reload while HAProxy is down";
+}
+
 TEST(Planner, IncompleteDiscoveryOfABackendHaproxyDoesNotServeRefusesTheCycle) {
   auto in = input({db("web", {ds("i-a", "127.0.0.2")}, /*complete=*/false), db("api", {})},
                   {ab("web", {as("i-a", "127.0.0.2")}), ab("api", {})});

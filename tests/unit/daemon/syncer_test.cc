@@ -157,6 +157,33 @@ TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
   EXPECT_EQ(control.reloads, 3);
 }
 
+// The certificate watch asks for a reload it cannot do at runtime: the same path as every reload, validated with
+// `haproxy -c` first even though the file does not change (it loads the certificates), and forgotten once done.
+// While validation fails, only the reload waits: membership still goes through the Runtime API.
+TEST_F(SyncerTest, ARequestedReloadIsValidatedFirstAndThenForgotten) {
+  ASSERT_TRUE(run(false).ok());
+  ASSERT_EQ(files.stages, 0) << "idle: nothing to validate";
+  state.reload_requested = "certificates: /c/list no longer lists /c/b.pem";
+  files.invalid = true;  // e.g. a certificate on disk that HAProxy cannot load
+  // No membership change in this cycle: the file stays as it is, so only the reload is at stake.
+  auto r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->reloaded);
+  EXPECT_EQ(control.reloads, 0) << "no reload of a configuration that fails haproxy -c";
+  EXPECT_EQ(state.reload_requested, "certificates: /c/list no longer lists /c/b.pem") << "kept for the next cycle";
+  EXPECT_EQ(files.stages, 1);
+  files.invalid = false;
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->reloaded);
+  EXPECT_EQ(r->plan.reload_reason, "certificates: /c/list no longer lists /c/b.pem");
+  EXPECT_EQ(files.stages, 2);
+  EXPECT_EQ(files.installs, 0) << "the file did not change";
+  EXPECT_EQ(control.reloads, 1);
+  EXPECT_TRUE(state.reload_requested.empty());
+  EXPECT_FALSE(run(false)->reloaded);
+}
+
 TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-3", "127.0.0.4"}});
   control.servers_error = make_error("ConnectionError", "admin.sock: connect: Permission denied", true);

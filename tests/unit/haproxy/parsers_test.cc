@@ -4,6 +4,7 @@
 #include "haproxy/load_sampler.h"
 #include "haproxy/master_client.h"
 #include "haproxy/runtime_client.h"
+#include "haproxy/ssl_state.h"
 #include "haproxy/unix_socket.h"
 
 namespace hasg::haproxy {
@@ -311,6 +312,53 @@ TEST(ParseInfoPid, ThePidLine) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, 6745);
   EXPECT_FALSE(parse_info_pid("Name: HAProxy\n").ok());
+}
+
+}  // namespace
+}  // namespace hasg::haproxy
+
+// TLS answers as Debian's 2.6.12 prints them.
+namespace hasg::haproxy {
+namespace {
+
+TEST(SslState, CertificateNamesSkipATransaction) {
+  EXPECT_EQ(parse_ssl_cert_names("# transaction\n*/c/side.pem\n# filename\n/c/l1.pem\n/c/side.pem\n/d/d1.pem\n"),
+            (std::vector<std::string>{"/c/l1.pem", "/c/side.pem", "/d/d1.pem"}));
+  EXPECT_TRUE(parse_ssl_cert_names("# filename\n").empty());
+}
+
+TEST(SslState, CertificateDetail) {
+  auto d = parse_ssl_cert_detail("Filename: /c/site.pem\nStatus: Used\nSerial: 253E\n"
+                                 "notBefore: Dec  1 15:42:27 2026 GMT\nnotAfter: Dec  3 15:42:27 2026 GMT\n"
+                                 "Subject Alternative Name: \nAlgorithm: RSA2048\n"
+                                 "SHA1 FingerPrint: 0DA24BDE25214565B63F60B5E4E96B583B5BF1C8\n"
+                                 "Subject: /CN=one.test\nIssuer: /CN=one.test\nOCSP Response Key: \n");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->sha1, "0DA24BDE25214565B63F60B5E4E96B583B5BF1C8");
+  EXPECT_EQ(d->not_after, 1796312547);  // date -d "Dec  3 15:42:27 2026 GMT" +%s
+  auto unknown = parse_ssl_cert_detail("Can't display the certificate: Not found or the certificate is a bundle!\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("Not found"), std::string::npos);
+}
+
+TEST(SslState, CrtLists) {
+  EXPECT_EQ(parse_crt_list_names("/c/list.txt\n/d\n"), (std::vector<std::string>{"/c/list.txt", "/d"}));
+  EXPECT_EQ(parse_crt_list_certs("# /c/list.txt\n/c/l1.pem [alpn h2,http/1.1 ] l1.test\n/c/l2.pem\n"),
+            (std::vector<std::string>{"/c/l1.pem", "/c/l2.pem"}));
+}
+
+TEST(SslState, AddCommands) {
+  auto cmds = ssl_cert_add("/c/list.txt", "/c/n.pem", "PEM\n", "/c/n.pem [alpn h2] n.test", false);
+  std::vector<std::string> texts;
+  for (const auto& c : cmds) texts.push_back(c.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"new ssl cert /c/n.pem", "set ssl cert /c/n.pem",
+                                             "commit ssl cert /c/n.pem", "add ssl crt-list /c/list.txt"}));
+  EXPECT_EQ(cmds.back().payload, "/c/n.pem [alpn h2] n.test\n");
+  EXPECT_TRUE(cmds.back().expect.matches("Inserting certificate '/c/n.pem' in crt-list '/c/list.txt'.\nSuccess!"));
+  EXPECT_FALSE(cmds.back().expect.matches("Can't edit the crt-list: certificate '/c/n.pem' does not exist!"));
+  EXPECT_TRUE(cmds.front().expect.matches("New empty certificate store '/c/n.pem'!"));
+  EXPECT_FALSE(cmds.front().expect.matches("Certificate '/c/n.pem' already exists!"));
+  EXPECT_EQ(ssl_cert_add("/c/list.txt", "/c/n.pem", "PEM\n", "/c/n.pem", true).size(), 1u);
 }
 
 }  // namespace
