@@ -173,9 +173,10 @@ class HookRig {
   }
 
   CommandResult http(const std::string& path) const {
-    return run_command({"/usr/bin/curl", "-s", "-f", "--max-time", "3",
-                        "http://127.0.0.1:" + std::to_string(listen_port_) + path});
+    return run_command({"/usr/bin/curl", "-s", "-f", "--max-time", "3", url(path)});
   }
+  // The daemon's endpoint: "http://127.0.0.1:PORT" + path.
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(listen_port_) + path; }
 
   // An Auto Scaling call as another party would make it (an operator, another balancer).
   aws::HttpResponse autoscaling(const std::string& action,
