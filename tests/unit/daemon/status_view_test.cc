@@ -46,6 +46,15 @@ class StatusViewTest : public ::testing::Test {
     report.groups = {{"app", true, {}}};
     report.actual = {{"web", true, {}}};
   }
+  // HAProxy read now: `servers` in backend web, and the statistics `st` for those named in `with_stats`.
+  static HaproxyNow live_haproxy(std::vector<core::ActualServer> servers, const haproxy::ServerStats& st = {},
+                                 const std::vector<std::string>& with_stats = {}) {
+    HaproxyNow live;
+    live.running = true;
+    live.actual = {{"web", true, std::move(servers)}};
+    for (const auto& name : with_stats) live.stats["web/" + name] = st;
+    return live;
+  }
   const StatusServer& row(const std::vector<StatusBackend>& v, const std::string& name) {
     for (const auto& s : v.at(0).servers)
       if (s.server == name) return s;
@@ -125,18 +134,14 @@ TEST_F(StatusViewTest, DrainTimeLeftFromTheDrainBook) {
 TEST_F(StatusViewTest, WithoutTheBookADrainIsEstimatedFromLastchgAndAHeldLaunchIsNoDrain) {
   report.groups[0].members = {member("i-1", "Terminating:Wait", "10.0.0.1", false),
                               member("i-2", "Pending:Wait", "10.0.0.2", false)};
-  HaproxyNow live;
-  live.running = true;
-  live.actual = {{"web", true,
-                  {server("i-1", "10.0.0.1", core::AdminState::Drain, true),
-                   server("i-2", "10.0.0.2", core::AdminState::Drain, true)}}};
   haproxy::ServerStats st;
   st.status = "DRAIN";
   st.last_change_s = 10;
   st.sessions = 3;
   st.requests = 99;
-  live.stats["web/i-1"] = st;
-  live.stats["web/i-2"] = st;
+  HaproxyNow live = live_haproxy({server("i-1", "10.0.0.1", core::AdminState::Drain, true),
+                                  server("i-2", "10.0.0.2", core::AdminState::Drain, true)},
+                                 st, {"i-1", "i-2"});
   auto v = status_view(cfg, report, {nullptr, &live, now});
   const auto& s1 = row(v, "i-1");
   ASSERT_TRUE(s1.drain);
@@ -155,9 +160,7 @@ TEST_F(StatusViewTest, WithoutTheBookADrainIsEstimatedFromLastchgAndAHeldLaunchI
 TEST_F(StatusViewTest, LiveHaproxyReplacesTheReportsView) {
   report.groups[0].members = {member("i-1", "InService", "10.0.0.1", true)};
   report.haproxy_running = false;  // the report saw no HAProxy; it runs now, with the server added since
-  HaproxyNow live;
-  live.running = true;
-  live.actual = {{"web", true, {server("i-1", "10.0.0.1", core::AdminState::Ready, true)}}};
+  HaproxyNow live = live_haproxy({server("i-1", "10.0.0.1", core::AdminState::Ready, true)});
   auto v = status_view(cfg, report, {nullptr, &live, now});
   EXPECT_TRUE(v[0].haproxy_running);
   EXPECT_TRUE(row(v, "i-1").haproxy);
@@ -168,20 +171,10 @@ TEST_F(StatusViewTest, JsonReadsBackIntoTheSameView) {
   report.groups[0].members = {member("i-1", "Terminating:Wait", "10.0.0.1", false),
                               member("i-2", "InService", "10.0.0.2", true)};
   report.hooks["app/i-1"] = core::HookWait{"app", "drain-hook", "terminating", now - 5s, now - 5s, false};
-  HaproxyNow live;
-  live.running = true;
-  live.actual = {{"web", true,
-                  {server("i-1", "10.0.0.1", core::AdminState::Drain, true),
-                   server("i-3", "10.0.0.3", core::AdminState::Ready, true)}}};
-  haproxy::ServerStats st;
-  st.status = "DRAIN";
-  st.weight = 5;
-  st.requests = 12;
-  st.last_change_s = 4;
-  st.check_status = "L7OK";
-  st.check_code = "200";
-  st.check_ms = 2;
-  live.stats["web/i-1"] = st;
+  haproxy::ServerStats st{"web", "i-1", "10.0.0.1:80", "DRAIN", 5, 0, 12, 4, "L7OK", "200", 2, ""};
+  HaproxyNow live = live_haproxy({server("i-1", "10.0.0.1", core::AdminState::Drain, true),
+                                  server("i-3", "10.0.0.3", core::AdminState::Ready, true)},
+                                 st, {"i-1"});
   core::DrainBook drains{{"web/i-1", {now - 4s}}};
   auto v = status_view(cfg, report, {&drains, &live, now});
   auto j = status_to_json(v);
