@@ -46,12 +46,23 @@ int dispatch(int argc, char** argv) {
   auto* r = app.add_subcommand("render", "print the configuration file a cycle would write");
   r->add_option("--config", render.config, "the YAML configuration")->required();
 
-  CycleArgs run, status;
+  CycleArgs run;
   auto* rn = app.add_subcommand("run", "the daemon: a cycle every interval, until SIGTERM; SIGHUP re-reads the YAML");
   rn->add_option("--config", run.config, "the YAML configuration")->required();
+  StatusArgs status;
   auto* st = app.add_subcommand("status", "per backend and server, the group's view beside HAProxy's");
-  st->add_option("--config", status.config, "the YAML configuration")->required();
+  auto* st_config = st->add_option("--config", status.config, "the YAML configuration (reads the group and HAProxy)");
+  auto* st_url = st->add_option("--url", status.url, "a running daemon's /status, e.g. http://127.0.0.1:9717/status");
+  st_config->excludes(st_url);
   st->add_flag("--json", status.json, "machine-readable output");
+  auto* st_watch = st->add_flag("--watch", status.watch, "refresh the screen until Ctrl-C (SIGINT) or SIGTERM");
+  st->add_option("--interval", status.interval_s, "seconds between refreshes with --watch")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->needs(st_watch);
+  st->add_option("--count", status.count, "with --watch, stop after this many refreshes")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(st_watch);
+  st_watch->excludes("--json");
 
   DoctorArgs doctor;
   auto* dr = app.add_subcommand("doctor", "check HAProxy, the system's limits and AWS for what haproxy-asg needs, "
@@ -67,7 +78,13 @@ int dispatch(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   if (rn->parsed()) return run_command(run);
-  if (st->parsed()) return status_command(status);
+  if (st->parsed()) {
+    if (status.config.empty() && status.url.empty()) {
+      std::cerr << "haproxy-asg status: --config or --url is required\nRun with --help for more information.\n";
+      return 1;
+    }
+    return status_command(status);
+  }
   if (d->parsed()) return discover_command(discover);
   if (o->parsed()) return once_command(once);
   if (p->parsed()) return plan_command(plan);

@@ -29,7 +29,18 @@ int render_command(const CycleArgs& args);
 namespace hasg::cli {
 
 int run_command(const CycleArgs& args);
-int status_command(const CycleArgs& args);
+
+// `status`: from the YAML (discovery and HAProxy read here) or from a running daemon's /status (`url`); once, or
+// refreshed every `interval_ms` until SIGINT/SIGTERM (`watch`; at most `count` frames when > 0).
+struct StatusArgs {
+  std::string config;
+  std::string url;
+  bool json = false;
+  bool watch = false;
+  double interval_s = 1.0;
+  int count = 0;
+};
+int status_command(const StatusArgs& args);
 
 }  // namespace hasg::cli
 

@@ -1,4 +1,4 @@
-// once, plan and render: one cycle of the daemon's work, done, described, or only rendered.
+// once, plan, render and run: one cycle of the daemon's work, done, described, or only rendered; and the daemon.
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -7,13 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "config/config.h"
-#include "daemon/aws_lifecycle.h"
 #include "daemon/daemon.h"
-#include "daemon/haproxy_control.h"
 #include "daemon/logging.h"
-#include "daemon/state_file.h"
-#include "daemon/status_view.h"
 #include "daemon/syncer.h"
 #include "discovery/aws_discovery.h"
 #include "haproxy/renderer.h"
@@ -21,41 +18,6 @@
 namespace hasg::cli {
 
 namespace {
-
-// Everything a cycle needs, built from the YAML and the environment.
-struct Session {
-  config::Config cfg;
-  std::unique_ptr<discovery::AwsDiscovery> aws;
-  std::unique_ptr<daemon::AwsLifecycleControl> lifecycle;  // when a backend owns a lifecycle hook
-  daemon::SyncEdges edges;
-
-  // One cycle. A dry run (plan, status) starts from the daemon's saved state when there is one (drains in progress,
-  // instances waiting on hooks), so it shows what the daemon sees; `once` keeps no state between runs.
-  Result<daemon::CycleReport> cycle(bool dry_run) {
-    core::SyncState state = dry_run ? daemon::StateFile(cfg.state_file).load() : core::SyncState{};
-    return edges.syncer->run(state, dry_run).report;
-  }
-};
-
-Result<Session> open_session(const std::string& config_path) {
-  Session s;
-  auto cfg = config::load_config(config_path);
-  if (!cfg) return cfg.error();
-  s.cfg = *cfg;
-  auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
-  if (!ctx) return ctx.error();
-  s.aws = std::move(*ctx);
-  if (daemon::uses_group_calls(s.cfg))
-    s.lifecycle = std::make_unique<daemon::AwsLifecycleControl>(s.aws->aws().lifecycle());
-  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider(), s.lifecycle.get());
-  return s;
-}
-
-
-int fail(const char* cmd, const Error& e) {
-  std::cerr << "haproxy-asg " << cmd << ": " << e.message << "\n";
-  return 1;
-}
 
 nlohmann::json plan_json(const daemon::CycleReport& r) {
   nlohmann::json ops = nlohmann::json::array();
@@ -150,40 +112,6 @@ int run_command(const CycleArgs& args) {
   if (!ctx) return fail("run", ctx.error());
   daemon::Daemon d(args.config, *cfg, std::move(*ctx));
   return d.run_with_signals();
-}
-
-int status_command(const CycleArgs& args) {
-  auto s = open_session(args.config);
-  if (!s) return fail("status", s.error());
-  auto r = s->cycle(true);
-  if (!r) return fail("status", r.error());
-  auto view = daemon::status_view(s->cfg, *r);
-  if (args.json) {
-    std::cout << view.dump(2) << "\n";
-    return 0;
-  }
-  for (const auto& b : view) {
-    fmt::print("backend {} <- group {}{}\n", b["backend"].get<std::string>(), b["group"].get<std::string>(),
-               b["haproxy_running"].get<bool>() ? "" : " (HAProxy is not running)");
-    fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", "SERVER", "GROUP", "HAPROXY", "ADMIN", "UP", "SESSIONS");
-    for (const auto& row : b["servers"]) {
-      std::string g = "-", addr = "-", admin = "-", up = "-", sess = "-";
-      if (row.contains("group") && row["group"].contains("lifecycle"))
-        g = row["group"]["lifecycle"].get<std::string>() + (row["group"]["served"].get<bool>() ? "" : " (not served)");
-      if (row.contains("group") && row["group"].contains("hook"))
-        g += " hook " + std::to_string(static_cast<long>(row["group"]["hook"]["waiting_seconds"].get<double>())) + "s";
-      if (row.contains("haproxy")) {
-        const auto& h = row["haproxy"];
-        addr = h["address"].get<std::string>();
-        admin = h["admin"].get<std::string>();
-        up = h["up"].get<bool>() ? "yes" : "no";
-        sess = std::to_string(h["sessions"].get<int>());
-      }
-      fmt::print("  {:<21} {:<28} {:<22} {:<6} {:<5} {}\n", row["server"].get<std::string>(), g, addr, admin, up,
-                 sess);
-    }
-  }
-  return 0;
 }
 
 }  // namespace hasg::cli

@@ -171,11 +171,31 @@ std::pair<bool, std::string> Daemon::health() const {
 }
 
 std::string Daemon::status_json() const {
+  std::string socket;
+  std::vector<std::string> backends;
+  {
+    std::lock_guard lock(mu_);
+    socket = cfg_.haproxy.runtime_socket;
+    for (const auto& b : cfg_.backends) backends.push_back(b.backend);
+  }
+  // HAProxy as it is now, not as the last cycle saw it before its plan (up to an interval ago): `status --watch
+  // --url` refreshes every second and shows sessions, checks and request rates moving. Read outside the lock, on
+  // the endpoint's thread: a runtime socket read of a few milliseconds.
+  auto live = read_haproxy_now(socket, backends);
   std::lock_guard lock(mu_);
   nlohmann::json j;
   j["healthy"] = last_error_.empty();
   j["last_error"] = last_error_;
-  j["backends"] = last_report_ ? status_view(cfg_, *last_report_) : nlohmann::json::array();
+  j["backends"] = nlohmann::json::array();
+  if (last_report_) {
+    // The drain book after the last cycle: each drain's start, so the view shows the time left to its timeout.
+    StatusInputs in;
+    in.drains = &last_report_->plan.drains;
+    if (live) in.haproxy = &*live;
+    j["backends"] = status_to_json(status_view(cfg_, *last_report_, in));
+  }
+  if (!live) j["haproxy_error"] = live.error().message;
+  if (last_discovery_ok_) j["last_cycle_seconds_ago"] = seconds_since(*last_discovery_ok_);
   // AWS error text may carry a cut multi-byte character: replace it rather than fail the whole answer.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }

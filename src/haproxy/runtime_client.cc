@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <string_view>
 #include <thread>
@@ -291,6 +292,19 @@ Result<std::map<std::string, RuntimeClient::Sessions>> RuntimeClient::sessions_b
     for (auto& [be, srv] : *rows)
       if (be == backends[i]) per.push_back(std::move(srv));
   }
+  return out;
+}
+
+Result<ServerStatsMap> RuntimeClient::server_stats(const std::vector<std::string>& backends) {
+  ServerStatsMap out;
+  if (backends.empty()) return out;
+  auto answers = t_.run({"show stat -1 4 -1"});
+  if (!answers) return answers.error();
+  auto rows = parse_server_stats(answers->front());
+  if (!rows) return rows.error();
+  const std::set<std::string> wanted(backends.begin(), backends.end());
+  for (auto& r : *rows)
+    if (wanted.count(r.backend)) out[core::server_key(r.backend, r.server)] = std::move(r);
   return out;
 }
 

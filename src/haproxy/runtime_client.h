@@ -10,6 +10,7 @@
 #include "core/load.h"
 #include "core/types.h"
 #include "haproxy/runtime_command.h"
+#include "haproxy/server_stats.h"
 #include "util/result.h"
 
 namespace hasg::haproxy {
@@ -31,6 +32,10 @@ class RuntimeClient {
   Result<Sessions> sessions(const std::string& backend);
   // The same for several backends on one connection; a backend HAProxy does not know is absent from the map.
   Result<std::map<std::string, Sessions>> sessions_by_backend(const std::vector<std::string>& backends);
+
+  // Statistics of the servers of the given backends ("show stat -1 4 -1", the status screen's read); backends
+  // HAProxy does not know simply have no rows.
+  Result<ServerStatsMap> server_stats(const std::vector<std::string>& backends);
 
   // Applies ops in order, batched on as few connections as possible. Stops at the first failed command and says
   // which; what was applied before it stays applied (the next cycle sees it and plans from there).

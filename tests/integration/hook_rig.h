@@ -153,6 +153,20 @@ class HookRig {
     });
   }
 
+  // Scales the group from two members to one while requests are in flight on the one leaving (`leaving`, the
+  // newest): four requests (round robin puts two on each server), the scale-in, then HAProxy draining it. Returns
+  // the requests' answers; a step that did not happen is a test failure and ends the list early.
+  std::vector<std::future<ClientAnswer>> scale_in_while_busy(const std::string& leaving) {
+    std::vector<std::future<ClientAnswer>> answers;
+    for (int i = 0; i < 4; ++i) answers.push_back(request_async());
+    bool ok = wait_until([&] { return stat(leaving).scur >= 1; }, 3s);
+    EXPECT_TRUE(ok) << "a request is open on " << leaving;
+    ok = ok && sim().set_desired("app", 1).ok();
+    ok = ok && wait_until([&] { return rig_->haproxy_servers()[leaving].ends_with(" drain"); }, 3s);
+    EXPECT_TRUE(ok) << "HAProxy drains " << leaving << "\n" << log();
+    return answers;
+  }
+
   // A metric from /metrics summed over the series carrying every given label (-1 when none does).
   double metric(const std::string& name, const std::map<std::string, std::string>& labels = {}) const {
     std::istringstream in(http("/metrics").out);
@@ -173,9 +187,10 @@ class HookRig {
   }
 
   CommandResult http(const std::string& path) const {
-    return run_command({"/usr/bin/curl", "-s", "-f", "--max-time", "3",
-                        "http://127.0.0.1:" + std::to_string(listen_port_) + path});
+    return run_command({"/usr/bin/curl", "-s", "-f", "--max-time", "3", url(path)});
   }
+  // The daemon's endpoint: "http://127.0.0.1:PORT" + path.
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(listen_port_) + path; }
 
   // An Auto Scaling call as another party would make it (an operator, another balancer).
   aws::HttpResponse autoscaling(const std::string& action,

@@ -392,11 +392,8 @@ TEST_F(LifecycleE2E, AReloadDuringAHookDrainStillWaitsForTheLastResponse) {
   r.start_daemon();
   ASSERT_TRUE(wait_until([&] { return r.converged() && r.rig().ready_servers().size() == 2; })) << r.log();
   const std::string leaving = r.newest();
-  std::vector<std::future<ClientAnswer>> answers;
-  for (int i = 0; i < 4; ++i) answers.push_back(r.request_async());
-  ASSERT_TRUE(wait_until([&] { return r.stat(leaving).scur >= 1; }, 2s));
-  ASSERT_TRUE(r.sim().set_desired("app", 1).ok());
-  ASSERT_TRUE(wait_until([&] { return r.rig().haproxy_servers()[leaving].ends_with(" drain"); }, 3s)) << r.log();
+  auto answers = r.scale_in_while_busy(leaving);
+  ASSERT_FALSE(::testing::Test::HasFailure());
   const std::string tmpl = r.rig().dir().file("haproxy.cfg.template");
   write_file(tmpl, std::regex_replace(read_file(tmpl), std::regex("timeout server 10s"), "timeout server 11s"));
   ASSERT_TRUE(wait_until([&] { return r.rig().reloads() == 1; }, 3s)) << r.log();

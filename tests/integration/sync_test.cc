@@ -232,8 +232,10 @@ TEST_F(SyncTest, StatusShowsTheGroupBesideHaproxy) {
   auto r = rig.cli({"status"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("backend app <- group app"), std::string::npos) << r.out;
-  // Standby in the group, still ready in HAProxy until a cycle drains it: both views side by side.
-  EXPECT_NE(r.out.find(ids[0].id + "   Standby (not served)"), std::string::npos) << r.out;
+  // Standby in the group, still ready in HAProxy until a cycle drains it: both views side by side, marked.
+  EXPECT_NE(r.out.find("! " + ids[0].id), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Standby"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("in rotation in HAProxy while Standby"), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(rig.cli({"status", "--json"}).out);
   ASSERT_EQ(j.size(), 1u);
   ASSERT_EQ(j[0]["servers"].size(), 3u);

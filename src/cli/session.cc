@@ -1,0 +1,33 @@
+#include "cli/session.h"
+
+#include <iostream>
+
+#include "daemon/state_file.h"
+
+namespace hasg::cli {
+
+Result<daemon::CycleReport> Session::cycle(bool dry_run) {
+  core::SyncState state = dry_run ? daemon::StateFile(cfg.state_file).load() : core::SyncState{};
+  return edges.syncer->run(state, dry_run).report;
+}
+
+Result<Session> open_session(const std::string& config_path) {
+  Session s;
+  auto cfg = config::load_config(config_path);
+  if (!cfg) return cfg.error();
+  s.cfg = *cfg;
+  auto ctx = discovery::AwsDiscovery::from_environment(std::make_unique<aws::ProcessEnvironment>());
+  if (!ctx) return ctx.error();
+  s.aws = std::move(*ctx);
+  if (daemon::uses_group_calls(s.cfg))
+    s.lifecycle = std::make_unique<daemon::AwsLifecycleControl>(s.aws->aws().lifecycle());
+  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider(), s.lifecycle.get());
+  return s;
+}
+
+int fail(const char* cmd, const Error& e) {
+  std::cerr << "haproxy-asg " << cmd << ": " << e.message << "\n";
+  return 1;
+}
+
+}  // namespace hasg::cli
