@@ -74,7 +74,8 @@ if in_root systemd-analyze --version >/dev/null 2>&1; then
 fi
 
 # --- Configure, as README.Debian says, against the simulator on loopback.
-sim_port=$(free_port) inst_port=$(free_port) fe_port=$(free_port) stats_port=$(free_port) listen_port=$(free_port)
+sim_port=$(free_port) inst_port=$(free_port) fe_port=$(free_port) tls_port=$(free_port) stats_port=$(free_port)
+listen_port=$(free_port)
 "$build/haproxy-asg-sim" --port "$sim_port" --group app=2 --instance-port "$inst_port" --pending 0s \
   >"$t/sim.log" 2>&1 &
 pids+=($!)
@@ -84,10 +85,20 @@ sed -e "s/group: my-app-asg/group: app/" -e "s/port: 80 /port: $inst_port /" \
     -e "s/^listen: .*/listen: 127.0.0.1:$listen_port/" -e '/^    lifecycle_hooks:/,/terminating:/d' \
     "$examples/haproxy-asg.yaml" >"$r/etc/haproxy-asg/haproxy-asg.yaml"
 grep -q "port: $inst_port" "$r/etc/haproxy-asg/haproxy-asg.yaml" || fail "example YAML no longer has 'port: 80 '"
-sed -e "s/bind :80$/bind 127.0.0.1:$fe_port/" -e "s/bind 127.0.0.1:8404/bind 127.0.0.1:$stats_port/" \
+sed -e "s/bind :80$/bind 127.0.0.1:$fe_port/" -e "s/bind :443 ssl/bind 127.0.0.1:$tls_port ssl/" \
+    -e "s/bind 127.0.0.1:8404/bind 127.0.0.1:$stats_port/" \
     -e "s/maxconn 20000/maxconn 1000/" "$examples/haproxy.cfg.template" >"$r/etc/haproxy/haproxy.cfg.template"
 grep -q "bind 127.0.0.1:$fe_port" "$r/etc/haproxy/haproxy.cfg.template" || fail "example template no longer binds :80"
 ! grep -Eq 'bind :|bind \*|bind 0\.0\.0\.0' "$r/etc/haproxy/haproxy.cfg.template" || fail "template binds beyond loopback"
+# The template's HTTPS frontend loads its certificates through the crt-list /etc/haproxy/certs.list (crt-base
+# /etc/haproxy/certs): one self-signed certificate, readable by group haproxy (the daemon runs `haproxy -c` as it).
+mkdir -p "$r/etc/haproxy/certs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost -days 2 \
+  -keyout "$t/site.key" -out "$t/site.crt" 2>/dev/null || fail "openssl could not make a certificate"
+cat "$t/site.crt" "$t/site.key" >"$r/etc/haproxy/certs/site.pem"
+echo "site.pem" >"$r/etc/haproxy/certs.list"
+in_root chgrp -R haproxy /etc/haproxy/certs /etc/haproxy/certs.list
+chmod 640 "$r/etc/haproxy/certs/site.pem"
 cat >"$r/etc/default/haproxy-asg" <<ENV
 AWS_ENDPOINT_URL=http://127.0.0.1:$sim_port
 AWS_REGION=us-east-1
@@ -116,7 +127,8 @@ wait_for 10 "HAProxy's sockets" test -S "$r/run/haproxy/admin.sock" -a -S "$r/ru
   || fail "master socket is $(mode_of /run/haproxy-master.sock), the daemon cannot reload"
 echo "show proc" | as_haproxy socat - /run/haproxy-master.sock | grep -q '^[0-9]* *master' \
   || fail "the haproxy user cannot use the master CLI"
-wait_for 10 "traffic through HAProxy" sh -c "curl -sf http://127.0.0.1:$fe_port/ | grep -q i-"
+wait_for 10 "traffic through HAProxy" sh -c "curl -sfk https://127.0.0.1:$tls_port/ | grep -q i-"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$fe_port/")" = 301 ] || fail "HTTP is not redirected to HTTPS"
 
 # --- The daemon: the unit's ExecStart, as its User=.
 start=$(sed -n 's/^ExecStart=//p' "$r/lib/systemd/system/haproxy-asg.service")

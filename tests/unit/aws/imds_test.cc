@@ -185,7 +185,7 @@ TEST(ImdsRaw, RoleIsTheFirstLineAndFractionalExpirationParses) {
   auto c = imds.instance_credentials();
   ASSERT_TRUE(c.ok()) << c.error().to_string();
   EXPECT_EQ(c->source, "imds (role role-a)");
-  EXPECT_EQ(*c->expiration, utc(2026, 11, 24, 12));
+  EXPECT_EQ(*c->expiration, utc(2026, 11, 24, 12) + std::chrono::milliseconds(123));
 }
 
 TEST_F(Imds, CodeOtherThanSuccessIsAnError) {
