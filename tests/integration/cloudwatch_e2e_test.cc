@@ -33,11 +33,9 @@ TEST_F(CloudWatchE2E, RequestCountSumsToTheClientsRequestsAcrossAReloadAndAScale
   o.desired = 4;
   o.top_yaml = "cloudwatch:\n  namespace: HAProxyASG-Test\n  period: 1s\n";
   HookRig r(o);
-  // A leaving instance's idle keep-alive connections can be cut: such a request is retried on another server
-  // (what production templates do), so every client request gets an answer and is counted once.
-  write_file(r.rig().dir().file("haproxy.cfg.template"),
-             r.rig().template_text("    retries 3\n    option redispatch 1\n"
-                                   "    retry-on conn-failure empty-response response-timeout\n"));
+  // A leaving instance's idle keep-alive connections can be cut: such a request is retried on another server, so
+  // every client request gets an answer and is counted once.
+  r.retry_elsewhere();
   r.start_haproxy();
   r.start_daemon();
   ASSERT_TRUE(wait_until([&] { return r.converged() && r.rig().ready_servers().size() == 4; })) << r.log();
@@ -50,10 +48,7 @@ TEST_F(CloudWatchE2E, RequestCountSumsToTheClientsRequestsAcrossAReloadAndAScale
   std::this_thread::sleep_for(3s);
   // A structural change: the daemon reloads HAProxy (validated, through the master) while the load runs.
   int reloads_before = r.rig().reloads();
-  write_file(r.rig().dir().file("haproxy.cfg.template"),
-             r.rig().template_text("    retries 3\n    option redispatch 1\n"
-                                   "    retry-on conn-failure empty-response response-timeout\n"
-                                   "    timeout http-request 9s\n"));
+  r.retry_elsewhere("    timeout http-request 9s\n");
   ASSERT_TRUE(wait_until([&] { return r.rig().reloads() > reloads_before; }, 10s)) << r.log();
   std::this_thread::sleep_for(2s);
   // A scale-in: one server drained and removed at runtime (its own counters go with it).

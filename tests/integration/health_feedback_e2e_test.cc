@@ -31,22 +31,13 @@ size_t count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Connection failures to a server that died before its checks noticed (a refused connect, a reused idle connection
-// reset) are retried on another one, as in production templates (DESIGN.md's facts): only requests already in
-// flight on a dying server could fail, and the test sends none then.
-void retry_elsewhere(HookRig& r) {
-  write_file(r.rig().dir().file("haproxy.cfg.template"),
-             r.rig().template_text("    retries 3\n    option redispatch 1\n"
-                                   "    retry-on conn-failure empty-response response-timeout\n"));
-}
-
 TEST_F(HealthFeedbackE2E, ADeadApplicationIsReportedAndReplacedWithoutFailedRequests) {
   HookRigOptions o;
   o.net = 71;
   o.desired = 4;
   o.backend_yaml = "    health_feedback: {down_for: 2s, max_share: 25%}\n";
   HookRig r(o);
-  retry_elsewhere(r);
+  r.retry_elsewhere();
   r.start_haproxy();
   r.start_daemon();
   ASSERT_TRUE(wait_until([&] { return r.converged() && r.rig().ready_servers().size() == 4; })) << r.log();

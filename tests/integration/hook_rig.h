@@ -76,6 +76,16 @@ class HookRig {
     ASSERT_TRUE(rig_->start_haproxy());
   }
 
+  // A template whose failed connections (a refused connect, a reused idle connection reset) are retried on another
+  // server, as in production templates (DESIGN.md's facts): only requests already in flight on a dying server can
+  // fail.
+  void retry_elsewhere(const std::string& more_defaults = "") {
+    write_file(rig_->dir().file("haproxy.cfg.template"),
+               rig_->template_text("    retries 3\n    option redispatch 1\n"
+                                   "    retry-on conn-failure empty-response response-timeout\n" +
+                                   more_defaults));
+  }
+
   void start_daemon() {
     daemon_ = std::make_unique<Process>(
         std::vector<std::string>{binary_path("haproxy-asg"), "run", "--config", yaml_path()}, sim_env(sim()),
