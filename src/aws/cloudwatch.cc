@@ -1,6 +1,5 @@
 #include "aws/cloudwatch.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,10 +11,17 @@ namespace {
 // The shortest text that reads back as the same double ("12", "0.0375").
 std::string number(double v) { return fmt::format("{}", v); }
 
+// UTC from the calendar arithmetic of <chrono>, never through the local time zone (fmt 9 formats a system_clock
+// time point in local time).
 std::string timestamp(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(ms);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", secs, static_cast<int>((ms - secs).count()));
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(t);
+  auto day = floor<days>(ms);
+  year_month_day ymd{day};
+  hh_mm_ss hms{ms - day};
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
 }
 
 }  // namespace

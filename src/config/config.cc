@@ -195,9 +195,15 @@ class Parser {
           fail(v, full, "expected 1 to 255 printable ASCII characters, not starting with 'AWS/' or ':', got " +
                             kind(v));
       } else if (key == "period") {
+        // CloudWatch's periods: 1, 5, 10, 30 s (high resolution) or a multiple of 60 s; any other would split
+        // unevenly over the one-minute periods a scaling policy reads.
         cw.period = duration_value(v, full);
-        if (cw.period < std::chrono::seconds(1) || cw.period > std::chrono::hours(1) || cw.period.count() % 1000 != 0)
-          fail(v, full, "expected whole seconds from 1s to 1h, got " + kind(v));
+        auto secs = cw.period.count() / 1000;
+        bool fits = cw.period.count() % 1000 == 0 &&
+                    (secs == 1 || secs == 5 || secs == 10 || secs == 30 || (secs > 0 && secs % 60 == 0));
+        if (!fits || cw.period > std::chrono::hours(1))
+          fail(v, full, "expected 1s, 5s, 10s, 30s or a multiple of 60s up to 1h (CloudWatch's periods), got " +
+                            kind(v));
       }
     }
     return cw;

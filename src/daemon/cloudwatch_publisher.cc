@@ -14,8 +14,9 @@ constexpr auto kFollowAfterReload = std::chrono::seconds(1);
 class CloudWatchSink : public MetricSink {
  public:
   explicit CloudWatchSink(aws::QueryClient& client) : client_(client) {}
-  Status put(const std::string& metric_namespace, const std::vector<aws::MetricDatum>& datums) override {
-    return aws::put_metric_data(client_, metric_namespace, datums);
+  Status put(const std::string& metric_namespace, const std::vector<aws::MetricDatum>& datums,
+             size_t& sent) override {
+    return aws::put_metric_data(client_, metric_namespace, datums, &sent);
   }
 
  private:
@@ -36,7 +37,7 @@ std::chrono::system_clock::time_point period_floor(std::chrono::system_clock::ti
 
 std::vector<aws::MetricDatum> period_datums(const std::vector<core::GroupLoad>& loads,
                                             std::chrono::system_clock::time_point period_start,
-                                            std::chrono::milliseconds period) {
+                                            std::chrono::milliseconds period, bool load, bool hosts) {
   // CloudWatch keeps data sent with StorageResolution 1 at one-second granularity (high resolution); 60 is the
   // standard one-minute resolution, enough for periods of a minute or more.
   int resolution = period < std::chrono::minutes(1) ? 1 : 60;
@@ -53,10 +54,15 @@ std::vector<aws::MetricDatum> period_datums(const std::vector<core::GroupLoad>& 
       return d;
     };
     auto requests = static_cast<double>(g.requests);
-    out.push_back(datum("RequestCount", "Count", requests));
-    out.push_back(datum("RequestCountPerTarget", "Count", requests / std::max(1, g.hosts.healthy)));
-    out.push_back(datum("HealthyHostCount", "Count", g.hosts.healthy));
-    out.push_back(datum("UnHealthyHostCount", "Count", g.hosts.unhealthy));
+    if (load) {
+      out.push_back(datum("RequestCount", "Count", requests));
+      out.push_back(datum("RequestCountPerTarget", "Count", requests / std::max(1, g.hosts.healthy)));
+    }
+    if (hosts) {
+      out.push_back(datum("HealthyHostCount", "Count", g.hosts.healthy));
+      out.push_back(datum("UnHealthyHostCount", "Count", g.hosts.unhealthy));
+    }
+    if (!load) continue;
     if (g.response_seconds) out.push_back(datum("TargetResponseTime", "Seconds", *g.response_seconds));
     out.push_back(datum("HTTPCode_Target_5XX_Count", "Count", static_cast<double>(g.responses_5xx)));
     auto queued = datum("QueuedRequests", "Count", 0);
@@ -99,20 +105,22 @@ void CloudWatchPublisher::stop() {
 }
 
 void CloudWatchPublisher::cycle_ended(const CycleEnd& end) {
-  if (end.report == nullptr || !end.discovery_ok || !end.report->haproxy_running) return;
+  if (end.report == nullptr || !end.discovery_ok) return;
   std::lock_guard lock(mu_);
-  hosts_ = core::count_hosts(end.report->groups, options_.backends, end.report->actual);
+  // HAProxy not running: nothing is healthy (every group's counts are 0).
+  hosts_ = core::count_hosts(end.report->groups, options_.backends,
+                             end.report->haproxy_running ? end.report->actual : std::vector<core::ActualBackend>{});
+  have_hosts_ = true;
 }
 
 void CloudWatchPublisher::around_reload(bool before) {
   {
     std::lock_guard lock(mu_);
-    sample_quick_locked();
     reloading_ = before;
     // The outgoing worker finishes its requests in flight after the reload: keep following it a while.
     if (!before) follow_until_ = std::chrono::steady_clock::now() + kFollowAfterReload;
   }
-  cv_.notify_all();
+  cv_.notify_all();  // the thread samples at once, then every 10 ms
 }
 
 bool CloudWatchPublisher::following_reload() const {
@@ -122,41 +130,48 @@ bool CloudWatchPublisher::following_reload() const {
 void CloudWatchPublisher::reconfigure(const config::CloudWatchSettings& settings,
                                       std::vector<core::BackendSpec> backends) {
   std::lock_guard lock(mu_);
+  auto period = options_.settings.period;  // the periods already aligned carry on; a new one takes a restart
   options_.settings = settings;
+  options_.settings.period = period;
   options_.backends = std::move(backends);
 }
 
-void CloudWatchPublisher::sample_locked() {
-  auto s = sampler_->sample();
+void CloudWatchPublisher::sample(std::unique_lock<std::mutex>& lock, bool quick) {
+  // Only this thread uses the sampler; the lock is released for the sockets, so a cycle handing over its host
+  // counts never waits for HAProxy (a master re-executing during someone else's reload answers after seconds).
+  lock.unlock();
+  auto s = quick ? sampler_->sample_quick() : sampler_->sample();
+  lock.lock();
   if (!s) {
     // HAProxy stopped or restarted: its counters start again from zero in the new workers, which the ledger
-    // counts as new; what the old ones counted since the last sample is lost with them.
-    if (!sample_failing_) spdlog::warn("cloudwatch: cannot read HAProxy's counters: {}", s.error().message);
-    sample_failing_ = true;
+    // counts as new; what the old ones counted since the last sample is lost with them. Quick samples fail
+    // during a reload by design (the master re-executes, the runtime socket changes hands): not worth a line.
+    if (!quick && !sample_failing_) spdlog::warn("cloudwatch: cannot read HAProxy's counters: {}", s.error().message);
+    if (!quick) sample_failing_ = true;
     return;
   }
-  if (sample_failing_) spdlog::info("cloudwatch: HAProxy's counters readable again");
-  sample_failing_ = false;
-  ledger_.observe(*s);
-}
-
-void CloudWatchPublisher::sample_quick_locked() {
-  // Failures here are expected (the master re-executes, the runtime socket changes hands) and not worth a log line.
-  if (auto q = sampler_->sample_quick()) ledger_.observe(q->sample, q->complete);
+  if (!quick && sample_failing_) spdlog::info("cloudwatch: HAProxy's counters readable again");
+  if (!quick) sample_failing_ = false;
+  ledger_.observe(s->sample, s->complete);
+  ++samples_in_period_;
 }
 
 void CloudWatchPublisher::publish(std::chrono::system_clock::time_point period_start,
                                   std::unique_lock<std::mutex>& lock) {
   // The AWS call is made without the lock: a cycle handing over its host counts never waits for CloudWatch.
   auto loads = core::group_loads(ledger_.take(), options_.backends, hosts_);
-  auto datums = period_datums(loads, period_start, options_.settings.period);
+  bool sampled = samples_in_period_ > 0;
+  samples_in_period_ = 0;
+  auto datums = period_datums(loads, period_start, options_.settings.period, sampled, have_hosts_);
+  if (datums.empty() && retry_.empty()) return;
   size_t retried = retry_.size();
   std::vector<aws::MetricDatum> batch = std::move(retry_);
   retry_.clear();
   batch.insert(batch.end(), datums.begin(), datums.end());
   std::string ns = options_.settings.metric_namespace;
   lock.unlock();
-  auto st = sink_->put(ns, batch);
+  size_t sent = 0;
+  auto st = sink_->put(ns, batch, sent);
   lock.lock();
   if (st) {
     metrics_.inc(kPeriods, {{"outcome", "published"}});
@@ -167,19 +182,24 @@ void CloudWatchPublisher::publish(std::chrono::system_clock::time_point period_s
     spdlog::debug("cloudwatch: published {} datums to {}", batch.size(), ns);
     return;
   }
-  if (retried > 0) {
+  // What CloudWatch accepted before the failure is not sent again; the previous period's rest is dropped (it had
+  // its one retry), this period's rest is kept for the next.
+  if (sent < retried) {
     metrics_.inc(kPeriods, {{"outcome", "dropped"}});
-    spdlog::error("cloudwatch: PutMetricData failed again; dropping the previous period's {} datums: {}", retried,
-                  st.error().message);
+    spdlog::error("cloudwatch: PutMetricData failed again; dropping the previous period's {} datums: {}",
+                  retried - sent, st.error().message);
+  } else if (retried > 0) {
+    metrics_.inc(kPeriods, {{"outcome", "retried"}});
   }
   metrics_.inc(kPeriods, {{"outcome", "failed"}});
   spdlog::warn("cloudwatch: PutMetricData failed, retrying with the next period: {}", st.error().message);
-  retry_ = std::move(datums);
+  retry_.assign(batch.begin() + static_cast<std::ptrdiff_t>(std::max(sent, retried)), batch.end());
 }
 
 void CloudWatchPublisher::run() {
   std::unique_lock lock(mu_);
-  sample_locked();  // the baseline: what HAProxy counted before is not this daemon's to publish
+  sample(lock, false);  // the baseline: what HAProxy counted before is not this daemon's to publish
+  samples_in_period_ = 0;
   auto period_start = period_floor(std::chrono::system_clock::now(), options_.settings.period);
   auto next_sample = std::chrono::steady_clock::now() + options_.sample_every;
   while (!stopping_) {
@@ -196,9 +216,9 @@ void CloudWatchPublisher::run() {
     auto now_steady = std::chrono::steady_clock::now();
     bool period_over = std::chrono::system_clock::now() >= period_end;
     if (following_reload()) {
-      sample_quick_locked();
+      sample(lock, true);
     } else if (now_steady >= next_sample || period_over) {
-      sample_locked();
+      sample(lock, false);
     }
     if (now_steady >= next_sample) {
       next_sample += options_.sample_every;
@@ -210,7 +230,7 @@ void CloudWatchPublisher::run() {
     }
   }
   // A stop publishes the partial period, so nothing counted is left unsent.
-  sample_locked();
+  sample(lock, false);
   publish(period_start, lock);
 }
 

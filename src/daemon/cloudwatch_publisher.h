@@ -3,11 +3,16 @@
 // UnHealthyHostCount, TargetResponseTime, HTTPCode_Target_5XX_Count, QueuedRequests.
 //
 // Off the loop: its own thread samples HAProxy's backend counters every second (core/load.h) and publishes at each
-// period's end on its own CloudWatch connection; a cycle only hands over the host counts it saw (cycle_ended copies
-// them and returns). A failed publish is kept and sent again with the next period's data, once; it never holds up a
-// cycle. The loop calls around_reload() before and after a reload it makes: from then until a second after it, the
-// thread samples every 10 ms (haproxy/load_sampler.h, sample_quick), so the outgoing worker's counts are read until
-// it has handed over to the new one and finished its last requests.
+// period's end on its own CloudWatch connection; a cycle only hands over the host counts it saw (cycle_ended counts
+// them under a lock no socket or AWS call is ever made under, and returns). A failed publish is kept and sent again
+// with the next period's data, once; it never holds up a cycle. The loop calls around_reload() before and after a
+// reload it makes (it only sets a flag): from then until a second after it, the thread samples every 10 ms
+// (haproxy/load_sampler.h, sample_quick), so the outgoing worker's counts are read until it has handed over to the
+// new one and finished its last requests.
+//
+// Nothing is made up: a period in which HAProxy's counters could not be read once publishes no load datums (a
+// policy must not read "no traffic" into an outage), and host counts are published only once a cycle saw the
+// group and HAProxy (0 healthy while HAProxy is not running).
 #pragma once
 
 #include <chrono>
@@ -31,10 +36,12 @@ namespace hasg::daemon {
 
 // The datums of one period (pure; public for tests): per group, timestamped with the period's start, high
 // resolution (StorageResolution 1) when the period is under a minute. TargetResponseTime only when a request
-// ended in the period; RequestCountPerTarget divides by the healthy hosts (at least 1).
+// ended in the period; RequestCountPerTarget divides by the healthy hosts (at least 1). `load`: the request,
+// response and queue datums (false when HAProxy could not be read in the period); `hosts`: the host counts (false
+// before any cycle saw them).
 std::vector<aws::MetricDatum> period_datums(const std::vector<core::GroupLoad>& loads,
                                             std::chrono::system_clock::time_point period_start,
-                                            std::chrono::milliseconds period);
+                                            std::chrono::milliseconds period, bool load = true, bool hosts = true);
 
 // Where the wall clock's current period began: periods are aligned on multiples of `period` since the epoch, as
 // CloudWatch aggregates them.
@@ -45,7 +52,9 @@ std::chrono::system_clock::time_point period_floor(std::chrono::system_clock::ti
 class MetricSink {
  public:
   virtual ~MetricSink() = default;
-  virtual Status put(const std::string& metric_namespace, const std::vector<aws::MetricDatum>& datums) = 0;
+  // `sent`: how many datums, from the first, CloudWatch accepted (also when the call failed part-way).
+  virtual Status put(const std::string& metric_namespace, const std::vector<aws::MetricDatum>& datums,
+                     size_t& sent) = 0;
 };
 std::unique_ptr<MetricSink> make_cloudwatch_sink(aws::QueryClient& client);
 
@@ -68,13 +77,13 @@ class CloudWatchPublisher : public CycleObserver {
   void cycle_ended(const CycleEnd& end) override;
   // Called on the loop thread just before (true) and just after (false) a reload it makes.
   void around_reload(bool before);
-  // SIGHUP: new backends or namespace; the period and counts carry on.
+  // SIGHUP: new backends or namespace; the period (a new one takes a restart) and the counts carry on.
   void reconfigure(const config::CloudWatchSettings& settings, std::vector<core::BackendSpec> backends);
 
  private:
   void run();
-  void sample_locked();
-  void sample_quick_locked();
+  // Reads HAProxy without holding `lock` (mu_), then adds what it read to the ledger.
+  void sample(std::unique_lock<std::mutex>& lock, bool quick);
   bool following_reload() const;
   void publish(std::chrono::system_clock::time_point period_start, std::unique_lock<std::mutex>& lock);
 
@@ -87,6 +96,8 @@ class CloudWatchPublisher : public CycleObserver {
   Options options_;
   core::LoadLedger ledger_;
   std::map<std::string, core::HostCounts> hosts_;
+  bool have_hosts_ = false;     // a cycle has counted them
+  int samples_in_period_ = 0;   // successful samples since the last publish
   std::vector<aws::MetricDatum> retry_;  // a failed period's datums, sent once more with the next one
   bool sample_failing_ = false;
   bool reloading_ = false;

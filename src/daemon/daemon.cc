@@ -147,6 +147,8 @@ void Daemon::reload_config() {
   if (cloudwatch_ != nullptr && fresh->cloudwatch.enabled) cloudwatch_->reconfigure(fresh->cloudwatch, fresh->backends);
   if (fresh->cloudwatch.enabled != cfg_.cloudwatch.enabled)
     spdlog::warn("SIGHUP: turning cloudwatch on or off takes effect after a restart");
+  else if (fresh->cloudwatch.enabled && fresh->cloudwatch.period != cfg_.cloudwatch.period)
+    spdlog::warn("SIGHUP: a new cloudwatch.period takes effect after a restart");
   if (cloudwatch_ != nullptr && (fresh->haproxy.runtime_socket != cfg_.haproxy.runtime_socket ||
                                  fresh->haproxy.master_socket != cfg_.haproxy.master_socket))
     spdlog::warn("SIGHUP: cloudwatch keeps reading HAProxy's counters on the old sockets until a restart");

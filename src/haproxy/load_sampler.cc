@@ -14,13 +14,15 @@ constexpr const char* kBackendRows = "show stat -1 2 -1";  // every proxy (-1), 
 class RuntimeSampler : public LoadSampler {
  public:
   RuntimeSampler(std::string path, std::chrono::milliseconds timeout) : transport_(std::move(path), timeout) {}
-  Result<Quick> sample_quick() override {  // the only worker it can see: complete
-    auto s = sample();
-    if (!s) return s.error();
-    return Quick{std::move(*s), true};
+  Result<Sampled> sample_quick() override { return sample(); }
+
+  Result<Sampled> sample() override {  // the only worker it can see: complete
+    auto current = sample_current();
+    if (!current) return current.error();
+    return Sampled{std::move(*current), true};
   }
 
-  Result<core::LoadSample> sample() override {
+  Result<core::LoadSample> sample_current() {
     auto answers = transport_.run({"show info", kBackendRows});
     if (!answers) return answers.error();
     auto pid = parse_info_pid((*answers)[0]);
@@ -41,32 +43,35 @@ class MasterSampler : public LoadSampler {
   MasterSampler(std::string master, std::string runtime, std::chrono::milliseconds timeout)
       : master_(master, timeout), quick_master_(master, kQuick), runtime_(std::move(runtime), kQuick) {}
 
-  Result<core::LoadSample> sample() override { return sample_with(master_); }
+  Result<Sampled> sample() override { return sample_with(master_); }
 
-  Result<Quick> sample_quick() override {
-    if (auto all = sample_with(quick_master_)) return Quick{std::move(*all), true};
-    auto current = runtime_.sample();
+  Result<Sampled> sample_quick() override {
+    if (auto all = sample_with(quick_master_)) return all;
+    auto current = runtime_.sample_current();
     if (!current) return current.error();
-    return Quick{std::move(*current), false};
+    return Sampled{std::move(*current), false};
   }
 
  private:
   static constexpr std::chrono::milliseconds kQuick{100};
 
-  Result<core::LoadSample> sample_with(MasterClient& master) {
+  Result<Sampled> sample_with(MasterClient& master) {
     auto proc = master.show_proc();
     if (!proc) return proc.error();
-    core::LoadSample out;
+    Sampled out;
     auto read = [&](int pid, bool old) -> Status {
       auto text = master.command("@!" + std::to_string(pid) + " " + kBackendRows);
-      if (!text) return text.error();
-      auto rows = parse_backend_counters(*text);
+      auto rows = text ? parse_backend_counters(*text) : Result<core::WorkerSample>(text.error());
       if (!rows) {
-        // An old worker can leave between "show proc" and the read: the master then says it knows no such pid.
-        if (old) return Ok{};
+        // An old worker can leave between "show proc" and the read (the master then says it knows no such pid):
+        // the sample is partial, so the ledger keeps what it last read of that worker.
+        if (old) {
+          out.complete = false;
+          return Ok{};
+        }
         return rows.error();
       }
-      out[pid] = std::move(*rows);
+      out.sample[pid] = std::move(*rows);
       return Ok{};
     };
     for (int pid : proc->current_worker_pids) {

@@ -21,14 +21,14 @@ namespace hasg::haproxy {
 class LoadSampler {
  public:
   virtual ~LoadSampler() = default;
-  // Every live worker. An Error with code "HaproxyNotRunning" when nothing listens.
-  virtual Result<core::LoadSample> sample() = 0;
-  // Every worker if the master answers within 100 ms, else the worker answering the runtime socket only.
-  struct Quick {
+  struct Sampled {
     core::LoadSample sample;
-    bool complete = true;  // false: some workers only
+    bool complete = true;  // false: some workers only (one listed could not be read)
   };
-  virtual Result<Quick> sample_quick() = 0;
+  // Every live worker. An Error with code "HaproxyNotRunning" when nothing listens.
+  virtual Result<Sampled> sample() = 0;
+  // Every worker if the master answers within 100 ms, else the worker answering the runtime socket only.
+  virtual Result<Sampled> sample_quick() = 0;
 };
 
 std::unique_ptr<LoadSampler> make_load_sampler(std::string runtime_socket, std::string master_socket,

@@ -392,8 +392,8 @@ print(json.dumps({'hook': hook, 'note': n, 'waiting': waiting, 'deleted': len(de
 TEST_F(AwsClientsTest, AwscliPutsAndReadsMetrics) {
   auto now = std::chrono::system_clock::now();
   auto stamp = [](std::chrono::system_clock::time_point t) {
-    auto secs = std::chrono::floor<std::chrono::minutes>(t);
-    return fmt::format("{:%FT%TZ}", std::chrono::floor<std::chrono::seconds>(secs));
+    return fmt::format("{:%FT%TZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                        std::chrono::floor<std::chrono::minutes>(t))));
   };
   auto minute = stamp(now - std::chrono::minutes(2));
   auto r = aws({"cloudwatch", "put-metric-data", "--namespace", "HAProxyASG", "--metric-data",

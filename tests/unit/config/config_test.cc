@@ -377,8 +377,11 @@ TEST(Config, CloudWatch) {
             std::string::npos)
       << "AWS refuses namespaces starting with AWS/";
   EXPECT_NE(parse_error(std::string(kMinimalHead) + backends + "cloudwatch: {period: 1500ms}\n")
-                .message.find("cloudwatch.period: expected whole seconds"),
+                .message.find("cloudwatch.period: expected 1s, 5s, 10s, 30s or a multiple of 60s"),
             std::string::npos);
+  EXPECT_FALSE(parse_config(std::string(kMinimalHead) + backends + "cloudwatch: {period: 45s}\n", "/x.yaml").ok())
+      << "45 s periods would split unevenly over a minute";
+  EXPECT_TRUE(parse_config(std::string(kMinimalHead) + backends + "cloudwatch: {period: 5m}\n", "/x.yaml").ok());
   EXPECT_NE(parse_error(std::string(kMinimalHead) + backends + "cloudwatch: {interval: 5s}\n")
                 .message.find("cloudwatch.interval: unknown key (known: namespace, period)"),
             std::string::npos);

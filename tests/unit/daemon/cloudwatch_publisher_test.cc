@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 namespace hasg::daemon {
 namespace {
@@ -63,6 +64,17 @@ TEST(PeriodDatums, TheNamesAlbUsersKnowPerGroup) {
   EXPECT_EQ(ds.size(), 7u + 6u);
 }
 
+// A period in which HAProxy could not be read has no load datums (not "0 requests"), and no host counts are sent
+// before a cycle counted them.
+TEST(PeriodDatums, NothingMadeUp) {
+  auto ds = period_datums({load("web", 0, 3, 0)}, {}, 60s, /*load=*/false, /*hosts=*/true);
+  EXPECT_EQ(find(ds, "RequestCount", "web"), nullptr);
+  EXPECT_EQ(find(ds, "QueuedRequests", "web"), nullptr);
+  ASSERT_NE(find(ds, "HealthyHostCount", "web"), nullptr);
+  EXPECT_EQ(ds.size(), 2u);
+  EXPECT_TRUE(period_datums({load("web", 0, 3, 0)}, {}, 60s, false, false).empty());
+}
+
 TEST(PeriodDatums, HighResolutionUnderAMinute) {
   auto ds = period_datums({load("web", 10, 1, 0)}, {}, 10s);
   for (const auto& d : ds) EXPECT_EQ(d.storage_resolution, 1) << d.name;
@@ -77,16 +89,13 @@ TEST(PeriodFloor, AlignedOnMultiplesOfThePeriod) {
 // HAProxy as a counter that grows by 10 requests a sample.
 class GrowingSampler : public haproxy::LoadSampler {
  public:
-  Result<core::LoadSample> sample() override {
+  Result<Sampled> sample() override {
     std::lock_guard lock(mu_);
     requests_ += 10;
     ++samples_;
-    return core::LoadSample{{42, {{"app", core::BackendCounters{requests_, 0, 0, 0}}}}};
+    return Sampled{core::LoadSample{{42, {{"app", core::BackendCounters{requests_, 0, 0, 0}}}}}, true};
   }
-  Result<Quick> sample_quick() override {
-    auto s = sample();
-    return Quick{std::move(*s), true};
-  }
+  Result<Sampled> sample_quick() override { return sample(); }
   uint64_t total() {
     std::lock_guard lock(mu_);
     return requests_;
@@ -101,15 +110,17 @@ class GrowingSampler : public haproxy::LoadSampler {
 // CloudWatch that fails the calls it is told to fail and records the rest.
 class RecordingSink : public MetricSink {
  public:
-  Status put(const std::string& ns, const std::vector<aws::MetricDatum>& datums) override {
+  Status put(const std::string& ns, const std::vector<aws::MetricDatum>& datums, size_t& sent) override {
     std::lock_guard lock(mu_);
     ++calls_;
+    sent = 0;
     if (fail_next_ > 0) {
       --fail_next_;
       cv_.notify_all();
       return make_error("Throttling", "Rate exceeded");
     }
     for (const auto& d : datums) accepted_.push_back(d);
+    sent = datums.size();
     ns_ = ns;
     cv_.notify_all();
     return Ok{};
@@ -192,11 +203,59 @@ TEST(CloudWatchPublisher, AFailedPeriodIsDroppedAfterItsOneRetry) {
   Rig rig(2);
   rig.publisher->start();
   ASSERT_TRUE(rig.sink->wait_calls(4));
-  rig.publisher->stop();
+  rig.publisher->stop();  // a fifth call: the period in progress
   EXPECT_EQ(rig.metrics.value("haproxy_asg_cloudwatch_periods_total", {{"outcome", "dropped"}}), 1.0);
   EXPECT_LT(rig.sink->sum("RequestCount"), static_cast<double>(rig.sampler->total() - 10));
-  // Each accepted call carried at most two periods: one RequestCount datum per period per group.
-  EXPECT_GE(rig.sink->count("RequestCount"), 2u);
+  // Every accepted call carried its own period; the first of them also the period retried (the one before was
+  // dropped): one RequestCount datum per period.
+  EXPECT_EQ(rig.sink->count("RequestCount"), static_cast<size_t>(rig.sink->calls_ - 2 + 1));
+}
+
+class DownSampler : public haproxy::LoadSampler {
+ public:
+  Result<Sampled> sample() override { return make_error("HaproxyNotRunning", "nothing listens"); }
+  Result<Sampled> sample_quick() override { return sample(); }
+};
+
+// HAProxy down: no period says "0 requests"; once a cycle saw the group with HAProxy not running, the hosts are
+// published as 0 healthy, and nothing else.
+TEST(CloudWatchPublisher, AnOutageIsNotNoTraffic) {
+  Metrics metrics;
+  auto s = std::make_unique<RecordingSink>();
+  auto* sink = s.get();
+  CloudWatchPublisher::Options o;
+  o.settings.enabled = true;
+  o.settings.period = 1s;
+  o.sample_every = 100ms;
+  core::BackendSpec b;
+  b.backend = "app";
+  b.group = "app-asg";
+  o.backends = {b};
+  CloudWatchPublisher p(std::move(s), std::make_unique<DownSampler>(), o, metrics);
+  p.start();
+  std::this_thread::sleep_for(2500ms);  // two periods end with nothing read: nothing to send
+  {
+    std::lock_guard lock(sink->mu_);
+    EXPECT_EQ(sink->calls_, 0);
+  }
+  CycleReport report;
+  core::GroupMembers g{"app-asg", true, {}};
+  core::Member m;
+  m.instance_id = "i-1";
+  m.served = true;
+  g.members.push_back(m);
+  report.groups = {g};
+  report.haproxy_running = false;
+  CycleEnd end;
+  end.report = &report;
+  end.discovery_ok = true;
+  p.cycle_ended(end);
+  ASSERT_TRUE(sink->wait_calls(1));
+  p.stop();
+  EXPECT_EQ(sink->count("RequestCount"), 0u);
+  EXPECT_EQ(sink->count("QueuedRequests"), 0u);
+  EXPECT_GE(sink->count("HealthyHostCount"), 1u);
+  EXPECT_EQ(sink->sum("HealthyHostCount"), 0.0);
 }
 
 }  // namespace
