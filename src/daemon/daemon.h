@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "daemon/aws_lifecycle.h"
+#include "daemon/cluster_records.h"
 #include "daemon/cloudwatch_publisher.h"
 #include "daemon/cycle_observer.h"
 #include "daemon/drain_watch.h"
@@ -65,6 +66,7 @@ class Daemon {
   config::Config cfg_;
   std::unique_ptr<discovery::AwsDiscovery> aws_;
   std::unique_ptr<AwsLifecycleControl> lifecycle_;  // only when a backend owns a lifecycle hook
+  std::unique_ptr<AwsClusterRecords> cluster_;       // only with `cluster:`
   SyncEdges edges_;
   core::SyncState state_;  // loop thread only
   StateFile state_file_;

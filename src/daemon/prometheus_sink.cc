@@ -45,6 +45,8 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
   for (const auto& l : r.lifecycle) {
     if (l.op.kind == core::OpKind::ReportUnhealthy)
       m_.inc("haproxy_asg_health_reports_total", {{"group", l.op.group}, {"outcome", l.outcome}});
+    else if (l.op.kind == core::OpKind::RecordDrained)
+      m_.inc("haproxy_asg_cluster_records_total", {{"outcome", l.outcome}});
     else if (l.op.kind == core::OpKind::CompleteLifecycle)
       m_.inc("haproxy_asg_lifecycle_actions_total",
              {{"hook", l.op.hook}, {"result", l.op.result}, {"outcome", l.outcome}});
