@@ -22,6 +22,8 @@ PrometheusSink::PrometheusSink(Metrics& metrics, const aws::ApiStats* aws_stats)
              "CompleteLifecycleAction calls by hook, result (CONTINUE, ABANDON) and outcome (ok, already: completed "
              "elsewhere, or the error code).");
   m_.counter("haproxy_asg_lifecycle_heartbeats_total", "RecordLifecycleActionHeartbeat calls by hook and outcome.");
+  m_.counter("haproxy_asg_cluster_records_total",
+             "Drain records (EC2 CreateTags on a departing instance) this node wrote, by outcome.");
   m_.counter("haproxy_asg_health_reports_total",
              "Instances reported Unhealthy to their group (SetInstanceHealth), by group and outcome.");
 }
