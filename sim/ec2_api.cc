@@ -1,7 +1,10 @@
-// The EC2 Query API (version 2016-11-15), DescribeInstances only: XML answers in AWS's shapes.
+// The EC2 Query API (version 2016-11-15): DescribeInstances, CreateTags and DescribeTags of instances, XML answers
+// in AWS's shapes.
 #include <algorithm>
 #include <pugixml.hpp>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "sim/service.h"
 
@@ -15,6 +18,8 @@ class Ec2Api : public Service {
  public:
   explicit Ec2Api(SimState& state) : Service(state) {
     on("DescribeInstances", [this](Call& c) { return describe_instances(c.params); });
+    on("CreateTags", [this](Call& c) { return create_tags(c.params); });
+    on("DescribeTags", [this](Call& c) { return describe_tags(c.params); });
   }
 
   std::string signing_name() const override { return "ec2"; }
@@ -176,6 +181,111 @@ class Ec2Api : public Service {
       md.append_child("instanceMetadataTags").text() = "disabled";
     }
     if (end < selected.size()) root.append_child("nextToken").text() = ("ec2-" + std::to_string(end)).c_str();
+    return {200, xml_string(doc)};
+  }
+  pugi::xml_node response(pugi::xml_document& doc, const char* name) {
+    auto decl = doc.append_child(pugi::node_declaration);
+    decl.append_attribute("version") = "1.0";
+    decl.append_attribute("encoding") = "UTF-8";
+    auto root = doc.append_child(name);
+    root.append_attribute("xmlns") = kEc2Ns;
+    root.append_child("requestId").text() = request_id().c_str();
+    return root;
+  }
+
+  // CreateTags (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTags.html) on instances: keys of 1
+  // to 127 characters not starting with "aws:", values up to 256, at most 50 tags per resource; an existing key
+  // gets the new value. All or nothing, as EC2 does.
+  Answer create_tags(const Params& p) {
+    auto ids = list_param(p, "ResourceId");
+    if (ids.empty()) return ec2_error(400, "MissingParameter", "The request must contain the parameter resourceIdSet");
+    if (ids.size() > 1000) return ec2_error(400, "InvalidParameterValue", "Too many resource IDs (at most 1000)");
+    std::vector<std::pair<std::string, std::string>> tags;
+    for (int n = 1;; ++n) {
+      const std::string prefix = "Tag." + std::to_string(n);
+      if (!p.contains(prefix + ".Key")) break;
+      std::string key = param(p, prefix + ".Key"), value = param(p, prefix + ".Value");
+      if (key.empty()) return ec2_error(400, "InvalidParameterValue", "Tag key must not be empty");
+      if (key.size() > 127)
+        return ec2_error(400, "InvalidParameterValue",
+                         "Tag key exceeds the maximum length of 127 characters");
+      if (value.size() > 256)
+        return ec2_error(400, "InvalidParameterValue",
+                         "Tag value exceeds the maximum length of 256 characters");
+      if (key.starts_with("aws:"))
+        return ec2_error(400, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use");
+      tags.emplace_back(std::move(key), std::move(value));
+    }
+    if (tags.empty()) return ec2_error(400, "MissingParameter", "The request must contain the parameter tagSet");
+    for (const auto& id : ids) {
+      auto it = state_.instances.find(id);
+      if (it == state_.instances.end())
+        return ec2_error(400, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
+      auto after = it->second.tags;
+      for (const auto& [k, v] : tags) after[k] = v;
+      if (after.size() > 50)
+        return ec2_error(400, "TagLimitExceeded", "The maximum number of Tags for a resource has been reached.");
+    }
+    for (const auto& id : ids)
+      for (const auto& [k, v] : tags) state_.instances.at(id).tags[k] = v;
+    pugi::xml_document doc;
+    response(doc, "CreateTagsResponse").append_child("return").text() = "true";
+    return {200, xml_string(doc)};
+  }
+
+  // DescribeTags (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTags.html) of instances'
+  // tags, with the filters resource-id, resource-type, key and value, MaxResults 5 to 1000 and NextToken.
+  Answer describe_tags(const Params& p) {
+    std::map<std::string, std::set<std::string>> filters;
+    for (int f = 1;; ++f) {
+      const std::string prefix = "Filter." + std::to_string(f);
+      auto name = param(p, prefix + ".Name");
+      if (name.empty()) break;
+      if (name != "resource-id" && name != "resource-type" && name != "key" && name != "value")
+        return ec2_error(400, "InvalidParameterValue", "The filter '" + name + "' is invalid");
+      auto values = list_param(p, prefix + ".Value");
+      filters[name].insert(values.begin(), values.end());
+    }
+    auto pass = [&](const char* name, const std::string& v) {
+      auto it = filters.find(name);
+      return it == filters.end() || it->second.contains(v);
+    };
+    size_t max_results = 0;
+    if (auto mr = param(p, "MaxResults"); !mr.empty()) {
+      int n = -1;
+      try {
+        n = std::stoi(mr);
+      } catch (...) {
+      }
+      if (n < 5 || n > 1000)
+        return ec2_error(400, "InvalidParameterValue",
+                         "Value ( " + mr + " ) for parameter maxResults is invalid. Expecting a value between 5 and "
+                                           "1000.");
+      max_results = static_cast<size_t>(n);
+    }
+    size_t offset = 0;
+    if (auto tok = param(p, "NextToken"); !tok.empty()) {
+      if (!tok.starts_with("tags-") || !parse_offset(tok.substr(5), offset))
+        return ec2_error(400, "InvalidParameterValue", "Invalid value for NextToken");
+    }
+    std::vector<std::tuple<std::string, std::string, std::string>> found;  // id, key, value; by id then key
+    for (const auto& [id, inst] : state_.instances) {
+      if (!pass("resource-id", id) || !pass("resource-type", "instance")) continue;
+      for (const auto& [k, v] : inst.tags)
+        if (pass("key", k) && pass("value", v)) found.emplace_back(id, k, v);
+    }
+    size_t end = max_results > 0 ? std::min(found.size(), offset + max_results) : found.size();
+    pugi::xml_document doc;
+    auto root = response(doc, "DescribeTagsResponse");
+    auto set = root.append_child("tagSet");
+    for (size_t i = offset; i < end; ++i) {
+      auto item = set.append_child("item");
+      item.append_child("resourceId").text() = std::get<0>(found[i]).c_str();
+      item.append_child("resourceType").text() = "instance";
+      item.append_child("key").text() = std::get<1>(found[i]).c_str();
+      item.append_child("value").text() = std::get<2>(found[i]).c_str();
+    }
+    if (end < found.size()) root.append_child("nextToken").text() = ("tags-" + std::to_string(end)).c_str();
     return {200, xml_string(doc)};
   }
 };

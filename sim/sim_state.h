@@ -29,6 +29,7 @@ struct Instance {
   SteadyTime changed{};                  // when the current timed state began
   std::optional<SteadyTime> in_service;  // when it first became InService
   bool member = true;                    // still part of its group
+  std::map<std::string, std::string> tags;  // EC2 tags (CreateTags / DescribeTags)
 };
 
 struct Group {

@@ -78,4 +78,9 @@ Result<std::unique_ptr<AwsContext>> AwsContext::from_environment(std::unique_ptr
   return ctx;
 }
 
+Result<std::string> AwsContext::instance_id() {
+  if (imds_ == nullptr) return make_error("ImdsDisabled", "IMDS is disabled (AWS_EC2_METADATA_DISABLED)", false);
+  return imds_->get("meta-data/instance-id");
+}
+
 }  // namespace hasg::aws

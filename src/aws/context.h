@@ -80,6 +80,9 @@ class AwsContext {
     event_acks_http_->cancel();
   }
 
+  // This instance's id from IMDS (the default of cluster.node_id); an error when IMDS is disabled or silent.
+  Result<std::string> instance_id();
+
   ApiStats& stats() { return stats_; }
   CredentialsProvider& credentials() { return *credentials_; }
   const Clock& clock() const { return *clock_; }

@@ -100,4 +100,65 @@ Result<InstanceMetadataOptions> describe_instance_metadata_options(QueryClient& 
   return parse_instance_metadata_options(*body, instance_id);
 }
 
+Result<Ec2TagPage> parse_describe_tags(const std::string& xml) {
+  auto bad = [](const std::string& what) {
+    return make_error("MalformedResponse", "malformed DescribeTags answer: " + what, false);
+  };
+  pugi::xml_document doc;
+  auto parsed = doc.load_string(xml.c_str());
+  if (!parsed) return bad(std::string(parsed.description()) + " at byte " + std::to_string(parsed.offset));
+  auto root = doc.child("DescribeTagsResponse");
+  if (!root) return bad("no DescribeTagsResponse element");
+  auto set = root.child("tagSet");
+  if (!set) return bad("no tagSet element");
+  Ec2TagPage page;
+  page.next_token = root.child_value("nextToken");
+  for (auto item : set.children("item")) {
+    Ec2Tag t{item.child_value("resourceId"), item.child_value("key"), item.child_value("value")};
+    if (t.resource_id.empty() || t.key.empty()) return bad("a tag without resourceId or key");
+    page.tags.push_back(std::move(t));
+  }
+  return page;
+}
+
+Status create_tag(QueryClient& client, const std::string& resource_id, const std::string& key,
+                  const std::string& value) {
+  if (resource_id.empty() || key.empty() || key.size() > 127 || value.size() > 256 || key.starts_with("aws:"))
+    return make_error("InvalidParameterValue", "CreateTags: a tag key of 1 to 127 characters not starting with "
+                                               "'aws:' and a value of at most 256 are needed, got key '" + key + "'",
+                      false);
+  auto body = client.call("CreateTags", {{"ResourceId.1", resource_id}, {"Tag.1.Key", key}, {"Tag.1.Value", value}});
+  if (!body) return body.error();
+  return Ok{};
+}
+
+Result<std::vector<Ec2Tag>> describe_tags(QueryClient& client, const std::vector<std::string>& resource_ids,
+                                          const std::vector<std::string>& keys) {
+  constexpr size_t kBatch = 200;  // values per filter: well inside what EC2 takes
+  std::vector<Ec2Tag> out;
+  if (resource_ids.empty() || keys.empty()) return out;
+  for (size_t r = 0; r < resource_ids.size(); r += kBatch) {
+    for (size_t k = 0; k < keys.size(); k += kBatch) {
+      std::string token;
+      do {
+        QueryParams params{{"Filter.1.Name", "resource-id"}};
+        for (size_t i = r; i < std::min(resource_ids.size(), r + kBatch); ++i)
+          params.emplace_back("Filter.1.Value." + std::to_string(i - r + 1), resource_ids[i]);
+        params.emplace_back("Filter.2.Name", "key");
+        for (size_t i = k; i < std::min(keys.size(), k + kBatch); ++i)
+          params.emplace_back("Filter.2.Value." + std::to_string(i - k + 1), keys[i]);
+        params.emplace_back("MaxResults", "1000");
+        if (!token.empty()) params.emplace_back("NextToken", token);
+        auto body = client.call("DescribeTags", params);
+        if (!body) return body.error();
+        auto page = parse_describe_tags(*body);
+        if (!page) return page.error();
+        for (auto& t : page->tags) out.push_back(std::move(t));
+        token = page->next_token;
+      } while (!token.empty());
+    }
+  }
+  return out;
+}
+
 }  // namespace hasg::aws

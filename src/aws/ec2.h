@@ -49,4 +49,30 @@ struct InstanceMetadataOptions {
 Result<InstanceMetadataOptions> parse_instance_metadata_options(const std::string& xml, const std::string& instance_id);
 Result<InstanceMetadataOptions> describe_instance_metadata_options(QueryClient& client, const std::string& instance_id);
 
+// A tag of an EC2 resource, as DescribeTags lists it
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TagDescription.html).
+struct Ec2Tag {
+  std::string resource_id;
+  std::string key;
+  std::string value;
+  bool operator==(const Ec2Tag&) const = default;
+};
+
+struct Ec2TagPage {
+  std::vector<Ec2Tag> tags;
+  std::string next_token;
+};
+
+Result<Ec2TagPage> parse_describe_tags(const std::string& xml);
+
+// CreateTags: one tag (key <= 127 characters, value <= 256, as EC2 allows) on one resource; an existing tag of that
+// key gets the new value. EC2 refuses a 51st tag on a resource (TagLimitExceeded).
+Status create_tag(QueryClient& client, const std::string& resource_id, const std::string& key,
+                  const std::string& value);
+
+// DescribeTags of the tags whose key is one of `keys` on the resources `resource_ids` (filters resource-id and key,
+// in batches of 200 ids and 200 keys, each paginated with MaxResults 1000).
+Result<std::vector<Ec2Tag>> describe_tags(QueryClient& client, const std::vector<std::string>& resource_ids,
+                                          const std::vector<std::string>& keys);
+
 }  // namespace hasg::aws

@@ -21,7 +21,12 @@ Result<Session> open_session(const std::string& config_path) {
   s.aws = std::move(*ctx);
   if (daemon::uses_group_calls(s.cfg))
     s.lifecycle = std::make_unique<daemon::AwsLifecycleControl>(s.aws->aws().lifecycle());
-  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider(), s.lifecycle.get());
+  if (s.cfg.cluster.enabled()) {
+    if (auto st = daemon::resolve_node_id(s.cfg, s.aws->aws()); !st)
+      std::cerr << "haproxy-asg: cluster: this instance's id is unknown: " << st.error().message << "\n";
+    s.cluster = std::make_unique<daemon::AwsClusterRecords>(s.aws->aws().discovery_ec2());
+  }
+  s.edges = daemon::make_sync_edges(s.cfg, s.aws->provider(), s.lifecycle.get(), {}, s.cluster.get());
   return s;
 }
 

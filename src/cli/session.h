@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "daemon/aws_lifecycle.h"
+#include "daemon/cluster_records.h"
 #include "daemon/syncer.h"
 #include "discovery/aws_discovery.h"
 #include "util/result.h"
@@ -17,6 +18,7 @@ struct Session {
   config::Config cfg;
   std::unique_ptr<discovery::AwsDiscovery> aws;
   std::unique_ptr<daemon::AwsLifecycleControl> lifecycle;  // when a backend owns a lifecycle hook
+  std::unique_ptr<daemon::AwsClusterRecords> cluster;      // with `cluster:`
   daemon::SyncEdges edges;
 
   // One cycle. A dry run (plan, status) starts from the daemon's saved state when there is one (drains in progress,

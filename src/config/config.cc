@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -140,7 +141,7 @@ class Parser {
     bool have_haproxy = false, have_backends = false;
     for (const auto& [key, v] : entries(root, "", {"interval", "haproxy", "backends", "max_remove_share",
                                                    "state_file", "listen", "log_format", "events",
-                                                   "cloudwatch"})) {
+                                                   "cloudwatch", "cluster"})) {
       if (key == "interval") {
         c.interval = duration_value(v, key);
         if (c.interval < std::chrono::milliseconds(100)) fail(v, key, "must be at least 100ms, got " + kind(v));
@@ -172,11 +173,36 @@ class Parser {
         if (c.events_queue_url.empty()) fail(v, "events", "required key missing: queue_url");
       } else if (key == "cloudwatch") {
         c.cloudwatch = parse_cloudwatch(v);
+      } else if (key == "cluster") {
+        c.cluster = parse_cluster(v);
       }
     }
     if (!have_haproxy) fail(root, "haproxy", "required key missing (template, config, runtime_socket)");
     if (!have_backends) fail(root, "backends", "required key missing (at least one managed backend)");
     return c;
+  }
+
+  // The node id becomes a tag key, "haproxy-asg:drained:" + id: EC2 allows 127 characters in a key (letters, digits,
+  // spaces and + - = . _ : / @), so an id of at most 107 of them without spaces (an instance id has 19).
+  ClusterSettings parse_cluster(const YAML::Node& map) {
+    ClusterSettings cl;
+    for (const auto& [key, v] : entries(map, "cluster", {"group", "node_id"})) {
+      std::string full = "cluster." + key;
+      if (key == "group") {
+        cl.group = string_value(v, full, true);
+      } else {
+        cl.node_id = string_value(v, full, true);
+        const auto& id = cl.node_id;
+        bool allowed = std::all_of(id.begin(), id.end(), [](unsigned char ch) {
+          return std::isalnum(ch) || std::strchr("+-=._:/@", ch) != nullptr;
+        });
+        if (id.size() > 107 || !allowed)
+          fail(v, full, "expected this node's instance id (at most 107 letters, digits or + - = . _ : / @), got " +
+                            kind(v));
+      }
+    }
+    if (cl.group.empty()) fail(map, "cluster", "required key missing: group (the load balancers' own group)");
+    return cl;
   }
 
   // PutMetricData's rules (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html):
@@ -348,6 +374,7 @@ std::vector<std::string> Config::groups() const {
   std::set<std::string> seen;
   for (const auto& b : backends)
     if (seen.insert(b.group).second) out.push_back(b.group);
+  if (cluster.enabled() && seen.insert(cluster.group).second) out.push_back(cluster.group);
   return out;
 }
 

@@ -34,6 +34,15 @@ struct CloudWatchSettings {
   bool operator==(const CloudWatchSettings&) const = default;
 };
 
+// `cluster:` (optional): several load balancers running this configuration, themselves an Auto Scaling group (behind
+// an NLB or DNS). A termination hook is completed once every current node drained the instance.
+struct ClusterSettings {
+  std::string group;    // key: group; the load balancers' own Auto Scaling group
+  std::string node_id;  // key: node_id; this node's id in the group (its instance id); empty: read from IMDS
+  bool enabled() const { return !group.empty(); }
+  bool operator==(const ClusterSettings&) const = default;
+};
+
 struct Config {
   std::string source;  // the YAML file's path
   std::chrono::milliseconds interval{5000};
@@ -45,9 +54,11 @@ struct Config {
   std::string log_format = "text";        // "text" | "json"; key: log_format
   std::string events_queue_url;           // key events.queue_url: an SQS queue of the group's events; optional
   CloudWatchSettings cloudwatch;          // key: cloudwatch
+  ClusterSettings cluster;                // key: cluster
 
   bool operator==(const Config&) const = default;
-  std::vector<std::string> groups() const;  // distinct group names in backend order
+  // Distinct group names in backend order, then the cluster's group (discovered in the same call).
+  std::vector<std::string> groups() const;
 };
 
 // Parses YAML text; `filename` is used in error messages and to resolve relative paths (against its directory).

@@ -42,6 +42,7 @@ std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const Ac
       case OpKind::CompleteLifecycle:
       case OpKind::Heartbeat:
       case OpKind::ReportUnhealthy:
+      case OpKind::RecordDrained:
         break;  // Auto Scaling's business, not HAProxy's
     }
   }

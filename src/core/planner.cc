@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <set>
@@ -77,11 +78,12 @@ int kind_rank(OpKind k) {
     case OpKind::Enable: return 2;
     case OpKind::Drain: return 3;
     case OpKind::Remove: return 4;
-    case OpKind::CompleteLifecycle: return 5;
-    case OpKind::Heartbeat: return 6;
-    case OpKind::ReportUnhealthy: return 7;
+    case OpKind::RecordDrained: return 5;
+    case OpKind::CompleteLifecycle: return 6;
+    case OpKind::Heartbeat: return 7;
+    case OpKind::ReportUnhealthy: return 8;
   }
-  return 8;
+  return 9;
 }
 
 // max(1, floor(fraction * ready)). The small epsilon keeps e.g. 0.29 * 100 (28.999999999999996) at 29.
@@ -294,6 +296,69 @@ void due_at(Plan& out, TimePoint t) {
   if (!out.next_due || t < *out.next_due) out.next_due = t;
 }
 
+// "2026-12-01T16:37:44Z": the value of a drain record (when this node was done).
+std::string utc_text(TimePoint t) {
+  std::time_t secs = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What a node that is done with a departing instance does about the rest of the cluster.
+struct ClusterWait {
+  std::optional<std::string> complete_reason;  // set: complete the hook now (appended to the reason)
+  bool record = false;                         // write our "drained by this node" record
+  std::string missing;                         // the nodes waited for, for the log
+  TimePoint deadline;                          // when the wait ends whatever the others do
+};
+
+// Without `cluster`, or in a cluster of one: complete at once, as always. Otherwise complete once every current
+// node other than this one recorded that it drained the instance; nodes that left the cluster group (or went out
+// of InService) are no longer waited for. A view that could not be read completes nothing before the drain timeout;
+// the drain timeout (counted from the first sight of the wait, the longest of the group's backends) bounds the wait
+// for a node that never finishes, as it bounds a drain here.
+ClusterWait cluster_wait(const PlanInput& in, const std::string& group, const std::string& hook,
+                         const std::string& instance, HookWait& rec) {
+  ClusterWait w;
+  const ClusterView& c = in.cluster;
+  const std::set<std::string> others = c.others();
+  if (!c.enabled || (c.complete && others.empty())) {
+    w.complete_reason = "";
+    return w;
+  }
+  std::chrono::milliseconds timeout{0};
+  for (const DesiredBackend& d : in.desired)
+    if (d.group == group && d.hook_terminating == hook) timeout = std::max(timeout, d.drain_timeout);
+  w.deadline = rec.since + timeout;
+
+  static const std::set<std::string> none;
+  auto found = c.drained.find(instance);
+  const std::set<std::string>& recorded = found == c.drained.end() ? none : found->second;
+  if (recorded.contains(c.self)) rec.recorded = true;
+  std::vector<std::string> missing;
+  for (const auto& n : others)
+    if (!recorded.contains(n)) missing.push_back(n);
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& n : v) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  if (c.complete && missing.empty()) {
+    w.complete_reason = "; every other node of the cluster drained it too (" + list({others.begin(), others.end()}) + ")";
+    return w;
+  }
+  w.missing = c.complete ? (missing.size() == 1 ? "node " : "nodes ") + list(missing)
+                         : "the cluster's nodes (their records could not be read)";
+  if (in.now >= w.deadline) {
+    w.complete_reason = "; drain timeout " + seconds_text(timeout) + " passed waiting for " + w.missing;
+    return w;
+  }
+  w.record = !rec.recorded && !c.self.empty();
+  return w;
+}
+
 // The lifecycle hooks haproxy-asg owns, per group (several backends may serve one group: a hook completes only when
 // every one of them is done with the instance). Termination: completed (CONTINUE) once no backend serves the
 // instance any more, heartbeats while a drain lasts past half the heartbeat timeout. Launch: completed (CONTINUE)
@@ -359,20 +424,40 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
             }
           }
           const bool held = !served && held_until && in.now < *held_until;
+          std::string waiting_for;  // cluster: the other nodes this one waits for, for the heartbeat's reason
           if (!served && !held) {
-            out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance, "CONTINUE",
-                                           removed_now ? "drained and removed"
-                                           : held_until ? "drain timeout passed out of HAProxy's sight"
-                                                        : "not served by HAProxy"));
-            continue;
+            const std::string done = removed_now ? "drained and removed"
+                                     : held_until ? "drain timeout passed out of HAProxy's sight"
+                                                  : "not served by HAProxy";
+            ClusterWait wait = cluster_wait(in, group, hook, instance, rec);
+            out.hooks[key] = rec;  // with `recorded` when our record was seen on the instance
+            if (wait.complete_reason) {
+              out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance,
+                                             "CONTINUE", done + *wait.complete_reason));
+              continue;
+            }
+            // Done here, not everywhere: tell the others (once), keep the hook alive while they drain, and wake
+            // at the drain timeout, which bounds the wait for a node that never finishes.
+            if (wait.record) {
+              Op op = lifecycle_op(OpKind::RecordDrained, owner->backend, group, hook, instance, "",
+                                   done + " here; waiting for " + wait.missing);
+              op.tag_key = drained_tag_key(in.cluster.self);
+              op.tag_value = utc_text(in.now);
+              out.ops.push_back(std::move(op));
+            }
+            due_at(out, wait.deadline);
+            waiting_for = wait.missing;
           }
           if (held) due_at(out, *held_until);
-          // Heartbeats keep the hook alive while the drain lasts: every third of the heartbeat timeout, and at first
-          // sight (the wait may have begun up to an interval earlier).
+          // Heartbeats keep the hook alive while the drain lasts (here or on another node of the cluster): every
+          // third of the heartbeat timeout, and at first sight (the wait may have begun up to an interval earlier).
           auto beat_every = heartbeat_every(owner->hook_heartbeat_timeout);
           if (first_sight || in.now - rec.last_beat >= beat_every) {
+            auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(in.now - rec.since);
             out.ops.push_back(lifecycle_op(OpKind::Heartbeat, owner->backend, group, hook, instance, "",
-                                           "draining for " + seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(in.now - rec.since))));
+                                           waiting_for.empty() ? "draining for " + seconds_text(waited)
+                                                               : "waiting " + seconds_text(waited) + " for " +
+                                                                     waiting_for + " to drain it"));
             due_at(out, in.now + beat_every);
           } else {
             due_at(out, rec.last_beat + beat_every);

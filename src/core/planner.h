@@ -28,6 +28,7 @@ struct PlanInput {
   HookBook hooks;    // from the previous cycle (with the applier's completions and heartbeats)
   std::map<std::string, TimePoint> down_since;  // health feedback, from the previous cycle
   std::set<std::string> reported;               // health feedback: "group/instance" reported and still members
+  ClusterView cluster;                          // the other load balancers and their drain records
   // Facts about the configuration file, established by the caller: the template rendered for the current settings
   // differs in structure (anything but the managed server lines) from the file HAProxy runs; there is no file yet;
   // a structural change was written whose reload has not succeeded yet.

@@ -58,6 +58,7 @@ const char* to_string(OpKind k) {
     case OpKind::CompleteLifecycle: return "complete-lifecycle";
     case OpKind::Heartbeat: return "heartbeat";
     case OpKind::ReportUnhealthy: return "report-unhealthy";
+    case OpKind::RecordDrained: return "record-drained";
   }
   return "?";
 }

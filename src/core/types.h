@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hasg::core {
@@ -161,11 +162,13 @@ enum class OpKind {
   CompleteLifecycle,  // CompleteLifecycleAction(group, hook, instance, result)
   Heartbeat,          // RecordLifecycleActionHeartbeat(group, hook, instance)
   ReportUnhealthy,    // SetInstanceHealth(instance, Unhealthy, ShouldRespectGracePeriod)
+  RecordDrained,      // EC2 CreateTags on the departing instance: key drained_tag_key(node), value the time
 };
 
 // Ops for Auto Scaling, applied after HAProxy's.
 inline bool is_lifecycle_op(OpKind k) {
-  return k == OpKind::CompleteLifecycle || k == OpKind::Heartbeat || k == OpKind::ReportUnhealthy;
+  return k == OpKind::CompleteLifecycle || k == OpKind::Heartbeat || k == OpKind::ReportUnhealthy ||
+         k == OpKind::RecordDrained;
 }
 
 struct Op {
@@ -180,6 +183,8 @@ struct Op {
   std::string group{};         // CompleteLifecycle, Heartbeat
   std::string hook{};          // CompleteLifecycle, Heartbeat
   std::string result{};        // CompleteLifecycle: CONTINUE or ABANDON
+  std::string tag_key{};       // RecordDrained: the tag written on the instance `server`, and its value
+  std::string tag_value{};
 
   bool operator==(const Op&) const = default;
 };
@@ -192,10 +197,37 @@ struct HookWait {
   TimePoint since;          // first seen waiting
   TimePoint last_beat;      // the last heartbeat sent (since, before the first)
   bool completed = false;   // our CompleteLifecycleAction succeeded (or another balancer's did): not again
+  bool recorded = false;    // cluster: our "drained by this node" tag is on the instance (written or seen)
 
   bool operator==(const HookWait&) const = default;
 };
 using HookBook = std::map<std::string, HookWait>;  // key: "group/instance"
+
+// Several load balancers in front of the same groups (key cluster: {group, node_id}): the nodes are the InService
+// instances of their own Auto Scaling group, and each tells the others that it is done with a departing instance by
+// a tag on that instance (drained_tag_key(node)). A termination hook completes once every current node drained it.
+struct ClusterView {
+  bool enabled = false;          // `cluster:` is configured
+  std::string self;              // this node's id (its instance id)
+  std::set<std::string> nodes;   // the cluster group's InService instances now (self among them, or not yet)
+  // False when the cluster group was not found or the records could not be read: no completion is decided on it
+  // before the drain timeout.
+  bool complete = true;
+  std::map<std::string, std::set<std::string>> drained;  // departing instance -> nodes whose record is on it
+
+  // The nodes other than this one (a cluster of one has none: it behaves as without `cluster`).
+  std::set<std::string> others() const {
+    std::set<std::string> out = nodes;
+    out.erase(self);
+    return out;
+  }
+  bool operator==(const ClusterView&) const = default;
+};
+
+// The tag a node writes on an instance it drained: "haproxy-asg:drained:" + node id (EC2 tag keys: at most 127
+// characters, not starting with "aws:"; instance ids are at most 19).
+inline constexpr std::string_view kDrainedTagPrefix = "haproxy-asg:drained:";
+inline std::string drained_tag_key(const std::string& node) { return std::string(kDrainedTagPrefix) + node; }
 
 // Heartbeats of a termination hook: every third of its heartbeat timeout (at least every second).
 std::chrono::milliseconds heartbeat_every(std::chrono::milliseconds heartbeat_timeout);

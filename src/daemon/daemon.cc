@@ -32,7 +32,14 @@ Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<disc
     lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
     lifecycle_->check(cfg_);
   }
-  edges_ = make_sync_edges(cfg_, aws_->provider(), lifecycle_.get(), around_reload());
+  if (cfg_.cluster.enabled()) {
+    if (auto st = resolve_node_id(cfg_, aws_->aws()); !st)
+      spdlog::error("cluster: no cluster.node_id and IMDS does not tell this instance's id: {}", st.error().message);
+    else
+      spdlog::info("cluster: node {} of group {}", cfg_.cluster.node_id, cfg_.cluster.group);
+    cluster_ = std::make_unique<AwsClusterRecords>(aws_->aws().discovery_ec2());
+  }
+  edges_ = make_sync_edges(cfg_, aws_->provider(), lifecycle_.get(), around_reload(), cluster_.get());
   auto sink = std::make_unique<PrometheusSink>(metrics_, &aws_->stats());
   prometheus_ = sink.get();
   observers_.push_back(std::move(sink));
@@ -142,7 +149,14 @@ void Daemon::reload_config() {
     auto groups = fresh->groups();
     events_->set_groups(std::set<std::string>(groups.begin(), groups.end()));
   }
-  edges_ = make_sync_edges(*fresh, aws_->provider(), lifecycle_.get(), around_reload());
+  if (fresh->cluster.enabled()) {
+    if (fresh->cluster.node_id.empty() && fresh->cluster.group == cfg_.cluster.group)
+      fresh->cluster.node_id = cfg_.cluster.node_id;  // read from IMDS at start: it does not change
+    if (auto st = resolve_node_id(*fresh, aws_->aws()); !st)
+      spdlog::error("SIGHUP: cluster: this instance's id is unknown: {}", st.error().message);
+    if (cluster_ == nullptr) cluster_ = std::make_unique<AwsClusterRecords>(aws_->aws().discovery_ec2());
+  }
+  edges_ = make_sync_edges(*fresh, aws_->provider(), lifecycle_.get(), around_reload(), cluster_.get());
   drain_watch_->set_socket(fresh->haproxy.runtime_socket);
   if (cloudwatch_ != nullptr && fresh->cloudwatch.enabled) cloudwatch_->reconfigure(fresh->cloudwatch, fresh->backends);
   if (fresh->cloudwatch.enabled != cfg_.cloudwatch.enabled)

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "daemon/aws_lifecycle.h"
 #include "daemon/cert_watch.h"
+#include "daemon/cluster_records.h"
 #include "daemon/cloudwatch_publisher.h"
 #include "daemon/cycle_observer.h"
 #include "daemon/drain_watch.h"
@@ -69,6 +70,7 @@ class Daemon {
   config::Config cfg_;
   std::unique_ptr<discovery::AwsDiscovery> aws_;
   std::unique_ptr<AwsLifecycleControl> lifecycle_;  // only when a backend owns a lifecycle hook
+  std::unique_ptr<AwsClusterRecords> cluster_;       // only with `cluster:`
   SyncEdges edges_;
   core::SyncState state_;  // loop thread only
   StateFile state_file_;

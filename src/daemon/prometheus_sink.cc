@@ -22,6 +22,8 @@ PrometheusSink::PrometheusSink(Metrics& metrics, const aws::ApiStats* aws_stats)
              "CompleteLifecycleAction calls by hook, result (CONTINUE, ABANDON) and outcome (ok, already: completed "
              "elsewhere, or the error code).");
   m_.counter("haproxy_asg_lifecycle_heartbeats_total", "RecordLifecycleActionHeartbeat calls by hook and outcome.");
+  m_.counter("haproxy_asg_cluster_records_total",
+             "Drain records (EC2 CreateTags on a departing instance) this node wrote, by outcome.");
   m_.counter("haproxy_asg_health_reports_total",
              "Instances reported Unhealthy to their group (SetInstanceHealth), by group and outcome.");
 }
@@ -45,6 +47,8 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
   for (const auto& l : r.lifecycle) {
     if (l.op.kind == core::OpKind::ReportUnhealthy)
       m_.inc("haproxy_asg_health_reports_total", {{"group", l.op.group}, {"outcome", l.outcome}});
+    else if (l.op.kind == core::OpKind::RecordDrained)
+      m_.inc("haproxy_asg_cluster_records_total", {{"outcome", l.outcome}});
     else if (l.op.kind == core::OpKind::CompleteLifecycle)
       m_.inc("haproxy_asg_lifecycle_actions_total",
              {{"hook", l.op.hook}, {"result", l.op.result}, {"outcome", l.outcome}});

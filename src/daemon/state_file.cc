@@ -18,7 +18,8 @@ std::string state_to_json(const core::SyncState& state) {
   nlohmann::json hooks = nlohmann::json::object();
   for (const auto& [key, h] : state.hooks)
     hooks[key] = {{"group", h.group},          {"hook", h.hook},           {"transition", h.transition},
-                  {"since", ms(h.since)},      {"last_beat", ms(h.last_beat)}, {"completed", h.completed}};
+                  {"since", ms(h.since)},      {"last_beat", ms(h.last_beat)}, {"completed", h.completed},
+                  {"recorded", h.recorded}};
   nlohmann::json down = nlohmann::json::object();
   for (const auto& [key, since] : state.down_since) down[key] = ms(since);
   return nlohmann::json{{"drains", drains},       {"reload_pending", state.reload_pending}, {"hooks", hooks},
@@ -44,6 +45,7 @@ Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::
   if (j.contains("hooks") && j["hooks"].is_object()) {
     for (const auto& [key, h] : j["hooks"].items()) {
       auto str = [&](const char* k) { return h.contains(k) && h[k].is_string() ? h[k].get<std::string>() : ""; };
+      auto flag = [&](const char* k) { return h.contains(k) && h[k].is_boolean() && h[k].get<bool>(); };
       auto time = [&](const char* k) {
         return core::TimePoint(std::chrono::milliseconds(h[k].get<int64_t>()));
       };
@@ -54,8 +56,7 @@ Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::
       }
       state.hooks[key] = core::HookWait{str("group"), str("hook"), str("transition"), time("since"),
                                         time("last_beat"),
-                                        h.contains("completed") && h["completed"].is_boolean() &&
-                                            h["completed"].get<bool>()};
+                                        flag("completed"), flag("recorded")};
     }
   }
   if (j.contains("down_since") && j["down_since"].is_object())

@@ -48,6 +48,7 @@ std::string describe(const core::Op& op) {
 struct Syncer::Observed {
   std::vector<core::GroupMembers> groups;
   std::vector<core::DesiredBackend> desired;
+  core::ClusterView cluster;
   std::string template_text;
   std::string template_name;
   haproxy::TemplateInfo template_info;
@@ -58,8 +59,58 @@ struct Syncer::Observed {
 };
 
 Syncer::Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files,
-               LifecycleControl* lifecycle)
-    : cfg_(std::move(cfg)), provider_(provider), haproxy_(haproxy), files_(files), lifecycle_(lifecycle) {}
+               LifecycleControl* lifecycle, ClusterRecords* cluster)
+    : cfg_(std::move(cfg)),
+      provider_(provider),
+      haproxy_(haproxy),
+      files_(files),
+      lifecycle_(lifecycle),
+      cluster_(cluster) {}
+
+core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& groups,
+                                       const std::vector<core::DesiredBackend>& desired) {
+  core::ClusterView view;
+  if (!cfg_.cluster.enabled()) return view;
+  view.enabled = true;
+  view.self = cfg_.cluster.node_id;
+  auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == cfg_.cluster.group; });
+  if (g == groups.end() || !g->found) {
+    spdlog::warn("cluster group {} was not found: termination hooks complete only at their drain timeout",
+                 cfg_.cluster.group);
+    view.complete = false;
+    return view;
+  }
+  for (const auto& m : g->members)
+    if (m.lifecycle_state == "InService") view.nodes.insert(m.instance_id);
+  if (view.self.empty()) {
+    spdlog::warn("cluster: this node's id is unknown (no cluster.node_id, IMDS did not tell): termination hooks "
+                 "complete only at their drain timeout");
+    view.complete = false;
+    return view;
+  }
+  // A cluster of one reads nothing: it behaves exactly as without `cluster`.
+  const auto others = view.others();
+  if (others.empty()) return view;
+  std::set<std::string> waiting;
+  for (const auto& d : desired) {
+    if (d.hook_terminating.empty()) continue;
+    for (const auto& [instance, state] : d.lifecycle)
+      if (core::waits_on_terminate_hook(state)) waiting.insert(instance);
+  }
+  if (waiting.empty()) return view;
+  if (cluster_ == nullptr) {
+    view.complete = false;
+    return view;
+  }
+  auto records = cluster_->drained({waiting.begin(), waiting.end()}, view.nodes);
+  if (!records) {
+    spdlog::warn("cluster: cannot read the drain records (EC2 DescribeTags): {}", records.error().message);
+    view.complete = false;
+    return view;
+  }
+  view.drained = std::move(*records);
+  return view;
+}
 
 Result<std::string> Syncer::render_only() {
   auto groups = provider_.discover(cfg_.groups());
@@ -78,6 +129,7 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups)
   for (auto& d : seen.desired)
     if (!d.hook_terminating.empty() && lifecycle_ != nullptr)
       d.hook_heartbeat_timeout = lifecycle_->heartbeat_timeout(d.group, d.hook_terminating);
+  seen.cluster = cluster_view(seen.groups, seen.desired);
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
   seen.template_text = std::move(*tmpl);
@@ -123,6 +175,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.hooks = state.hooks;
   in.down_since = state.down_since;
   in.reported = state.reported;
+  in.cluster = seen.cluster;
   return core::plan(in);
 }
 
@@ -279,6 +332,20 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
   if (lifecycle_ == nullptr) return;
   for (const auto& op : report.plan.ops) {
     if (!core::is_lifecycle_op(op.kind)) continue;
+    if (op.kind == core::OpKind::RecordDrained) {
+      Status st = cluster_ != nullptr ? cluster_->record(op.server, op.tag_key, op.tag_value)
+                                      : Status(make_error("NoClusterRecords", "no cluster records edge"));
+      report.lifecycle.push_back(LifecycleResult{op, st ? "ok" : st.error().code});
+      if (st) {
+        if (auto rec = state.hooks.find(op.group + "/" + op.hook + "/" + op.server); rec != state.hooks.end())
+          rec->second.recorded = true;
+        spdlog::info("cluster: recorded {}={} on {} ({})", op.tag_key, op.tag_value, op.server, op.reason);
+      } else {
+        spdlog::warn("cluster: recording {} on {} failed, retried next cycle: {}", op.tag_key, op.server,
+                     st.error().message);
+      }
+      continue;
+    }
     if (op.kind == core::OpKind::ReportUnhealthy) {
       Status st = lifecycle_->report_unhealthy(op.server);
       report.lifecycle.push_back(LifecycleResult{op, st ? "ok" : st.error().code});
@@ -357,13 +424,13 @@ class ReloadNotifyingControl : public HaproxyControl {
 }  // namespace
 
 SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider, LifecycleControl* lifecycle,
-                          ReloadNotice around_reload) {
+                          ReloadNotice around_reload, ClusterRecords* cluster) {
   SyncEdges e;
   e.control = make_socket_control(cfg.haproxy);
   if (around_reload)
     e.control = std::make_unique<ReloadNotifyingControl>(std::move(e.control), std::move(around_reload));
   e.files = make_disk_files(cfg.haproxy);
-  e.syncer = std::make_unique<Syncer>(cfg, provider, *e.control, *e.files, lifecycle);
+  e.syncer = std::make_unique<Syncer>(cfg, provider, *e.control, *e.files, lifecycle, cluster);
   return e;
 }
 

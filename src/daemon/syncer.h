@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/planner.h"
 #include "core/types.h"
+#include "daemon/cluster_records.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/lifecycle_control.h"
 #include "discovery/provider.h"
@@ -64,9 +65,10 @@ struct CycleOutcome {
 
 class Syncer {
  public:
-  // `lifecycle` may be null when no backend owns a lifecycle hook (then no hook op is ever planned).
+  // `lifecycle` may be null when no backend owns a lifecycle hook (then no hook op is ever planned); `cluster` is
+  // null without `cluster:` (with it and null, the cluster's records are never readable: hooks wait their timeout).
   Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl& haproxy, ConfigFiles& files,
-         LifecycleControl* lifecycle = nullptr);
+         LifecycleControl* lifecycle = nullptr, ClusterRecords* cluster = nullptr);
 
   // One cycle from `state`. With `dry_run`, nothing is written, applied or reloaded: the report says what would be,
   // and the state comes back unchanged.
@@ -84,6 +86,8 @@ class Syncer {
   Status apply(const Observed& seen, CycleReport& report, core::SyncState& state);
   void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
   std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
+  core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups,
+                                 const std::vector<core::DesiredBackend>& desired);
 
   config::Config cfg_;
   discovery::Provider& provider_;
@@ -91,6 +95,7 @@ class Syncer {
   ConfigFiles& files_;
   LifecycleControl* lifecycle_;
   std::string refused_reload_;  // why the last reload of an unchanged file failed `haproxy -c` (logged once)
+  ClusterRecords* cluster_;
 };
 
 // Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one
@@ -104,6 +109,7 @@ struct SyncEdges {
 // publisher follows the outgoing worker's counters meanwhile.
 using ReloadNotice = std::function<void(bool before)>;
 SyncEdges make_sync_edges(const config::Config& cfg, discovery::Provider& provider,
-                          LifecycleControl* lifecycle = nullptr, ReloadNotice around_reload = {});
+                          LifecycleControl* lifecycle = nullptr, ReloadNotice around_reload = {},
+                          ClusterRecords* cluster = nullptr);
 
 }  // namespace hasg::daemon

@@ -168,6 +168,7 @@ std::vector<Command> RuntimeClient::commands_for(const core::Op& op) {
     case core::OpKind::CompleteLifecycle:
     case core::OpKind::Heartbeat:
     case core::OpKind::ReportUnhealthy:
+    case core::OpKind::RecordDrained:
       return {};  // Auto Scaling's, applied by the syncer's lifecycle edge
   }
   return {};

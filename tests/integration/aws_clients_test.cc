@@ -76,6 +76,40 @@ TEST_F(AwsClientsTest, AwscliDescribesInstances) {
   EXPECT_EQ(inst["Placement"]["AvailabilityZone"], sim_instances[0].zone);
 }
 
+TEST_F(AwsClientsTest, AwscliCreatesAndDescribesTags) {
+  // The cluster's drain records: one tag per load balancer on a departing instance.
+  auto ids = sim_->instances("app");
+  auto r = aws({"ec2", "create-tags", "--resources", ids[0].id, "--tags", "Key=haproxy-asg:drained:i-lb1,Value=t1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = aws({"ec2", "create-tags", "--resources", ids[0].id, ids[1].id, "--tags",
+           "Key=haproxy-asg:drained:i-lb2,Value=t2", "Key=team,Value=web"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = aws({"ec2", "describe-tags", "--filters", "Name=resource-id,Values=" + ids[0].id,
+           "Name=key,Values=haproxy-asg:drained:i-lb1,haproxy-asg:drained:i-lb2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["Tags"].size(), 2u) << r.out;
+  EXPECT_EQ(j["Tags"][0]["ResourceId"], ids[0].id);
+  EXPECT_EQ(j["Tags"][0]["ResourceType"], "instance");
+  EXPECT_EQ(j["Tags"][0]["Key"], "haproxy-asg:drained:i-lb1");
+  EXPECT_EQ(j["Tags"][0]["Value"], "t1");
+  EXPECT_EQ(j["Tags"][1]["Key"], "haproxy-asg:drained:i-lb2");
+  // awscli follows NextToken with MaxResults 5 (8 tags: two pages).
+  r = aws({"ec2", "create-tags", "--resources", ids[2].id, "--tags", "Key=a,Value=1", "Key=b,Value=2",
+           "Key=c,Value=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = aws({"ec2", "describe-tags", "--page-size", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["Tags"].size(), 8u) << r.out;
+  // EC2's refusals.
+  r = aws({"ec2", "create-tags", "--resources", ids[0].id, "--tags", "Key=aws:x,Value=1"});
+  EXPECT_NE(r.err.find("InvalidParameterValue"), std::string::npos) << r.err;
+  r = aws({"ec2", "create-tags", "--resources", "i-0123456789abcdef0", "--tags", "Key=k,Value=v"});
+  EXPECT_NE(r.err.find("InvalidInstanceID.NotFound"), std::string::npos) << r.err;
+  r = aws({"ec2", "describe-tags", "--filters", "Name=nope,Values=x"});
+  EXPECT_NE(r.err.find("InvalidParameterValue"), std::string::npos) << r.err;
+}
+
 TEST_F(AwsClientsTest, AwscliReadsErrorDocuments) {
   env_["AWS_SECRET_ACCESS_KEY"] = "wrong";
   auto r = aws({"autoscaling", "describe-auto-scaling-groups"});

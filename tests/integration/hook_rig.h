@@ -207,6 +207,10 @@ class HookRig {
                                 const std::vector<std::pair<std::string, std::string>>& params) {
     return client().query("autoscaling", action, params);
   }
+  // An EC2 call as another party would make it (another balancer of the cluster writing its drain record).
+  aws::HttpResponse ec2(const std::string& action, const std::vector<std::pair<std::string, std::string>>& params) {
+    return client().query("ec2", action, params, "2016-11-15");
+  }
   aws::HttpResponse send_message(const std::string& queue_url, const std::string& body) {
     return client().sqs("SendMessage", {{"QueueUrl", queue_url}, {"MessageBody", body}});
   }

@@ -197,4 +197,23 @@ TEST(Retryable, ThrottlingAndServerErrorsOnly) {
 }
 
 }  // namespace
+
+TEST(DescribeTags, DecodesTagsAndNextToken) {
+  // The shape of https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTags.html's example.
+  auto page = parse_describe_tags(R"(<?xml version="1.0" encoding="UTF-8"?>
+<DescribeTagsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</requestId>
+  <tagSet>
+    <item><resourceId>i-1</resourceId><resourceType>instance</resourceType><key>haproxy-asg:drained:i-lb1</key><value>2026-12-01T16:37:44Z</value></item>
+    <item><resourceId>i-1</resourceId><resourceType>instance</resourceType><key>empty</key><value/></item>
+  </tagSet>
+  <nextToken>abc</nextToken>
+</DescribeTagsResponse>)");
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->tags, (std::vector<Ec2Tag>{{"i-1", "haproxy-asg:drained:i-lb1", "2026-12-01T16:37:44Z"},
+                                                  {"i-1", "empty", ""}}));
+  EXPECT_EQ(page->next_token, "abc");
+  EXPECT_EQ(parse_describe_tags("<DescribeTagsResponse/>").error().code, "MalformedResponse");
+}
+
 }  // namespace hasg::aws

@@ -388,4 +388,30 @@ TEST(Config, CloudWatch) {
 }
 
 }  // namespace
+
+TEST(Config, ClusterGroupAndNodeId) {
+  auto r = parse_config(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
+                        "cluster: {group: lb, node_id: i-0abc123}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cluster.group, "lb");
+  EXPECT_EQ(r->cluster.node_id, "i-0abc123");
+  EXPECT_EQ(r->groups(), (std::vector<std::string>{"app", "lb"})) << "discovered in the same call";
+  r = parse_config(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\ncluster: {group: lb}\n",
+                   "/x.yaml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cluster.node_id, "") << "read from IMDS at start";
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
+                                                    "cluster: {node_id: i-1}\n")
+                .message.find("cluster: required key missing: group"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
+                                                    "cluster: {group: lb, node_id: 'a b'}\n")
+                .message.find("cluster.node_id"),
+            std::string::npos);
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
+                                                    "cluster: {group: lb, nodes: 3}\n")
+                .message.find("unknown key"),
+            std::string::npos);
+}
+
 }  // namespace hasg::config

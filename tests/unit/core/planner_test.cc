@@ -188,7 +188,8 @@ void apply_plan(const Plan& p, std::vector<ActualBackend>& actual) {
       case OpKind::Remove: be->servers.erase(srv); break;
       case OpKind::CompleteLifecycle:
       case OpKind::Heartbeat:
-      case OpKind::ReportUnhealthy: break;
+      case OpKind::ReportUnhealthy:
+      case OpKind::RecordDrained: break;
     }
   }
 }
@@ -220,11 +221,12 @@ int rank(OpKind k) {
     case OpKind::Enable: return 2;
     case OpKind::Drain: return 3;
     case OpKind::Remove: return 4;
-    case OpKind::CompleteLifecycle: return 5;
-    case OpKind::Heartbeat: return 6;
-    case OpKind::ReportUnhealthy: return 7;
+    case OpKind::RecordDrained: return 5;
+    case OpKind::CompleteLifecycle: return 6;
+    case OpKind::Heartbeat: return 7;
+    case OpKind::ReportUnhealthy: return 8;
   }
-  return 8;
+  return 9;
 }
 
 // Invariants every plan must hold: ordered, and never two ops of one kind for one server.
@@ -1403,6 +1405,142 @@ TEST(Planner, RandomStatesConverge) {
       }
       EXPECT_EQ(want_names, have_names) << be;
     }
+  }
+}
+
+
+// --- A cluster of load balancers (key cluster: {group, node_id}) ---
+
+ClusterView cluster_of(std::set<std::string> nodes, std::map<std::string, std::set<std::string>> drained = {}) {
+  ClusterView c;
+  c.enabled = true;
+  c.self = "i-lb1";
+  c.nodes = std::move(nodes);
+  c.drained = std::move(drained);
+  return c;
+}
+
+// i-b waits on the termination hook and this node no longer serves it (drained and removed earlier).
+PlanInput cluster_input(ClusterView c, TimePoint since = T0) {
+  auto want = hooked({ds("i-a", "127.0.0.2")}, {{"i-b", "Terminating:Wait"}});
+  auto in = input({want}, {ab("web", {as("i-a", "127.0.0.2")})});
+  in.hooks["web-asg/drain-hook/i-b"] = HookWait{"web-asg", "drain-hook", "terminating", since, since, false};
+  in.cluster = std::move(c);
+  return in;
+}
+
+TEST(PlannerCluster, DoneHereRecordsItAndKeepsTheHookWhileAnotherNodeStillDrains) {
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2"}));
+  in.now = T0 + 1s;
+  Plan p = plan(in);
+  auto ops = lifecycle_ops(p);
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::RecordDrained);
+  EXPECT_EQ(ops[0].server, "i-b");
+  EXPECT_EQ(ops[0].tag_key, "haproxy-asg:drained:i-lb1");
+  EXPECT_EQ(ops[0].tag_value, "2023-11-14T22:13:21Z");
+  EXPECT_EQ(ops[0].reason, "not served by HAProxy here; waiting for node i-lb2");
+  EXPECT_EQ(p.next_due, T0 + 20s) << "the next heartbeat (a third of 60 s) comes before the drain timeout (30 s)";
+  // Recorded (the applier marks it): not written again; the heartbeat keeps the hook alive meanwhile.
+  in.hooks = p.hooks;
+  in.hooks.begin()->second.recorded = true;
+  in.now = T0 + 21s;
+  ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::Heartbeat);
+  EXPECT_EQ(ops[0].reason, "waiting 21s for node i-lb2 to drain it");
+}
+
+TEST(PlannerCluster, CompletesOnceEveryCurrentNodeRecordedItsDrain) {
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2", "i-lb3"}, {{"i-b", {"i-lb2", "i-lb3"}}}));
+  in.now = T0 + 5s;
+  auto ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::CompleteLifecycle);
+  EXPECT_EQ(ops[0].result, "CONTINUE");
+  EXPECT_EQ(ops[0].reason, "not served by HAProxy; every other node of the cluster drained it too (i-lb2, i-lb3)");
+}
+
+TEST(PlannerCluster, ANodeStillServingNeverCompletesWhateverTheOthersRecorded) {
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2"}, {{"i-b", {"i-lb2"}}}));
+  in.actual = {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Drain, 3)})};
+  in.drains = {{"web/i-b", {T0}}};
+  in.now = T0 + 5s;
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::CompleteLifecycle), 0u);
+  EXPECT_EQ(count_kind(p, OpKind::RecordDrained), 0u) << "not drained here yet";
+}
+
+TEST(PlannerCluster, ANodeLeavingMidDrainIsNoLongerWaitedFor) {
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2"}));
+  in.now = T0 + 1s;
+  EXPECT_EQ(count_kind(plan(in), OpKind::CompleteLifecycle), 0u);
+  in.cluster.nodes = {"i-lb1"};  // i-lb2 left InService (scaled in, or in Standby)
+  in.now = T0 + 2s;
+  auto ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::CompleteLifecycle);
+  EXPECT_EQ(ops[0].reason, "not served by HAProxy");
+}
+
+TEST(PlannerCluster, ANodeThatNeverFinishesGetsHeartbeatsThenTheDrainTimeout) {
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2"}));
+  in.hooks.begin()->second.recorded = true;
+  auto& want = in.desired.front();
+  want.drain_timeout = 100s;
+  int beats = 0;
+  for (auto t = T0 + 1s; t < T0 + 100s; t += 1s) {
+    in.now = t;
+    Plan p = plan(in);
+    ASSERT_EQ(count_kind(p, OpKind::CompleteLifecycle), 0u) << "at " << (t - T0).count();
+    ASSERT_LE(*p.next_due, T0 + 100s);
+    for (const Op& op : p.ops)
+      if (op.kind == OpKind::Heartbeat) {
+        ++beats;
+        in.hooks.begin()->second.last_beat = t;  // as the applier does
+      }
+  }
+  EXPECT_EQ(beats, 4) << "every 20 s (a third of the 60 s heartbeat timeout)";
+  in.now = T0 + 100s;
+  auto ops = lifecycle_ops(plan(in));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].kind, OpKind::CompleteLifecycle);
+  EXPECT_EQ(ops[0].reason, "not served by HAProxy; drain timeout 100s passed waiting for node i-lb2");
+}
+
+TEST(PlannerCluster, AnUnreadableViewCompletesNothingBeforeTheDrainTimeout) {
+  auto c = cluster_of({"i-lb1", "i-lb2"}, {{"i-b", {"i-lb2"}}});
+  c.complete = false;
+  auto in = cluster_input(c);
+  in.now = T0 + 29s;
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::CompleteLifecycle), 0u);
+  in.now = T0 + 30s;
+  EXPECT_EQ(count_kind(plan(in), OpKind::CompleteLifecycle), 1u);
+}
+
+TEST(PlannerCluster, OurOwnRecordSeenOnTheInstanceIsNotWrittenAgain) {
+  // The applier's mark was lost (a restart without a state file): the record on the instance says it.
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2"}, {{"i-b", {"i-lb1"}}}));
+  in.now = T0 + 1s;
+  Plan p = plan(in);
+  EXPECT_EQ(count_kind(p, OpKind::RecordDrained), 0u);
+  EXPECT_TRUE(p.hooks.at("web-asg/drain-hook/i-b").recorded);
+}
+
+TEST(PlannerCluster, AClusterOfOnePlansExactlyAsWithoutCluster) {
+  for (std::set<std::string> nodes : {std::set<std::string>{"i-lb1"}, std::set<std::string>{}}) {
+    auto with = cluster_input(cluster_of(nodes));
+    auto without = cluster_input(ClusterView{});
+    with.now = without.now = T0 + 1s;
+    EXPECT_EQ(plan(with), plan(without));
+    // And while draining, with heartbeats.
+    for (auto* in : {&with, &without}) {
+      in->actual = {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Drain, 3)})};
+      in->drains = {{"web/i-b", {T0}}};
+      in->now = T0 + 25s;
+    }
+    EXPECT_EQ(plan(with), plan(without));
   }
 }
 
