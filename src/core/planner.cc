@@ -317,10 +317,10 @@ struct ClusterWait {
 // Without `cluster`, or in a cluster of one: complete at once, as always. Otherwise complete once every current
 // node other than this one recorded that it drained the instance; nodes that left the cluster group (or went out
 // of InService) are no longer waited for. A view that could not be read completes nothing before the drain timeout;
-// the drain timeout (counted from the first sight of the wait, the longest of the group's backends) bounds the wait
-// for a node that never finishes, as it bounds a drain here.
-ClusterWait cluster_wait(const PlanInput& in, const std::string& group, const std::string& hook,
-                         const std::string& instance, HookWait& rec) {
+// the drain timeout (counted from the first sight of the wait, the longest of the group's backends, plus two polling
+// intervals for the nodes that saw the wait later) bounds the wait for a node that never finishes.
+ClusterWait cluster_wait(const PlanInput& in, const std::string& group, const std::string& instance,
+                         HookWait& rec) {
   ClusterWait w;
   const ClusterView& c = in.cluster;
   const std::set<std::string> others = c.others();
@@ -328,10 +328,12 @@ ClusterWait cluster_wait(const PlanInput& in, const std::string& group, const st
     w.complete_reason = "";
     return w;
   }
+  // Every backend of the group counts (another node may be draining the instance from a backend without the hook,
+  // with a longer drain_timeout), and the other nodes may have seen the wait up to an interval later than this one.
   std::chrono::milliseconds timeout{0};
   for (const DesiredBackend& d : in.desired)
-    if (d.group == group && d.hook_terminating == hook) timeout = std::max(timeout, d.drain_timeout);
-  w.deadline = rec.since + timeout;
+    if (d.group == group) timeout = std::max(timeout, d.drain_timeout);
+  w.deadline = rec.since + timeout + 2 * in.poll_interval;
 
   static const std::set<std::string> none;
   auto found = c.drained.find(instance);
@@ -429,7 +431,7 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
             const std::string done = removed_now ? "drained and removed"
                                      : held_until ? "drain timeout passed out of HAProxy's sight"
                                                   : "not served by HAProxy";
-            ClusterWait wait = cluster_wait(in, group, hook, instance, rec);
+            ClusterWait wait = cluster_wait(in, group, instance, rec);
             out.hooks[key] = rec;  // with `recorded` when our record was seen on the instance
             if (wait.complete_reason) {
               out.ops.push_back(lifecycle_op(OpKind::CompleteLifecycle, owner->backend, group, hook, instance,

@@ -29,6 +29,9 @@ struct PlanInput {
   std::map<std::string, TimePoint> down_since;  // health feedback, from the previous cycle
   std::set<std::string> reported;               // health feedback: "group/instance" reported and still members
   ClusterView cluster;                          // the other load balancers and their drain records
+  // The daemon's polling interval: another node may see a lifecycle wait up to about one interval later than this
+  // one (at once with events), so waiting for it is bounded by the drain timeout plus twice this.
+  std::chrono::milliseconds poll_interval{0};
   // Facts about the configuration file, established by the caller: the template rendered for the current settings
   // differs in structure (anything but the managed server lines) from the file HAProxy runs; there is no file yet;
   // a structural change was written whose reload has not succeeded yet.

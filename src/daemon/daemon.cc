@@ -83,7 +83,20 @@ ReloadNotice Daemon::around_reload() {
   };
 }
 
+void Daemon::retry_node_id() {
+  if (!cfg_.cluster.enabled() || !cfg_.cluster.node_id.empty()) return;
+  // IMDS did not answer at start: until it does, this node writes no drain record and every other node waits for
+  // it until its drain timeout. Ask again before each cycle.
+  config::Config fresh = cfg_;
+  if (!resolve_node_id(fresh, aws_->aws())) return;
+  spdlog::info("cluster: node {} of group {} (IMDS answered)", fresh.cluster.node_id, fresh.cluster.group);
+  edges_ = make_sync_edges(fresh, aws_->provider(), lifecycle_.get(), around_reload(), cluster_.get());
+  std::lock_guard lock(mu_);
+  cfg_ = std::move(fresh);
+}
+
 void Daemon::cycle() {
+  retry_node_id();
   {
     std::lock_guard lock(mu_);
     if (!cycle_requested_.empty()) spdlog::debug("cycle requested: {}", cycle_requested_);

@@ -63,6 +63,8 @@ class Daemon {
   void reload_config();
   std::chrono::milliseconds next_wait();
   void watch_drains(const CycleReport* report);
+  // `cluster:` without node_id and IMDS silent at start: asks IMDS again (before each cycle) until it answers.
+  void retry_node_id();
   // What the syncer calls around a reload it makes (the CloudWatch publisher reads the outgoing worker then).
   ReloadNotice around_reload();
 

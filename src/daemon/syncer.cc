@@ -176,6 +176,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.down_since = state.down_since;
   in.reported = state.reported;
   in.cluster = seen.cluster;
+  in.poll_interval = cfg_.interval;
   return core::plan(in);
 }
 

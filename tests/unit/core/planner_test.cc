@@ -1508,6 +1508,19 @@ TEST(PlannerCluster, ANodeThatNeverFinishesGetsHeartbeatsThenTheDrainTimeout) {
   EXPECT_EQ(ops[0].reason, "not served by HAProxy; drain timeout 100s passed waiting for node i-lb2");
 }
 
+// Another node may have seen the wait up to an interval later than this one (no events): it gets its full drain
+// timeout too, so this node waits two polling intervals more before giving up on it.
+TEST(PlannerCluster, TheWaitForAnotherNodeAllowsForItsLaterSight) {
+  auto in = cluster_input(cluster_of({"i-lb1", "i-lb2"}));
+  in.hooks.begin()->second.recorded = true;
+  in.desired.front().drain_timeout = 100s;
+  in.poll_interval = 5s;
+  in.now = T0 + 109s;
+  EXPECT_EQ(count_kind(plan(in), OpKind::CompleteLifecycle), 0u);
+  in.now = T0 + 110s;
+  EXPECT_EQ(count_kind(plan(in), OpKind::CompleteLifecycle), 1u);
+}
+
 TEST(PlannerCluster, AnUnreadableViewCompletesNothingBeforeTheDrainTimeout) {
   auto c = cluster_of({"i-lb1", "i-lb2"}, {{"i-b", {"i-lb2"}}});
   c.complete = false;
