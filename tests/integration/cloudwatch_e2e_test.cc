@@ -32,7 +32,11 @@ TEST_F(CloudWatchE2E, RequestCountSumsToTheClientsRequestsAcrossAReloadAndAScale
   o.net = 73;
   o.desired = 4;
   o.top_yaml = "cloudwatch:\n  namespace: HAProxyASG-Test\n  period: 1s\n";
+  // The scale-in goes through a termination hook, as in production: the instance dies only once drained, so no
+  // request is cut on it (without a hook, a request in flight on it fails, which is not what this test measures).
+  o.backend_yaml = "    lifecycle_hooks: {terminating: drain}\n";
   HookRig r(o);
+  r.put_hook("drain", sim::kTerminatingTransition, 60);
   // A leaving instance's idle keep-alive connections can be cut: such a request is retried on another server, so
   // every client request gets an answer and is counted once.
   r.retry_elsewhere();
@@ -56,7 +60,7 @@ TEST_F(CloudWatchE2E, RequestCountSumsToTheClientsRequestsAcrossAReloadAndAScale
   ASSERT_TRUE(wait_until([&] { return r.rig().haproxy_servers().size() == 3; }, 15s)) << r.log();
 
   auto done = load.get();
-  ASSERT_EQ(done.exit_code, 0) << done.err;
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
   auto summary = nlohmann::json::parse(done.out);
   auto made = summary["requests"].get<double>();
   ASSERT_GT(made, 1000) << done.out;
