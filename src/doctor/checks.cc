@@ -173,7 +173,9 @@ CheckResult check_fd_limits(const FdLimits& l, const RuntimeSocket& rt, const Pr
   std::optional<long> hard = l.unit_limit ? l.unit_limit : l.process_limit;
   std::string hard_name = l.unit_limit ? l.unit + " LimitNOFILE" : "the running master's hard limit";
 
-  const std::string sysctl_fix = "sysctl -w fs.nr_open={0} && echo 'fs.nr_open = {0}' > /etc/sysctl.d/90-haproxy.conf";
+  // Every sysctl fix appends (>>) to one file, so following several of them keeps them all.
+  const std::string sysctl_fix =
+      "sysctl -w fs.nr_open={0} && echo 'fs.nr_open = {0}' >> /etc/sysctl.d/90-haproxy.conf";
   if (l.unit_limit && l.nr_open && *l.unit_limit > *l.nr_open)
     return fail(id, fmt::format("{} LimitNOFILE {} exceeds fs.nr_open {}: the kernel refuses it", l.unit,
                                 *l.unit_limit, *l.nr_open),
@@ -194,7 +196,7 @@ CheckResult check_fd_limits(const FdLimits& l, const RuntimeSocket& rt, const Pr
   }
   if (l.file_max && need > *l.file_max)
     return warn(id, fmt::format("{}, more than fs.file-max {} for the whole system", why, *l.file_max),
-                fmt::format("sysctl -w fs.file-max={0} && echo 'fs.file-max = {0}' > /etc/sysctl.d/90-haproxy.conf",
+                fmt::format("sysctl -w fs.file-max={0} && echo 'fs.file-max = {0}' >> /etc/sysctl.d/90-haproxy.conf",
                             need * 2));
   return pass(id, why + "; " + cat(seen, ", "));
 }
@@ -226,7 +228,7 @@ CheckResult check_backlog(const NetLimits& net, const RuntimeSocket& rt, const P
                 fmt::format("net.core.somaxconn is {}, below {}: the kernel silently caps the accept queue at {}, and "
                             "connections beyond it are dropped in a burst",
                             *net.somaxconn, cat(over, ", "), *net.somaxconn),
-                fmt::format("sysctl -w net.core.somaxconn={0} && echo 'net.core.somaxconn = {0}' > "
+                fmt::format("sysctl -w net.core.somaxconn={0} && echo 'net.core.somaxconn = {0}' >> "
                             "/etc/sysctl.d/90-haproxy.conf",
                             largest));
   if (largest == 0) return skip(id, "the listeners' backlog follows maxconn, which is not known here");
@@ -247,7 +249,7 @@ CheckResult check_ephemeral_ports(const NetLimits& net, const RuntimeSocket& rt,
                             "exceed the range (connect() fails with EADDRNOTAVAIL)",
                             ports, lo, hi, maxconn),
                 "sysctl -w net.ipv4.ip_local_port_range='1024 65535' && echo 'net.ipv4.ip_local_port_range = 1024 "
-                "65535' > /etc/sysctl.d/90-haproxy.conf (keep the ports HAProxy listens on out of it with "
+                "65535' >> /etc/sysctl.d/90-haproxy.conf (keep the ports HAProxy listens on out of it with "
                 "net.ipv4.ip_local_reserved_ports)");
   return pass(id, fmt::format("{} ephemeral ports ({}-{}) for maxconn {}", ports, lo, hi, maxconn));
 }
