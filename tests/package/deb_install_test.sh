@@ -34,7 +34,14 @@ mount -t tmpfs tmpfs "$r/tmp"
 in_root() { chroot "$r" "$@"; }
 as_haproxy() { in_root setpriv --reuid=haproxy --regid=haproxy --init-groups "$@"; }
 pids=()
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+# Processes started in the throwaway root through in_root/as_haproxy run under a subshell of this script, whose pid
+# is what $! gives: stop every process whose root is the throwaway root too, or HAProxy and the daemon outlive the test.
+in_root_pids() { for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" = "$r" ] && echo "${p#/proc/}"; done; }
+stop_all() {
+  for p in "${pids[@]}" $(in_root_pids); do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+}
 cleanup() {
   local rc=$?
   stop_all
