@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include "aws/clock.h"
 #include "util/strings.h"
 
 namespace hasg::sim {
@@ -27,13 +28,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string iso8601_ms(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
-  std::string s = iso8601(t);
-  return s.substr(0, s.size() - 1) + frac;
-}
+std::string iso8601_ms(std::chrono::system_clock::time_point t) { return aws::format_iso8601_utc_ms(t); }
 
 std::string md5_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -38,6 +38,20 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(const std
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac;
 }
 
+std::string format_iso8601_utc_ms(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(t);
+  auto day = floor<days>(ms);
+  year_month_day ymd{day};
+  hh_mm_ss hms{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%03lldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()), static_cast<long long>(hms.subseconds().count()));
+  return buf;
+}
+
 const Clock& system_clock() {
   static const SystemClock clock;
   return clock;

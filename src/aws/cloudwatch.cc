@@ -4,25 +4,14 @@
 
 #include <algorithm>
 
+#include "aws/clock.h"
+
 namespace hasg::aws {
 
 namespace {
 
 // The shortest text that reads back as the same double ("12", "0.0375").
 std::string number(double v) { return fmt::format("{}", v); }
-
-// UTC from the calendar arithmetic of <chrono>, never through the local time zone (fmt 9 formats a system_clock
-// time point in local time).
-std::string timestamp(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto ms = floor<milliseconds>(t);
-  auto day = floor<days>(ms);
-  year_month_day ymd{day};
-  hh_mm_ss hms{ms - day};
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
-                     hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
-}
 
 }  // namespace
 
@@ -38,7 +27,7 @@ QueryParams put_metric_data_params(const std::string& metric_namespace, const st
       p.emplace_back(dim + "Name", d.dimensions[k].first);
       p.emplace_back(dim + "Value", d.dimensions[k].second);
     }
-    p.emplace_back(m + "Timestamp", timestamp(d.timestamp));
+    p.emplace_back(m + "Timestamp", format_iso8601_utc_ms(d.timestamp));
     if (d.statistics) {
       p.emplace_back(m + "StatisticValues.SampleCount", number(d.statistics->sample_count));
       p.emplace_back(m + "StatisticValues.Sum", number(d.statistics->sum));

@@ -62,7 +62,6 @@ class LoadLedger {
   void observe(const LoadSample& sample, bool complete = true);
   // What every backend carried since the previous take(), and a fresh period.
   std::map<std::string, BackendLoad> take();
-  bool seeded() const { return seeded_; }
 
  private:
   bool seeded_ = false;

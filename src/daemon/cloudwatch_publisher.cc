@@ -142,16 +142,15 @@ void CloudWatchPublisher::sample(std::unique_lock<std::mutex>& lock, bool quick)
   lock.unlock();
   auto s = quick ? sampler_->sample_quick() : sampler_->sample();
   lock.lock();
-  if (!s) {
-    // HAProxy stopped or restarted: its counters start again from zero in the new workers, which the ledger
-    // counts as new; what the old ones counted since the last sample is lost with them. Quick samples fail
-    // during a reload by design (the master re-executes, the runtime socket changes hands): not worth a line.
-    if (!quick && !sample_failing_) spdlog::warn("cloudwatch: cannot read HAProxy's counters: {}", s.error().message);
-    if (!quick) sample_failing_ = true;
-    return;
+  // A failed sample: HAProxy stopped or restarted; its counters start again from zero in the new workers, which
+  // the ledger counts as new, and what the old ones counted since the last sample is lost with them. Quick samples
+  // fail during a reload by design (the master re-executes, the runtime socket changes hands): not worth a line.
+  if (!quick) {
+    if (!s && !sample_failing_) spdlog::warn("cloudwatch: cannot read HAProxy's counters: {}", s.error().message);
+    if (s && sample_failing_) spdlog::info("cloudwatch: HAProxy's counters readable again");
+    sample_failing_ = !s;
   }
-  if (!quick && sample_failing_) spdlog::info("cloudwatch: HAProxy's counters readable again");
-  if (!quick) sample_failing_ = false;
+  if (!s) return;
   ledger_.observe(s->sample, s->complete);
   ++samples_in_period_;
 }
