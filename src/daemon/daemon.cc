@@ -130,7 +130,7 @@ void Daemon::cycle() {
   for (auto& o : observers_) o->cycle_ended(end);
   if (events_ != nullptr) events_->cycle_ended(end);
   if (report) {
-    if (failures_ > 0) spdlog::info("cycle succeeded again after {} failure(s)", failures_);
+    faults_.resolve("cycle");  // logs "recovered after N s (M failure(s))" when it was failing
     failures_ = 0;
     last_error_.clear();
     last_discovery_ok_ = std::chrono::steady_clock::now();
@@ -139,7 +139,10 @@ void Daemon::cycle() {
   } else {
     ++failures_;
     last_error_ = report.error().message;
-    spdlog::error("cycle failed (attempt {}), last good state kept: {}", failures_, last_error_);
+    // Logged once when cycles start failing (and once when they work again), not at every retry.
+    if (!faults_.report("cycle", "cycles fail, last good state kept: " + last_error_,
+                        "retried with backoff; see the error for what to fix"))
+      spdlog::debug("cycle failed (attempt {}), last good state kept: {}", failures_, last_error_);
   }
 }
 
@@ -188,15 +191,20 @@ void Daemon::reload_config() {
 }
 
 std::pair<bool, std::string> Daemon::health() const {
+  auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
   auto limit = cfg_.interval * kUnhealthyAfterIntervals;
+  auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(limit) + std::chrono::seconds(1);
+  auto [healthy, faults] = faults_.health(grace, now);
+  // A first cycle that never ends (an AWS call hanging on a dead network) reports no fault: the age of the last
+  // success says it.
   auto ref = last_discovery_ok_.value_or(started_);
-  auto age = std::chrono::steady_clock::now() - ref;
-  if (age <= limit + std::chrono::seconds(1)) return {true, "ok\n"};
+  auto age = now - ref;
+  if (age <= grace) return {healthy, faults};
   std::string why = last_discovery_ok_ ? "no successful cycle for " : "no successful cycle since start, ";
   why += std::to_string(std::chrono::duration_cast<std::chrono::seconds>(age).count()) + "s";
   if (!last_error_.empty()) why += ": " + last_error_;
-  return {false, why + "\n"};
+  return {false, why + "\n" + (faults == "ok\n" ? "" : faults)};
 }
 
 std::string Daemon::status_json() const {
@@ -215,6 +223,15 @@ std::string Daemon::status_json() const {
   nlohmann::json j;
   j["healthy"] = last_error_.empty();
   j["last_error"] = last_error_;
+  j["faults"] = nlohmann::json::array();
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& f : faults_.active()) {
+    j["faults"].push_back({{"key", f.key},
+                           {"message", f.message},
+                           {"remedy", f.remedy},
+                           {"seconds", std::chrono::duration<double>(now - f.since).count()},
+                           {"occurrences", f.occurrences}});
+  }
   j["backends"] = nlohmann::json::array();
   if (last_report_) {
     // The drain book after the last cycle: each drain's start, so the view shows the time left to its timeout.

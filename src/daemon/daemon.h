@@ -20,6 +20,7 @@
 #include "daemon/cycle_observer.h"
 #include "daemon/drain_watch.h"
 #include "daemon/event_source.h"
+#include "daemon/fault_book.h"
 #include "daemon/metrics.h"
 #include "daemon/prometheus_sink.h"
 #include "daemon/sqs_events.h"
@@ -53,8 +54,11 @@ class Daemon {
   void add_event_source(std::unique_ptr<EventSource> source);
   void add_observer(std::unique_ptr<CycleObserver> observer);
 
-  // /healthz: healthy while discovery has succeeded within `unhealthy_after` intervals.
+  // /healthz: healthy while a cycle has succeeded within `unhealthy_after` intervals and no fault in the book is
+  // older than that; the text lists every fault in the book (see FaultBook).
   std::pair<bool, std::string> health() const;
+  // The faults the daemon is living with; edges report into it (and resolve) from any thread.
+  FaultBook& faults() { return faults_; }
   std::string status_json() const;
   Metrics& metrics() { return metrics_; }
 
@@ -77,6 +81,7 @@ class Daemon {
   core::SyncState state_;  // loop thread only
   StateFile state_file_;
   Metrics metrics_;
+  FaultBook faults_;
   PrometheusSink* prometheus_ = nullptr;  // owned by observers_
   std::vector<std::unique_ptr<CycleObserver>> observers_;
   std::vector<std::unique_ptr<EventSource>> sources_;
