@@ -18,8 +18,8 @@ class ClusterE2E : public ::testing::Test {
   }
 
   // A rig of two app instances with a termination hook, and a cluster group "lb" of two nodes: this daemon is the
-  // first, the test plays the second.
-  std::unique_ptr<HookRig> make_rig(int net, const std::string& drain_timeout = "60s") {
+  // first, the test plays the second (without `cluster`: the same rig, the daemon's YAML without the key).
+  std::unique_ptr<HookRig> make_rig(int net, const std::string& drain_timeout = "60s", bool cluster = true) {
     HookRigOptions o;
     o.net = net;
     o.http_checks = false;
@@ -31,7 +31,7 @@ class ClusterE2E : public ::testing::Test {
     auto nodes = r->sim().instances("lb");
     self_ = nodes[0].id;
     other_ = nodes[1].id;
-    write_file(r->yaml_path(), read_file(r->yaml_path()) + "cluster:\n  group: lb\n  node_id: " + self_ + "\n");
+    if (cluster) add_cluster(*r, self_);
     return r;
   }
 
@@ -114,19 +114,54 @@ TEST_F(ClusterE2E, ANodeLeavingTheClusterMidDrainIsNoLongerWaitedFor) {
   EXPECT_EQ(r->action(leaving)->result, "CONTINUE");
 }
 
-TEST_F(ClusterE2E, AClusterOfOneCompletesAsWithoutClusterAndWritesNoTag) {
-  auto r = make_rig(83);
-  ASSERT_TRUE(r->sim().set_lifecycle(other_, "Standby").ok());  // only this node is InService
-  r->start_haproxy();
-  r->start_daemon();
-  ASSERT_TRUE(wait_until([&] { return r->converged() && r->rig().ready_servers().size() == 2; })) << r->log();
-  const std::string leaving = r->newest();
-  ASSERT_TRUE(r->sim().set_desired("app", 1).ok());
-  ASSERT_TRUE(wait_until([&] { return r->completed(leaving); }, 10s)) << r->log();
-  EXPECT_EQ(r->action(leaving)->completed_by, "CompleteLifecycleAction");
-  EXPECT_EQ(r->sim().calls("CreateTags"), 0u);
-  EXPECT_EQ(r->sim().calls("DescribeTags"), 0u) << "a cluster of one reads no records";
-  EXPECT_TRUE(records(*r, leaving).empty());
+// A cluster of one (this node alone InService) behaves exactly as without `cluster`: the same AWS calls (no tag
+// call), and the hook completed in the very cycle that removed the drained server, as without `cluster`.
+TEST_F(ClusterE2E, AClusterOfOneBehavesExactlyAsWithoutCluster) {
+  struct Seen {
+    std::set<std::string> actions;  // the AWS calls the daemon made
+    uint64_t completions = 0, heartbeats = 0;
+    std::string reason;  // of the completion, in the daemon's log
+  };
+  auto scale_in = [&](int net, bool cluster) {
+    Seen seen;
+    auto r = make_rig(net, "60s", cluster);
+    EXPECT_TRUE(r->sim().set_lifecycle(other_, "Standby").ok());  // only this node is InService
+    r->start_haproxy();
+    r->start_daemon();
+    if (!wait_until([&] { return r->converged() && r->rig().ready_servers().size() == 2; })) {
+      ADD_FAILURE() << r->log();
+      return seen;
+    }
+    const std::string leaving = r->newest();
+    EXPECT_TRUE(r->sim().set_desired("app", 1).ok());
+    if (!wait_until([&] { return r->completed(leaving); }, 10s)) {
+      ADD_FAILURE() << "not completed\n" << r->log();
+      return seen;
+    }
+    EXPECT_EQ(r->action(leaving)->completed_by, "CompleteLifecycleAction");
+    const double c = cycles(*r);
+    EXPECT_TRUE(wait_until([&] { return cycles(*r) >= c + 2; })) << "two more cycles: any later call counts too";
+    for (const auto& [action, n] : r->sim().all_calls()) seen.actions.insert(action);
+    seen.completions = r->sim().calls("CompleteLifecycleAction");
+    seen.heartbeats = r->sim().calls("RecordLifecycleActionHeartbeat");
+    std::smatch m;
+    const std::string log = r->log();
+    if (std::regex_search(log, m, std::regex("lifecycle hook drain of app completed for " + leaving +
+                                             " with CONTINUE \\(([^)]*)\\)")))
+      seen.reason = m[1];
+    EXPECT_TRUE(records(*r, leaving).empty());  // the test's own DescribeTags, after the daemon's calls were read
+    return seen;
+  };
+  const Seen one = scale_in(83, true);
+  const Seen plain = scale_in(186, false);
+  EXPECT_EQ(one.actions, plain.actions);
+  EXPECT_FALSE(one.actions.contains("CreateTags"));
+  EXPECT_FALSE(one.actions.contains("DescribeTags")) << "a cluster of one reads no records";
+  EXPECT_EQ(one.completions, 1u);
+  EXPECT_EQ(plain.completions, 1u);
+  EXPECT_EQ(one.heartbeats, plain.heartbeats);
+  EXPECT_EQ(plain.reason, "drained and removed") << "completed in the cycle that removed the server";
+  EXPECT_EQ(one.reason, plain.reason);
 }
 
 TEST_F(ClusterE2E, ANodeThatNeverFinishesIsWaitedForUntilTheDrainTimeout) {
