@@ -17,7 +17,11 @@
 // completes it and the server dies --terminating after that; --queue NAME creates an SQS queue that receives the
 // hook's notifications and the EventBridge events. RESULT.json then also holds every terminating lifecycle action
 // begun during the churn: how each ended (CompleteLifecycleAction, timeout, still waiting) and Terminating:Wait ->
-// completion. --instance-delay-ms with --stream: every answer's headers leave at once and its body over the delay.
+// completion. --instance-delay-ms with --stream: every answer's headers leave at once and its body over the delay; a
+// request may ask for its own delay with ?delay_ms=N (streamed the same way).
+//
+// Several load balancers (bench row cluster): --lb-group NAME --lb-nodes N adds a group of N instances that never
+// churns, the load balancers' own group (`cluster: {group: NAME}`); their ids are in GET /_sim/state.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -67,6 +71,8 @@ int main(int argc, char** argv) {
   uint64_t seed = 42;
   std::string hook, queue;
   int hook_heartbeat = 60;
+  std::string lb_group;
+  int lb_nodes = 2;
   CLI::App app{"churn_bench: the AWS simulator with a seeded group churn and launch-to-first-request latencies"};
   app.add_option("--port-file", port_file, "write the simulator's API port here once listening")->required();
   app.add_option("--out", out_file, "write the JSON result here on SIGTERM")->required();
@@ -87,6 +93,8 @@ int main(int argc, char** argv) {
   app.add_option("--hook", hook, "a terminating lifecycle hook of this name on the group");
   app.add_option("--hook-heartbeat", hook_heartbeat, "its HeartbeatTimeout, seconds")->capture_default_str();
   app.add_option("--queue", queue, "an SQS queue for the hook's notifications and EventBridge events");
+  app.add_option("--lb-group", lb_group, "a group of load balancers (never churned) of this name");
+  app.add_option("--lb-nodes", lb_nodes, "its instances")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto p = hasg::parse_duration_ms(pending), t = hasg::parse_duration_ms(terminating),
@@ -130,6 +138,7 @@ int main(int argc, char** argv) {
   } else if (!check(sim.create_group("app", initial))) {
     return 1;
   }
+  if (!lb_group.empty() && !check(sim.create_group(lb_group, lb_nodes))) return 1;
   std::signal(SIGUSR1, on_usr1);
   std::signal(SIGTERM, on_stop);
   std::signal(SIGINT, on_stop);
@@ -197,9 +206,11 @@ int main(int argc, char** argv) {
   // haproxy-asg completed them.
   std::vector<double> wait_ms;
   std::map<std::string, int> ended;
+  int completed_continue = 0;
   for (const auto& a : sim.lifecycle_actions()) {
     if (a.transition != hasg::sim::kTerminatingTransition || a.entered_wait < churn_start) continue;
     ++ended[a.completed_by.empty() ? "waiting" : a.completed_by];
+    if (a.completed_by == "CompleteLifecycleAction" && a.result == "CONTINUE") ++completed_continue;
     if (a.completed && a.completed_by == "CompleteLifecycleAction")
       wait_ms.push_back(std::chrono::duration<double, std::milli>(*a.completed - a.entered_wait).count());
   }
@@ -218,6 +229,7 @@ int main(int argc, char** argv) {
       {"in_service_unix_ms", in_service_unix_ms},
       {"lifecycle",
        {{"completed", ended["CompleteLifecycleAction"]},
+        {"completed_continue", completed_continue},
         {"timeout", ended["timeout"]},
         {"waiting", ended["waiting"]},
         {"other", ended["terminated"]},

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
 #
-#   bench/run.sh                    # build if needed, then every row (about 8 minutes)
+#   bench/run.sh                    # build if needed, then every row (about 10 minutes)
 #   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook
-#                                   # health cloudwatch tls)
+#                                   # cluster health cloudwatch tls)
 #   bench/run.sh --no-build calls   # skip the build step
 #   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
 #
 # Environment: BENCH_BUILD_DIR (default build-bench), BENCH_CHURN_SECONDS (60), BENCH_SEED (42),
-# BENCH_ROUNDS (3, throughput rounds), BENCH_HOOKS_SECONDS (30: the churn of the hooks, events, nohook rows).
+# BENCH_ROUNDS (3, throughput rounds), BENCH_HOOKS_SECONDS (30: the churn of the hooks, events, nohook rows),
+# BENCH_CLUSTER_SECONDS (30: the churn of each of the cluster row's two runs).
 # Loopback only: every bind, server and request is on 127.0.0.0/8.
 # See bench/README.md for what each row measures and how.
 set -uo pipefail
@@ -21,10 +22,10 @@ ROUNDS=${BENCH_ROUNDS:-3}
 HAPROXY_BIN=/usr/sbin/haproxy
 WRK=/usr/bin/wrk
 PY=/usr/bin/python3
-ALL_ROWS=(churn calls apply footprint throughput hooks events nohook health cloudwatch tls)
+ALL_ROWS=(churn calls apply footprint throughput hooks events nohook cluster health cloudwatch tls)
 CR_ARGS=()
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 BUILD_FIRST=1
 KEEP=0
@@ -34,7 +35,7 @@ for a in "$@"; do
     -h|--help) usage; exit 0 ;;
     --no-build) BUILD_FIRST=0 ;;
     --keep) KEEP=1 ;;
-    churn|calls|apply|footprint|throughput|hooks|events|nohook|health|cloudwatch|tls) ROWS+=("$a") ;;
+    churn|calls|apply|footprint|throughput|hooks|events|nohook|cluster|health|cloudwatch|tls) ROWS+=("$a") ;;
     *) echo "bench/run.sh: unknown argument '$a' (rows: ${ALL_ROWS[*]})" >&2; exit 2 ;;
   esac
 done
@@ -410,6 +411,122 @@ bench_nohook() {
     else
       row "$label: failed requests" "$CH_FAIL of $CH_REQ ($CH_RPS req/s)" "(baseline)" "-"
     fi
+  done
+}
+
+# ---- row: two load balancers, one group (issue 10) ----------------------------------------------------------------
+# Two HAProxies, each with its own `haproxy-asg run`, in front of one group with a termination hook. The clients of
+# node 1 ask for 0.5 s answers, those of node 2 for 3 s answers (?delay_ms=, streamed: a cut answer cannot be
+# retried); a departing instance dies 0.5 s after its hook completes; a change every 3 s. Run "cluster": both daemons
+# with `cluster: {group: lb, node_id}` (the simulated group lb of two InService instances is the balancers' group), so
+# the hook completes once both drained the instance. Run "alone": no `cluster:`, each node completes the hook as soon
+# as it drained the instance itself, so node 1 lets it die under node 2's answers in flight (the demonstration).
+CLUSTER_S=${BENCH_CLUSTER_SECONDS:-30}
+# cluster_run VARIANT NET: VARIANT "cluster" or "alone". Sets CL_REQ[n] CL_RPS[n] CL_FAIL[n] CL_BAD[n] CL_SERR_TEXT[n]
+# CL_DONE_LOG[n] CL_ALREADY_LOG[n] CL_RECORDS_LOG[n] CL_TIMEOUT_LOG[n] (node n = 1, 2) and LC_* from the simulator.
+cluster_run() {
+  local variant=$1 net=$2 d=$WORK/cluster-$1 iport sim_port churn_pid secs=$CLUSTER_S n nd fport mport
+  local ids=() fports=() wpids=() delays=(500 3000) req rps bad serr
+  mkdir -p "$d"
+  iport=$(free_port)
+  bg_start "$d/sim.log" "$CHURN" --port-file "$d/sim.port" --out "$d/churn.json" --instance-port "$iport" \
+     --instance-net "$net" --pending 500ms --terminating 500ms --period 3s --duration "$secs" --seed "$SEED" \
+     --initial 5 --min 2 --max 10 --stream --delay-jitter-ms 100 --hook drain --hook-heartbeat 60 \
+     --lb-group lb --lb-nodes 2
+  churn_pid=$LAST_PID
+  wait_for 10 test -s "$d/sim.port" || { echo "churn_bench did not start" >&2; cat "$d/sim.log" >&2; return 1; }
+  sim_port=$(cat "$d/sim.port")
+  aws_env "$sim_port"
+  sleep 0.7  # the first instances leave Pending
+  mapfile -t ids < <(curl -s --max-time 5 "http://127.0.0.1:$sim_port/_sim/state" |
+                     jq -r '.groups[] | select(.name == "lb") | .instances[] | select(.lifecycle == "InService") | .id')
+  ((${#ids[@]} == 2)) || { echo "bench/run.sh: the balancers' group lb has ${#ids[@]} InService instances, not 2" >&2; return 1; }
+  for n in 1 2; do
+    nd=$d/node$n
+    mkdir -p "$nd"
+    fport=$(free_port); mport=$(free_port)
+    fports+=("$fport")
+    { global_section "$nd"; defaults_section; cat <<EOF
+frontend web
+    bind 127.0.0.1:$fport
+    default_backend app
+
+backend app
+    balance roundrobin
+    option httpchk GET /
+EOF
+    } >"$nd/haproxy.cfg.template"
+    # drain_timeout 10s: node 2's 3 s answers drain well within it.
+    { yaml_head "$nd" 1s "$mport"; cat <<EOF
+  - backend: app
+    group: app
+    port: $iport
+    server_options: $CHURN_SERVER_OPTIONS
+    drain_timeout: 10s
+    lifecycle_hooks: {terminating: drain}
+EOF
+      [[ $variant == cluster ]] && printf 'cluster:\n  group: lb\n  node_id: %s\n' "${ids[n - 1]}"
+    } >"$nd/haproxy-asg.yaml"
+    "$HASG" once --config "$nd/haproxy-asg.yaml" >"$nd/once.log" 2>&1 || { cat "$nd/once.log" >&2; return 1; }
+    start_haproxy "$nd" || return 1
+    start_daemon "$nd" "$mport" || return 1
+  done
+  for n in 1 2; do
+    wait_for 10 curl -sf --max-time 2 "http://127.0.0.1:${fports[n - 1]}/" || { echo "no answer through HAProxy $n" >&2; return 1; }
+  done
+  sleep 2
+  kill -USR1 "$churn_pid"
+  # wrk runs the churn and 8 s more: the last scale-in's hooks complete and its 3 s answers end within it.
+  for n in 1 2; do
+    bg_start "$d/wrk$n.txt" timeout $((secs + 40)) "$WRK" -t2 -c40 -d$((secs + 8))s --timeout 10s \
+      "http://127.0.0.1:${fports[n - 1]}/?delay_ms=${delays[n - 1]}"
+    wpids+=("$LAST_PID")
+  done
+  for n in 1 2; do wait "${wpids[n - 1]}" 2>/dev/null; done
+  kill -TERM "$churn_pid"
+  wait_for 20 test -s "$d/churn.json"
+  bg_stop_all
+  [[ -s $d/churn.json ]] || { echo "churn_bench wrote no result" >&2; return 1; }
+  for n in 1 2; do
+    read -r req rps bad serr < <(parse_wrk "$d/wrk$n.txt")
+    CL_REQ[n]=$req CL_RPS[n]=$rps CL_BAD[n]=$bad CL_FAIL[n]=$((bad + serr))
+    CL_SERR_TEXT[n]=$(awk -F': ' '/Socket errors:/ {print $2}' "$d/wrk$n.txt"); CL_SERR_TEXT[n]=${CL_SERR_TEXT[n]:-none}
+    CL_DONE_LOG[n]=$(grep -c 'lifecycle hook .* completed for' "$d/node$n/daemon.log")
+    CL_ALREADY_LOG[n]=$(grep -c 'no action waits for .* (completed elsewhere)' "$d/node$n/daemon.log")
+    CL_RECORDS_LOG[n]=$(grep -c 'cluster: recorded ' "$d/node$n/daemon.log")
+    CL_TIMEOUT_LOG[n]=$(grep -c 'drain timeout .* passed waiting for' "$d/node$n/daemon.log")
+  done
+  CH_CHANGES=$(jq -r '.changes' "$d/churn.json"); CH_TERMINATED=$(jq -r '.terminated' "$d/churn.json")
+  read -r LC_DONE LC_CONTINUE LC_TIMEOUT LC_WAITING LC_OTHER LC_P50 LC_P99 LC_MAX < <(jq -r '.lifecycle |
+    "\(.completed) \(.completed_continue) \(.timeout) \(.waiting) \(.other) \(.wait_ms.p50) \(.wait_ms.p99) \(.wait_ms.max)"' "$d/churn.json")
+  return 0
+}
+
+bench_cluster() {
+  local variant label n net failed hooks
+  for variant in cluster alone; do
+    if [[ $variant == cluster ]]; then label="cluster, 2 nodes"; net=75; else label="cluster, each node alone"; net=76; fi
+    echo "== $label: termination hook; node 1's clients get 0.5 s answers, node 2's 3 s answers (wrk -c40 each); instances die 0.5 s after their hook completes; a change every 3 s for $CLUSTER_S s"
+    CL_REQ=() CL_RPS=() CL_FAIL=() CL_BAD=() CL_SERR_TEXT=() CL_DONE_LOG=() CL_ALREADY_LOG=() CL_RECORDS_LOG=() CL_TIMEOUT_LOG=()
+    if ! cluster_run "$variant" "$net"; then row "$label" "FAILED TO RUN" "" "MISS"; cleanup; continue; fi
+    for n in 1 2; do
+      detail "$label: node $n ($([[ $n == 1 ]] && echo 0.5 || echo 3) s answers): ${CL_REQ[n]} requests, ${CL_RPS[n]} req/s; non-2xx/3xx ${CL_BAD[n]}, socket errors $((CL_FAIL[n] - CL_BAD[n])) (${CL_SERR_TEXT[n]}); daemon log: ${CL_DONE_LOG[n]} hooks completed, ${CL_ALREADY_LOG[n]} 'completed elsewhere' (no active action), ${CL_RECORDS_LOG[n]} drain records written, ${CL_TIMEOUT_LOG[n]} completed at the drain timeout"
+    done
+    detail "$label: $CH_CHANGES group changes, $CH_TERMINATED instances terminated; terminating lifecycle actions: $LC_DONE completed by CompleteLifecycleAction ($LC_CONTINUE CONTINUE), $LC_TIMEOUT timed out, $LC_WAITING still waiting at the end, $LC_OTHER other; Terminating:Wait->completion p50 $(fcalc %.0f "$LC_P50") ms, p99 $(fcalc %.0f "$LC_P99") ms, max $(fcalc %.0f "$LC_MAX") ms"
+    failed="${CL_FAIL[1]} of ${CL_REQ[1]} / ${CL_FAIL[2]} of ${CL_REQ[2]}"
+    hooks="$LC_DONE completed ($LC_CONTINUE CONTINUE), $LC_TIMEOUT timed out, $LC_WAITING still waiting"
+    if [[ $variant == cluster ]]; then
+      row "$label: failed requests node 1 (0.5 s) / node 2 (3 s)" "$failed" "0" \
+          "$(verdict "${CL_FAIL[1]} + ${CL_FAIL[2]} == 0 && ${CL_REQ[1]} > 0 && ${CL_REQ[2]} > 0")"
+      row "$label: hooks completed / timed out" "$hooks" "0 timed out" \
+          "$(verdict "$LC_TIMEOUT == 0 && $LC_WAITING == 0 && $LC_DONE > 0 && $LC_CONTINUE == $LC_DONE")"
+      row "$label: Terminating:Wait->completion p50 / p99" "$(fcalc %.0f "$LC_P50") / $(fcalc %.0f "$LC_P99") ms" "(report)" "-"
+    else
+      row "$label: failed requests node 1 (0.5 s) / node 2 (3 s)" "$failed" "> 0 (the demonstration)" \
+          "$(verdict "${CL_FAIL[1]} + ${CL_FAIL[2]} > 0")"
+      row "$label: hooks completed / timed out" "$hooks" "(report)" "-"
+    fi
+    cleanup
   done
 }
 

@@ -48,6 +48,7 @@ constexpr size_t kMaxOutBytes = 256 * 1024;    // stop reading a pipelining clie
 constexpr size_t kMaxPending = 1024;           // same, for answers waiting out delay_ms
 constexpr size_t kAcceptBatch = 64;            // accepts per listener event, so one busy listener cannot starve others
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);  // after EMFILE: retry later instead of spinning
+constexpr int kMaxAskedDelayMs = 60000;        // the most a request may ask for with ?delay_ms=
 
 std::string errno_text(int e) { return std::system_category().message(e); }
 
@@ -79,7 +80,34 @@ struct Request {
   bool http10 = false;
   bool keep_alive = true;
   size_t content_length = 0;
+  int delay_ms = -1;     // ?delay_ms=N in the target: this answer's delay instead of the instance's
 };
+
+// The value of ?delay_ms=N (or &delay_ms=N) in a request target: -1 when absent, -2 when not a number of at most
+// kMaxAskedDelayMs.
+int asked_delay(std::string_view target) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return -1;
+  std::string_view query = target.substr(q + 1);
+  constexpr std::string_view kKey = "delay_ms=";
+  for (size_t at = 0; at < query.size();) {
+    size_t amp = query.find('&', at);
+    std::string_view param = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+    if (param.starts_with(kKey)) {
+      std::string_view v = param.substr(kKey.size());
+      if (v.empty() || v.size() > 5) return -2;
+      int n = 0;
+      for (char c : v) {
+        if (c < '0' || c > '9') return -2;
+        n = n * 10 + (c - '0');
+      }
+      return n <= kMaxAskedDelayMs ? n : -2;
+    }
+    if (amp == std::string_view::npos) break;
+    at = amp + 1;
+  }
+  return -1;
+}
 
 Request parse_head(std::string_view head) {
   Request r;
@@ -97,6 +125,8 @@ Request parse_head(std::string_view head) {
     return r;
   }
   r.head = method == "HEAD";
+  r.delay_ms = asked_delay(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  if (r.delay_ms == -2) return r;
   bool saw_close = false, saw_keep_alive = false;
   while (eol != std::string_view::npos) {
     size_t start = eol + 1;
@@ -169,6 +199,7 @@ struct Pending {
   bool http10;
   bool head;
   bool tail = false;  // a streamed answer's second part: the rest of the body
+  bool streamed = false;  // the head part of a streamed answer: the body's first byte only
 };
 
 struct Conn {
@@ -362,11 +393,14 @@ void InstanceFleet::Impl::on_timer(uint64_t token, Clock::time_point now) {
 }
 
 void InstanceFleet::Impl::parse(Conn& c, uint64_t token, Clock::time_point now) {
-  int delay = c.inst->delay_ms;
-  if (c.inst->jitter_ms > 0)
-    delay = std::max(0, delay + static_cast<int>(jitter() % static_cast<uint64_t>(2 * c.inst->jitter_ms + 1)) -
-                            c.inst->jitter_ms);
-  const auto due = now + std::chrono::milliseconds(delay);
+  // An answer's delay: the instance's, or the one its request asked for (?delay_ms=N), spread by the jitter.
+  auto delay_of = [&](int base) {
+    if (c.inst->jitter_ms > 0)
+      base = std::max(0, base + static_cast<int>(jitter() % static_cast<uint64_t>(2 * c.inst->jitter_ms + 1)) -
+                             c.inst->jitter_ms);
+    return base;
+  };
+  const auto due = now + std::chrono::milliseconds(delay_of(c.inst->delay_ms));
   std::string_view in = c.in;
   size_t pos = 0;
   while (!c.stop_reading) {
@@ -394,11 +428,13 @@ void InstanceFleet::Impl::parse(Conn& c, uint64_t token, Clock::time_point now) 
       break;
     }
     c.skip = r.content_length;
-    if (c.inst->stream && c.inst->delay_ms > 0 && !r.head) {  // streamed: started now, finished at `due`
-      queue(c, token, Pending{now, Answer::kOk, r.keep_alive, r.http10, false}, now);
-      queue(c, token, Pending{due, Answer::kOk, r.keep_alive, r.http10, false, true}, now);
+    const int base = r.delay_ms >= 0 ? r.delay_ms : c.inst->delay_ms;
+    const auto answer_due = r.delay_ms >= 0 ? now + std::chrono::milliseconds(delay_of(base)) : due;
+    if (c.inst->stream && base > 0 && !r.head) {  // streamed: started now, finished at `answer_due`
+      queue(c, token, Pending{now, Answer::kOk, r.keep_alive, r.http10, false, false, true}, now);
+      queue(c, token, Pending{answer_due, Answer::kOk, r.keep_alive, r.http10, false, true}, now);
     } else {
-      queue(c, token, Pending{due, Answer::kOk, r.keep_alive, r.http10, r.head}, now);
+      queue(c, token, Pending{answer_due, Answer::kOk, r.keep_alive, r.http10, r.head}, now);
     }
     if (!r.keep_alive) c.stop_reading = c.close_after = true;
   }
@@ -421,7 +457,7 @@ void InstanceFleet::Impl::emit(Conn& c, const Pending& p) {
     return;
   }
   const Instance& inst = *c.inst;
-  const bool streamed = inst.stream && inst.delay_ms > 0 && !p.head;
+  const bool streamed = p.streamed;
   if (p.tail) {
     c.out.append(inst.body, 1);  // the streamed body's rest
     return;

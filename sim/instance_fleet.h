@@ -25,6 +25,8 @@ class InstanceFleet {
   // line, headers and the body's first byte leave at once and the rest of the body `delay_ms` later (a response in
   // flight that a dying server cuts, which HAProxy cannot retry); `jitter_ms` spreads each answer's delay uniformly
   // over delay_ms +- jitter_ms (constant delays keep a closed-loop load generator's connections in lockstep).
+  // A request may ask for its own delay in its target's query, `?delay_ms=N` (0-60000; streamed and spread as
+  // above): several load balancers' clients of one fleet can then wait 0.5 s and 3 s on the same instances.
   Status start(const std::string& id, const std::string& address, int port, int delay_ms = 0, bool stream = false,
                int jitter_ms = 0);
   // Stops serving: closes the listener and resets every open connection, as a dying machine would.

@@ -48,7 +48,9 @@ struct ServerStat {
 
 class HookRig {
  public:
-  explicit HookRig(const HookRigOptions& o) : options_(o) {
+  // With `shared`, a second load balancer (its own HAProxy, YAML and daemon) in front of the group of another rig's
+  // simulator; the simulator options of `o` are then that simulator's.
+  explicit HookRig(const HookRigOptions& o, sim::Simulator* shared = nullptr) : options_(o) {
     sim::SimOptions so;
     so.instance_net = o.net;
     so.instance_delay_ms = o.delay_ms;
@@ -57,7 +59,8 @@ class HookRig {
     listen_port_ = free_port();
     rig_ = std::make_unique<SyncRig>(so, o.desired,
                                      o.backend_yaml + o.top_yaml + "listen: 127.0.0.1:" +
-                                         std::to_string(listen_port_) + "\n");
+                                         std::to_string(listen_port_) + "\n",
+                                     shared);
     std::string yaml = read_file(yaml_path());
     yaml = std::regex_replace(yaml, std::regex("interval: 1s"), "interval: " + o.interval);
     yaml = std::regex_replace(yaml, std::regex("drain_timeout: 2s"), "drain_timeout: " + o.drain_timeout);

@@ -26,12 +26,19 @@ class SyncRig {
       : SyncRig(options_for(instance_net), desired, extra_yaml) {}
 
   // With simulator options of the test's choosing (slow instances, hook seconds, termination delay); an
-  // instance_port of 0 gets a free port.
-  SyncRig(sim::SimOptions opt, int desired, const std::string& extra_yaml) {
-    if (opt.instance_port == 0) opt.instance_port = free_port();
-    sim_ = std::make_unique<sim::Simulator>(opt);
-    EXPECT_TRUE(sim_->start().ok());
-    EXPECT_TRUE(sim_->create_group("app", desired).ok());
+  // instance_port of 0 gets a free port. With `shared`, another rig's simulator (already serving group "app") is
+  // used instead, and `opt` and `desired` are not: a second load balancer in front of the same group.
+  SyncRig(sim::SimOptions opt, int desired, const std::string& extra_yaml, sim::Simulator* shared = nullptr) {
+    if (shared != nullptr) {
+      sim_ = shared;
+      opt = shared->options();
+    } else {
+      if (opt.instance_port == 0) opt.instance_port = free_port();
+      owned_sim_ = std::make_unique<sim::Simulator>(opt);
+      sim_ = owned_sim_.get();
+      EXPECT_TRUE(sim_->start().ok());
+      EXPECT_TRUE(sim_->create_group("app", desired).ok());
+    }
     frontend_port_ = free_port();
     write_file(tmp_.file("haproxy.cfg.template"), template_text());
     write_file(tmp_.file("haproxy-asg.yaml"), "interval: 1s\n"
@@ -173,7 +180,8 @@ class SyncRig {
 
  private:
   TempDir tmp_;
-  std::unique_ptr<sim::Simulator> sim_;
+  std::unique_ptr<sim::Simulator> owned_sim_;
+  sim::Simulator* sim_ = nullptr;
   int frontend_port_ = 0;
   std::unique_ptr<Process> haproxy_;
 };

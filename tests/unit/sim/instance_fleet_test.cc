@@ -261,6 +261,35 @@ TEST(InstanceFleet, DelayHoldsEachAnswer) {
   }
 }
 
+// A request may ask for its own delay (?delay_ms=N): streamed like the instance's own, the head at once and the
+// body's rest later, while requests asking nothing are answered at the instance's pace (here at once).
+TEST(InstanceFleet, DelayAskedByTheRequest) {
+  InstanceFleet fleet;
+  int port = test::free_port();
+  ASSERT_TRUE(fleet.start("i-asked", "127.0.0.4", port, 0, /*stream=*/true).ok());
+  Client slow("127.0.0.4", port);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(slow.send("GET /?x=1&delay_ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // Another connection asking nothing is answered while the slow answer is still open.
+  EXPECT_EQ(get_body("127.0.0.4", port), "i-asked\n");
+  auto r = slow.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "i-asked\n");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+  // Streamed: the head and the body's first byte leave at once, before the rest.
+  auto t1 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(slow.send("GET /?delay_ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  int err = 0;
+  EXPECT_EQ(slow.recv_raw(&err), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, std::chrono::milliseconds(1500)) << "the head came first";
+  // A delay that is not a number of at most 60000 ms is a bad request.
+  Client bad("127.0.0.4", port);
+  ASSERT_TRUE(bad.send("GET /?delay_ms=abc HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto b = bad.read();
+  ASSERT_TRUE(b);
+  EXPECT_NE(b->head.find("400 Bad Request"), std::string::npos) << b->head;
+}
+
 TEST(InstanceFleet, StartErrors) {
   InstanceFleet fleet;
   int port = test::free_port();
