@@ -1,5 +1,7 @@
 #include "cli/session.h"
 
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "daemon/state_file.h"
@@ -8,7 +10,13 @@ namespace hasg::cli {
 
 Result<daemon::CycleReport> Session::cycle(bool dry_run) {
   core::SyncState state = dry_run ? daemon::StateFile(cfg.state_file).load() : core::SyncState{};
-  return edges.syncer->run(state, dry_run).report;
+  auto out = edges.syncer->run(state, dry_run);
+  // The daemon books these as faults; a one-shot run says them once (HAProxy not running is what `once` before
+  // HAProxy's start expects, and `plan` prints it).
+  if (out.report && !dry_run)
+    for (const auto& f : out.faults)
+      if (f.key != "haproxy.runtime") spdlog::error("{}: {} ({})", f.key, f.message, f.remedy);
+  return std::move(out.report);
 }
 
 Result<Session> open_session(const std::string& config_path) {

@@ -243,7 +243,7 @@ class Parser {
       const char* b = s.data() + colon + 1;
       const char* e = s.data() + s.size();
       auto [p, ec] = std::from_chars(b, e, port);
-      good = ec == std::errc() && p == e && port >= 1 && port <= 65535;
+      good = ec == std::errc() && p == e && port >= 0 && port <= 65535;  // 0: any free port (its start line says which)
     }
     if (!good) fail(v, key, "expected HOST:PORT like 127.0.0.1:9717, got " + kind(v));
   }

@@ -4,6 +4,20 @@
 
 namespace hasg::core {
 
+TimePoint anchored_now(TimePoint wall_at_anchor, std::chrono::steady_clock::time_point steady_at_anchor,
+                       std::chrono::steady_clock::time_point steady_now) {
+  return wall_at_anchor + std::chrono::duration_cast<Clock::duration>(steady_now - steady_at_anchor);
+}
+
+Clock::time_point Clock::now() noexcept {
+  struct Anchor {
+    TimePoint wall = std::chrono::system_clock::now();
+    std::chrono::steady_clock::time_point steady = std::chrono::steady_clock::now();
+  };
+  static const Anchor anchor;
+  return anchored_now(anchor.wall, anchor.steady, std::chrono::steady_clock::now());
+}
+
 void classify(Member& m, bool described) {
   m.served = false;
   if (m.lifecycle_state != "InService") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,8 +14,26 @@
 
 namespace hasg::core {
 
-using Clock = std::chrono::system_clock;
+// The time drains, hooks and health deadlines are counted in: wall-clock time points (the state file keeps them as
+// milliseconds since the epoch, so a restart resumes them), but advancing with the steady clock from the first
+// reading on. A step of the system clock (NTP correcting a wrong clock, an operator's `date -s`) would otherwise end
+// every drain at once when it jumps forward (sessions cut) or hold them for the jump's length when it goes back.
+// Across a restart the anchor is read again: a jump while haproxy-asg was down shifts drains by the jump.
+struct Clock {
+  using duration = std::chrono::system_clock::duration;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::system_clock::time_point;
+  static constexpr bool is_steady = false;
+  static time_point now() noexcept;
+  static std::time_t to_time_t(time_point t) noexcept { return std::chrono::system_clock::to_time_t(t); }
+  static time_point from_time_t(std::time_t t) noexcept { return std::chrono::system_clock::from_time_t(t); }
+};
 using TimePoint = Clock::time_point;
+
+// Clock::now() given its anchor (the wall and steady clocks read together once) and the steady clock now.
+TimePoint anchored_now(TimePoint wall_at_anchor, std::chrono::steady_clock::time_point steady_at_anchor,
+                       std::chrono::steady_clock::time_point steady_now);
 
 // One instance of an Auto Scaling group, as discovery saw it.
 struct Member {

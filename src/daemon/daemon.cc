@@ -114,7 +114,17 @@ void Daemon::cycle() {
   // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file) and then sleeps
   // for an interval: give the freed pages back instead of keeping them resident until the next cycle.
   malloc_trim(0);
-  state_file_.save(state_);  // also after a failure: a reload that failed must stay pending across a restart
+  // Also after a failure: a reload that failed must stay pending across a restart.
+  if (auto st = state_file_.save(state_); !st)
+    faults_.report("state_file", st.error().message,
+                   "let haproxy-asg write " + cfg_.state_file +
+                       " and its directory (permissions, a read-only mount, free space); until then drains in "
+                       "progress and a pending reload live in memory only, and a restart of haproxy-asg forgets them");
+  else
+    faults_.resolve("state_file");
+  // The HAProxy and file edges' faults, each under its own key (logged once when it starts and when it ends).
+  for (const auto& f : outcome.faults) faults_.report(f.key, f.message, f.remedy);
+  for (const auto& k : outcome.working) faults_.resolve(k);
   watch_drains(outcome.report ? &*outcome.report : nullptr);
   std::lock_guard lock(mu_);
   auto& report = outcome.report;
@@ -139,8 +149,10 @@ void Daemon::cycle() {
   } else {
     ++failures_;
     last_error_ = report.error().message;
-    // Logged once when cycles start failing (and once when they work again), not at every retry.
-    if (!faults_.report("cycle", "cycles fail, last good state kept: " + last_error_,
+    // Logged once when cycles start failing (and once when they work again), not at every retry; a failure at an
+    // edge that has its own key (booked above) is not booked twice.
+    if (!outcome.faults.empty() ||
+        !faults_.report("cycle", "cycles fail, last good state kept: " + last_error_,
                         "retried with backoff; see the error for what to fix"))
       spdlog::debug("cycle failed (attempt {}), last good state kept: {}", failures_, last_error_);
   }
@@ -149,9 +161,11 @@ void Daemon::cycle() {
 void Daemon::reload_config() {
   auto fresh = config::load_config(config_path_);
   if (!fresh) {
-    spdlog::error("SIGHUP: keeping the running configuration: {}", fresh.error().message);
+    faults_.report("config", "SIGHUP: keeping the running configuration: " + fresh.error().message,
+                   "fix " + config_path_ + " where the error says, then send SIGHUP again (a restart would fail on it)");
     return;
   }
+  faults_.resolve("config");
   if (fresh->listen != cfg_.listen) spdlog::warn("SIGHUP: a new listen address takes effect after a restart");
   if (fresh->state_file != cfg_.state_file) spdlog::warn("SIGHUP: a new state_file takes effect after a restart");
   // Only the loop thread (this one) touches the syncer and the edges; the endpoint's threads read cfg_ under mu_.
@@ -331,8 +345,12 @@ int Daemon::run() {
     stop_sources();
     return 1;
   }
+  // The bound address, not the configured one: with port 0 (tests), this line is how the port is found.
+  std::string listening = cfg_.listen;
+  if (auto colon = listening.rfind(':'); colon != std::string::npos)
+    listening = listening.substr(0, colon + 1) + std::to_string(endpoint.port());
   spdlog::info("haproxy-asg running: {} backend(s), interval {} ms, metrics on http://{}/metrics",
-               cfg_.backends.size(), cfg_.interval.count(), cfg_.listen);
+               cfg_.backends.size(), cfg_.interval.count(), listening);
   for (;;) {
     cycle();
     auto deadline = std::chrono::steady_clock::now() + next_wait();

@@ -1,6 +1,9 @@
 #include "daemon/haproxy_control.h"
 
+#include <cctype>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 #include <optional>
 
 #include "haproxy/config_file.h"
@@ -37,6 +40,42 @@ class SocketControl : public HaproxyControl {
   haproxy::RuntimeClient client_;
 };
 
+// `haproxy -c` names lines of the staged render ("[haproxy.cfg.haproxy-asg-new:12]"); the operator edits the
+// template. The render is the template with server lines inserted, so walking both in step maps each line the
+// template has to its own line: "[haproxy.cfg.haproxy-asg-new:12] (haproxy.cfg.template:12)".
+std::string with_template_lines(std::string message, const std::string& staged_path, const std::string& rendered,
+                                const std::string& template_path, const std::string& template_text) {
+  auto lines = [](const std::string& t) {
+    std::vector<std::string_view> out;
+    size_t start = 0;
+    while (start < t.size()) {
+      size_t end = t.find('\n', start);
+      if (end == std::string::npos) end = t.size();
+      out.push_back(std::string_view(t).substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  const auto r = lines(rendered);
+  const auto t = lines(template_text);
+  std::vector<size_t> template_line(r.size() + 1, 0);  // by rendered line (1-based); 0: a line haproxy-asg wrote
+  for (size_t i = 0, j = 0; i < r.size(); ++i)
+    if (j < t.size() && r[i] == t[j]) template_line[i + 1] = ++j;
+  const std::string tag = staged_path + ":";
+  for (size_t pos = message.find(tag); pos != std::string::npos; pos = message.find(tag, pos + 1)) {
+    size_t digits = pos + tag.size();
+    size_t end = digits;
+    while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end]))) ++end;
+    if (end == digits || end >= message.size() || message[end] != ']') continue;
+    size_t n = std::stoul(message.substr(digits, end - digits));
+    std::string where = n < template_line.size() && template_line[n] != 0
+                            ? template_path + ":" + std::to_string(template_line[n])
+                            : "a server line haproxy-asg wrote: see server_options";
+    message.insert(end + 1, " (" + where + ")");
+  }
+  return message;
+}
+
 class DiskFiles : public ConfigFiles {
  public:
   explicit DiskFiles(const config::HaproxySettings& s) : s_(s), staged_(s.config_path + ".haproxy-asg-new") {}
@@ -54,9 +93,12 @@ class DiskFiles : public ConfigFiles {
     if (auto st = write_file_atomic(staged_, text); !st) return st;
     auto valid = haproxy::validate_config(s_.binary, staged_);
     std::remove(staged_.c_str());
-    if (!valid)
+    if (!valid) {
+      std::string why = valid.error().message;
+      if (auto tmpl = read_template(); tmpl) why = with_template_lines(why, staged_, text, s_.template_path, *tmpl);
       return make_error(valid.error().code, "the rendered configuration fails `" + s_.binary + " -c`; keeping " +
-                                                s_.config_path + " as it is: " + valid.error().message);
+                                                s_.config_path + " as it is: " + why);
+    }
     staged_text_ = text;
     return Ok{};
   }

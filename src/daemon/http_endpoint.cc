@@ -107,7 +107,8 @@ struct HttpEndpoint::Impl {
       guarded(res, [&] {
         auto [healthy, reason] = handlers.health ? handlers.health() : std::pair<bool, std::string>{true, ""};
         if (healthy) {
-          res.set_content("ok\n", kTextType);
+          // "ok", or "ok, degraded:" and the faults younger than their grace (FaultBook::health).
+          res.set_content(reason.starts_with("ok") ? with_newline(reason) : "ok\n", kTextType);
         } else {
           res.status = 503;
           res.set_content(with_newline(reason.empty() ? "unhealthy" : reason), kTextType);

@@ -41,7 +41,7 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
   for (const auto& d : r.drains_ended) m_.observe("haproxy_asg_drain_seconds", {}, d.seconds);
   m_.inc("haproxy_asg_cycles_total", {{"outcome", "ok"}});
   m_.set("haproxy_asg_last_success_timestamp_seconds", {},
-         std::chrono::duration<double>(core::Clock::now().time_since_epoch()).count());
+         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   m_.set("haproxy_asg_discovery_ok", {}, 1);
   for (const auto& op : r.applied_ops) m_.inc("haproxy_asg_operations_total", {{"op", core::to_string(op.kind)}});
   for (const auto& l : r.lifecycle) {

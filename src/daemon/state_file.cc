@@ -88,13 +88,12 @@ core::SyncState StateFile::load() {
   return saved_;
 }
 
-void StateFile::save(const core::SyncState& state) {
-  if (path_.empty() || state == saved_) return;
-  if (auto st = write_file_atomic(path_, state_to_json(state)); !st) {
-    spdlog::warn("cannot save state: {}", st.error().message);
-    return;
-  }
+Status StateFile::save(const core::SyncState& state) {
+  if (path_.empty() || state == saved_) return Ok{};
+  if (auto st = write_file_atomic(path_, state_to_json(state)); !st)
+    return make_error(st.error().code, "cannot save the state file: " + st.error().message);
   saved_ = state;
+  return Ok{};
 }
 
 }  // namespace hasg::daemon

@@ -24,9 +24,9 @@ class StateFile {
   explicit StateFile(std::string path) : path_(std::move(path)) {}
   // The saved state; an empty one when there is no file (or no path), or the file cannot be used (logged).
   core::SyncState load();
-  // Writes the state when it differs from what was last loaded or saved. A failure is logged and tried again by
-  // the next save: the daemon keeps running on its state in memory.
-  void save(const core::SyncState& state);
+  // Writes the state when it differs from what was last loaded or saved. A failure is returned (the daemon books it
+  // as a fault) and tried again by the next save: the daemon keeps running on its state in memory.
+  Status save(const core::SyncState& state);
 
  private:
   std::string path_;

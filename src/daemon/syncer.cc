@@ -42,6 +42,43 @@ std::string describe(const core::Op& op) {
   return s + " (" + op.reason + ")";
 }
 
+// The fault of an edge, with what the operator can do about it (README, "Faults and what haproxy-asg does").
+EdgeFault template_fault(const config::Config& cfg, const Error& e) {
+  return {"template", e.message,
+          "fix " + cfg.haproxy.template_path +
+              " (or server_options) at the line named; HAProxy keeps running the last good configuration and "
+              "membership; `haproxy-asg render` shows the render"};
+}
+
+EdgeFault config_file_fault(const config::Config& cfg, const Error& e) {
+  return {"haproxy.config_file", e.message,
+          "let haproxy-asg write " + cfg.haproxy.config_path +
+              " and its directory (permissions, a read-only mount, free space); meanwhile membership still goes "
+              "through the runtime API, but a restart of HAProxy would load the old file"};
+}
+
+// A stage() failure: the render refused by `haproxy -c` is the template's fault, anything else the file's.
+EdgeFault stage_fault(const config::Config& cfg, const Error& e) {
+  return e.code == "InvalidConfig" ? template_fault(cfg, e) : config_file_fault(cfg, e);
+}
+
+EdgeFault runtime_fault(const config::Config& cfg, const std::string& message) {
+  return {"haproxy.runtime", message,
+          "start HAProxy, or restore its `stats socket " + cfg.haproxy.runtime_socket +
+              " level admin` (a removed socket file needs a restart of HAProxy); haproxy-asg re-reads HAProxy's "
+              "servers and repairs them as soon as it answers"};
+}
+
+EdgeFault reload_fault(const config::Config& cfg, const Error& e) {
+  if (e.code == "ConnectionError" || e.code == "HaproxyNotRunning" || e.code == "NoMasterSocket")
+    return {"haproxy.master", "cannot reload HAProxy: " + e.message,
+            "check that HAProxy runs in master-worker mode with -S " + cfg.haproxy.master_socket +
+                " (haproxy.master_socket); the reload is retried each cycle"};
+  return {"haproxy.reload", e.message,
+          "see HAProxy's log (journalctl -u haproxy) and `haproxy -c -f " + cfg.haproxy.config_path +
+              "`; HAProxy keeps its old workers, and the reload is retried each cycle"};
+}
+
 }  // namespace
 
 // The facts a cycle decides on, gathered before anything is decided.
@@ -122,7 +159,7 @@ Result<std::string> Syncer::render_only() {
                          managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }));
 }
 
-Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups) {
+Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups, CycleOutcome& out) {
   Observed seen;
   seen.groups = std::move(groups);
   seen.desired = core::desire(cfg_.backends, seen.groups);
@@ -131,30 +168,50 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups)
       d.hook_heartbeat_timeout = lifecycle_->heartbeat_timeout(d.group, d.hook_terminating);
   seen.cluster = cluster_view(seen.groups, seen.desired);
   auto tmpl = files_.read_template();
-  if (!tmpl) return tmpl.error();
+  if (!tmpl) {
+    out.faults.push_back(template_fault(cfg_, tmpl.error()));
+    return tmpl.error();
+  }
   seen.template_text = std::move(*tmpl);
   seen.template_name = std::filesystem::path(cfg_.haproxy.template_path).filename().string();
   auto info = haproxy::inspect_template(seen.template_text, seen.template_name);
-  if (!info) return info.error();
+  if (!info) {
+    out.faults.push_back(template_fault(cfg_, info.error()));
+    return info.error();
+  }
   seen.template_info = std::move(*info);
 
   std::vector<std::string> names;
   for (const auto& b : cfg_.backends) names.push_back(b.backend);
   auto actual = haproxy_.servers(names);
-  // Only a missing or refusing socket means "not running"; any other socket error ends the cycle.
-  if (!actual && actual.error().code != "HaproxyNotRunning") return actual.error();
+  // Only a missing or refusing socket means "not running"; any other socket error ends the cycle. Either is a
+  // fault for the daemon: not running, HAProxy serves nothing, and only the file is written.
+  if (!actual) {
+    out.faults.push_back(runtime_fault(
+        cfg_, actual.error().code == "HaproxyNotRunning"
+                  ? "HAProxy does not answer on its runtime socket (" + actual.error().message +
+                        "): only the configuration file is written"
+                  : actual.error().message));
+    if (actual.error().code != "HaproxyNotRunning") return actual.error();
+  }
   seen.haproxy_running = actual.ok();
   if (actual) seen.actual = std::move(*actual);
 
   auto current = files_.read_current();
-  if (!current) return current.error();
+  if (!current) {
+    out.faults.push_back(config_file_fault(cfg_, current.error()));
+    return current.error();
+  }
   seen.current = std::move(*current);
   // Structure is everything but the managed server lines, so the template rendered without servers tells it.
   auto bare = haproxy::render(seen.template_text, seen.template_name,
                               managed_backends(seen.desired, [](const core::DesiredBackend&) {
                                 return std::vector<core::DesiredServer>{};
                               }));
-  if (!bare) return bare.error();
+  if (!bare) {
+    out.faults.push_back(template_fault(cfg_, bare.error()));
+    return bare.error();
+  }
   seen.structure_changed = haproxy::structure_of(seen.current) != haproxy::structure_of(*bare);
   return seen;
 }
@@ -181,7 +238,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
 }
 
 CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimePoint now) {
-  CycleOutcome out{CycleReport{}, state, false, std::nullopt};
+  CycleOutcome out{CycleReport{}, state, false, std::nullopt, {}, {}};
 
   // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
   auto groups = provider_.discover(cfg_.groups());
@@ -196,7 +253,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
     out.report = std::move(e);
     return out;
   };
-  auto seen = observe(std::move(*groups));
+  auto seen = observe(std::move(*groups), out);
   if (!seen) return fail(seen.error());
   CycleReport report;
   report.groups = seen->groups;
@@ -213,7 +270,10 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
         const core::ActualBackend* a = seen->haproxy_running ? find_actual(seen->actual, d.backend) : nullptr;
         return core::serving_after(d, a, report.plan, seen->template_info.declared_servers);
       }));
-  if (!rendered) return fail(rendered.error());
+  if (!rendered) {
+    out.faults.push_back(template_fault(cfg_, rendered.error()));
+    return fail(rendered.error());
+  }
   report.rendered = std::move(*rendered);
   report.config_changed = seen->current != report.rendered;
   if (dry_run) {  // the caller shows the plan, warnings included
@@ -224,29 +284,46 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   for (const auto& w : report.plan.warnings) spdlog::warn("{}", w);
 
   // Apply.
-  if (auto st = apply(*seen, report, out.state); !st) return fail(st.error());
+  if (auto st = apply(*seen, report, out); !st) return fail(st.error());
   out.report = std::move(report);
   return out;
 }
 
-Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState& state) {
+Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& out) {
+  core::SyncState& state = out.state;
   // Validate first: a bad render changes nothing at all.
   bool reloading = seen.haproxy_running && report.plan.reload_needed;
+  // The file cannot be written now (a full disk, a read-only directory), but the render is not known to be wrong:
+  // the membership still goes through the Runtime API, so that a scale-in is drained rather than left in rotation
+  // until its instance dies. The file follows once it can be written.
+  bool file_blocked = false;
   if (report.config_changed) {
-    if (auto st = files_.stage(report.rendered); !st) return st;
+    if (auto st = files_.stage(report.rendered); !st) {
+      out.faults.push_back(stage_fault(cfg_, st.error()));
+      if (st.error().code == "InvalidConfig" || reloading || !seen.haproxy_running) return st;
+      file_blocked = true;
+    } else {
+      out.working.push_back("template");
+    }
   } else if (reloading) {
     // A reload of the file as it is (asked for by the certificate watch, or retried) is validated too: `haproxy -c`
     // loads the certificates, so a broken one cannot take HAProxy down. Only the reload waits then: the membership
     // still goes through the Runtime API, and the reload is tried again by the next cycles.
     if (auto st = files_.stage(report.rendered); !st) {
-      if (refused_reload_ != st.error().message)
-        spdlog::error("not reloading HAProxy ({}), retried each cycle: {}", report.plan.reload_reason,
-                      st.error().message);
-      refused_reload_ = st.error().message;
+      if (st.error().code == "InvalidConfig")
+        out.faults.push_back({"haproxy.reload",
+                              "not reloading HAProxy (" + report.plan.reload_reason + "): " + st.error().message,
+                              "fix what `haproxy -c` names (a certificate, the template); the reload is retried "
+                              "each cycle, and membership still goes through the runtime API"});
+      else
+        out.faults.push_back(config_file_fault(cfg_, st.error()));
       reloading = false;
     } else {
-      refused_reload_.clear();
+      out.working.push_back("template");
+      out.working.push_back("haproxy.config_file");
     }
+  } else {
+    out.working.push_back("template");  // rendered, and what it renders is the file HAProxy was given
   }
   std::vector<core::Op> haproxy_ops;
   for (const auto& op : report.plan.ops)
@@ -254,14 +331,22 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
   if (reloading) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
-      if (auto st = files_.install(); !st) return st;
+      if (auto st = files_.install(); !st) {
+        out.faults.push_back(config_file_fault(cfg_, st.error()));
+        return st;
+      }
       report.config_written = true;
+      out.working.push_back("haproxy.config_file");
     }
     // From here the file is ahead of HAProxy until a reload succeeds; remembered, so a failed reload is retried
     // by the next cycles instead of being forgotten once the file matches the render.
     state.reload_pending = true;
     spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
-    if (auto st = haproxy_.reload(); !st) return st;
+    if (auto st = haproxy_.reload(); !st) {
+      out.faults.push_back(reload_fault(cfg_, st.error()));
+      return st;
+    }
+    out.working.insert(out.working.end(), {"haproxy.master", "haproxy.reload", "haproxy.runtime"});
     state.reload_pending = false;
     state.reload_requested.clear();
     report.reloaded = true;
@@ -271,7 +356,13 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
     if (seen.haproxy_running && !haproxy_ops.empty()) {
       for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
       auto applied = haproxy_.apply(haproxy_ops);
-      if (!applied) return applied.error();  // the file is not replaced: the next cycle re-plans from HAProxy's state
+      if (!applied) {
+        // The file is not replaced: the next cycle re-plans from HAProxy's state.
+        out.faults.push_back(runtime_fault(
+            cfg_, applied.error().message + "; the configuration file is not replaced, and the next cycle re-plans "
+                                            "from what HAProxy runs"));
+        return applied.error();
+      }
       report.runtime_commands = applied->commands;
       report.applied_ops = haproxy_ops;
       // Drain times: servers that left the drain book through a Remove sent to HAProxy.
@@ -284,11 +375,19 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, core::SyncState&
               DrainEnded{key, std::chrono::duration<double>(core::Clock::now() - it->second.since).count()});
       }
     }
+    if (seen.haproxy_running) out.working.push_back("haproxy.runtime");
     state.drains = report.plan.drains;
-    if (report.config_changed) {
-      if (auto st = files_.install(); !st) return st;
-      report.config_written = true;
-      if (!seen.haproxy_running) spdlog::info("HAProxy is not running: wrote {}", cfg_.haproxy.config_path);
+    if (report.config_changed && !file_blocked) {
+      if (auto st = files_.install(); !st) {
+        out.faults.push_back(config_file_fault(cfg_, st.error()));
+        if (!seen.haproxy_running) return st;  // the file is all there is to do: `once` before a start must fail
+      } else {
+        report.config_written = true;
+        out.working.push_back("haproxy.config_file");
+        if (!seen.haproxy_running) spdlog::info("HAProxy is not running: wrote {}", cfg_.haproxy.config_path);
+      }
+    } else if (!report.config_changed) {
+      out.working.push_back("haproxy.config_file");
     }
   }
   // Auto Scaling after HAProxy: a hook is completed only once HAProxy no longer serves the instance.

@@ -53,6 +53,18 @@ struct CycleReport {
   bool changes() const { return config_changed || !plan.empty(); }
 };
 
+// A fault at one HAProxy or file edge, as a cycle saw it: the daemon books it (FaultBook) under `key`, so it is
+// logged once when it starts and once when it ends, and /healthz names it. Keys (README, "Faults and what
+// haproxy-asg does"): "haproxy.runtime" (the runtime socket: absent, refusing, or a command failed), "haproxy.master"
+// (the master socket does not answer a reload), "haproxy.reload" (a reload failed, or was not tried because the file
+// fails `haproxy -c`), "haproxy.config_file" (the configuration file cannot be read or written), "template" (the
+// template cannot be read, parsed or rendered, or its render fails `haproxy -c`).
+struct EdgeFault {
+  std::string key;
+  std::string message;
+  std::string remedy;
+};
+
 // What a cycle gives back: its report or the error that ended it, and the state for the next cycle (also after a
 // failure: a reload that failed stays pending).
 struct CycleOutcome {
@@ -61,6 +73,10 @@ struct CycleOutcome {
   bool discovery_ok = false;  // a cycle can also fail later, at HAProxy or the file
   // After a failure: when a heartbeat of a draining instance's hook is next due (the loop wakes for it).
   std::optional<core::TimePoint> next_due;
+  // The edges seen failing this cycle (the error that ended it among them, when an edge's), and the keys of the
+  // edges seen working (their faults are over). An edge the cycle did not reach is in neither.
+  std::vector<EdgeFault> faults;
+  std::vector<std::string> working;
 };
 
 class Syncer {
@@ -81,9 +97,9 @@ class Syncer {
 
  private:
   struct Observed;
-  Result<Observed> observe(std::vector<core::GroupMembers> groups);
+  Result<Observed> observe(std::vector<core::GroupMembers> groups, CycleOutcome& out);
   core::Plan decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
-  Status apply(const Observed& seen, CycleReport& report, core::SyncState& state);
+  Status apply(const Observed& seen, CycleReport& report, CycleOutcome& out);
   void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
   std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
   core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups,
@@ -94,7 +110,6 @@ class Syncer {
   HaproxyControl& haproxy_;
   ConfigFiles& files_;
   LifecycleControl* lifecycle_;
-  std::string refused_reload_;  // why the last reload of an unchanged file failed `haproxy -c` (logged once)
   ClusterRecords* cluster_;
 };
 

@@ -56,11 +56,8 @@ class HookRig {
     so.instance_delay_ms = o.delay_ms;
     so.terminating = o.terminating;
     so.hook_second = o.hook_second;
-    listen_port_ = free_port();
-    rig_ = std::make_unique<SyncRig>(so, o.desired,
-                                     o.backend_yaml + o.top_yaml + "listen: 127.0.0.1:" +
-                                         std::to_string(listen_port_) + "\n",
-                                     shared);
+    // Port 0: the daemon's start line says which port it got (no free port to race for under ctest -j).
+    rig_ = std::make_unique<SyncRig>(so, o.desired, o.backend_yaml + o.top_yaml + "listen: 127.0.0.1:0\n", shared);
     std::string yaml = read_file(yaml_path());
     yaml = std::regex_replace(yaml, std::regex("interval: 1s"), "interval: " + o.interval);
     yaml = std::regex_replace(yaml, std::regex("drain_timeout: 2s"), "drain_timeout: " + o.drain_timeout);
@@ -93,6 +90,10 @@ class HookRig {
     daemon_ = std::make_unique<Process>(
         std::vector<std::string>{binary_path("haproxy-asg"), "run", "--config", yaml_path()}, sim_env(sim()),
         log_path());
+    // A restart gets another port: the last start line says it.
+    const size_t before = log().size();
+    ASSERT_TRUE(wait_until([&] { return (listen_port_ = daemon_port_from_log(log().substr(before))) != 0; }))
+        << log();
     ASSERT_TRUE(wait_until([&] { return http("/healthz").exit_code == 0; })) << log();
   }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -19,6 +20,16 @@
 #include "support/process.h"
 
 namespace hasg::test {
+
+// The port `haproxy-asg run` serves /metrics on, from the last start line in its log ("metrics on
+// http://127.0.0.1:PORT/metrics"): the daemons of the tests listen on port 0; 0 when not started yet.
+inline int daemon_port_from_log(const std::string& log) {
+  static const std::regex re(R"(metrics on http://[^ ]*:(\d+)/metrics)");
+  int port = 0;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it)
+    port = std::stoi((*it)[1]);
+  return port;
+}
 
 class SyncRig {
  public:
@@ -87,14 +98,23 @@ class SyncRig {
     return run_command(argv, sim_env(*sim_));
   }
 
-  bool start_haproxy() {
+  // From the rendered file, or from `config` (e.g. an old copy of it).
+  bool start_haproxy(const std::string& config = "") {
     haproxy_ = std::make_unique<Process>(
         std::vector<std::string>{HaproxyFixture::kHaproxy, "-W", "-S", tmp_.file("master.sock"), "-f",
-                                 tmp_.file("haproxy.cfg")},
+                                 config.empty() ? tmp_.file("haproxy.cfg") : config},
         EnvOverrides{}, tmp_.file("haproxy.log"));
     return wait_until([&] { return master("show proc").find("master") != std::string::npos &&
                                    runtime("show info").find("Name: HAProxy") != std::string::npos; });
   }
+
+  // Sends `sig` to HAProxy's master and every worker (its process group), and waits until the master is gone.
+  bool kill_haproxy(int sig = SIGKILL) {
+    if (!haproxy_) return true;
+    ::kill(-haproxy_->pid(), sig);
+    return wait_until([&] { return !haproxy_->alive(); });
+  }
+  bool haproxy_alive() const { return haproxy_ && haproxy_->alive(); }
 
   std::string runtime(const std::string& cmd) const {
     return HaproxyFixture::unix_request(tmp_.file("admin.sock"), cmd + "\n");

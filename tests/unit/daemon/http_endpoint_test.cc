@@ -85,6 +85,21 @@ TEST_F(HttpEndpointTest, UnhealthyIs503WithTheReason) {
   r = c.Get("/healthz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok\n") << "a reason that is not the fault book's 'ok, degraded' is not shown while healthy";
+}
+
+// A fault within its grace: healthy, and /healthz says which (FaultBook::health's text).
+TEST_F(HttpEndpointTest, DegradedIs200WithTheFaults) {
+  HttpEndpoint::Handlers h = handlers();
+  h.health = [] {
+    return std::pair<bool, std::string>{true, "ok, degraded:\nhaproxy.runtime: failing for 1 s: gone (start it)\n"};
+  };
+  HttpEndpoint ep(h);
+  ASSERT_TRUE(ep.start("127.0.0.1:0").ok());
+  auto r = client(ep.port()).Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok, degraded:\nhaproxy.runtime: failing for 1 s: gone (start it)\n");
 }
 
 TEST_F(HttpEndpointTest, AnythingElseIs404) {

@@ -56,22 +56,37 @@ TEST(StateFile, SavedStateIsLoadedAfterARestart) {
   {
     StateFile f(path);
     EXPECT_EQ(f.load(), core::SyncState{}) << "no file yet: an empty state";
-    f.save(sample());
+    EXPECT_TRUE(f.save(sample()).ok());
   }
   StateFile again(path);
   EXPECT_EQ(again.load(), sample());
   // Saving what is already there writes nothing (an atomic write would replace the inode).
   struct stat before {}, after {};
   ASSERT_EQ(::stat(path.c_str(), &before), 0);
-  again.save(sample());
+  EXPECT_TRUE(again.save(sample()).ok());
   ASSERT_EQ(::stat(path.c_str(), &after), 0);
   EXPECT_EQ(before.st_ino, after.st_ino);
   core::SyncState changed = sample();
   changed.reload_pending = false;
-  again.save(changed);
+  EXPECT_TRUE(again.save(changed).ok());
   ASSERT_EQ(::stat(path.c_str(), &after), 0);
   EXPECT_NE(before.st_ino, after.st_ino);
   EXPECT_EQ(StateFile(path).load(), changed);
+}
+
+TEST(StateFile, AFailedSaveIsReturnedAndTriedAgainByTheNextSave) {
+  test::TempDir dir;
+  // A directory that does not exist yet: unwritable for root too.
+  const std::string path = dir.file("later/state.json");
+  StateFile f(path);
+  auto st = f.save(sample());
+  ASSERT_FALSE(st.ok()) << "a save that wrote nothing must say so";
+  EXPECT_NE(st.error().message.find(path), std::string::npos) << "names the file: " << st.error().message;
+  // The same state again is not "already saved": it is tried again, and works once the directory exists.
+  ASSERT_FALSE(f.save(sample()).ok());
+  ASSERT_EQ(::mkdir(dir.file("later").c_str(), 0700), 0);
+  ASSERT_TRUE(f.save(sample()).ok());
+  EXPECT_EQ(StateFile(path).load(), sample());
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace hasg::daemon {
 namespace {
 
@@ -29,19 +31,32 @@ class FakeControl : public HaproxyControl {
     if (!servers_error.code.empty()) return servers_error;
     return actual;
   }
+  // As HAProxy does: op by op, each applied before the next is sent; with fail_at_op, that op is refused and the
+  // rest never sent (RuntimeClient stops at the first unexpected answer).
   Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
-    applied.insert(applied.end(), ops.begin(), ops.end());
+    size_t done = 0;
     for (const auto& op : ops) {
+      if (fail_at_op >= 0 && done == static_cast<size_t>(fail_at_op)) {
+        fail_at_op = -1;
+        return make_error("HaproxyCommandFailed", "op " + std::to_string(done + 1) + " of " +
+                                                      std::to_string(ops.size()) + ": " + op.server +
+                                                      ": No such server.");
+      }
+      applied.push_back(op);
       auto& v = actual[0].servers;
       if (op.kind == core::OpKind::Add) v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0});
+      ++done;
     }
     return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};
   }
   Status reload() override {
     ++reloads;
+    if (!reload_error.code.empty()) return reload_error;
     if (reload_fails) return make_error("ReloadFailed", "the new worker did not start");
     return Ok{};
   }
+  int fail_at_op = -1;
+  Error reload_error;
   std::vector<core::ActualBackend> actual{{"app", true, {}}};
   Error servers_error;
   std::vector<core::Op> applied;
@@ -55,6 +70,7 @@ class FakeFiles : public ConfigFiles {
   Result<std::string> read_current() override { return current; }
   Status stage(const std::string& text) override {
     ++stages;
+    if (unwritable) return make_error("IOError", "cannot write /etc/haproxy/haproxy.cfg.haproxy-asg-new: No space left on device");
     if (invalid) return make_error("InvalidConfig", "rejected by haproxy -c");
     staged = text;
     return Ok{};
@@ -72,6 +88,7 @@ class FakeFiles : public ConfigFiles {
   int stages = 0;
   int installs = 0;
   bool invalid = false;
+  bool unwritable = false;  // a full disk or a read-only directory
 };
 
 config::Config test_config() {
@@ -98,8 +115,17 @@ struct SyncerTest : ::testing::Test {
     auto outcome = syncer.run(state, dry_run);
     state = outcome.state;
     discovery_ok = outcome.discovery_ok;
+    last = outcome;
     return outcome.report;
   }
+
+  // The edge faults the last cycle saw ("key" each), and the edges it saw working.
+  std::set<std::string> faults() const {
+    std::set<std::string> out;
+    for (const auto& f : last.faults) out.insert(f.key);
+    return out;
+  }
+  std::set<std::string> working() const { return {last.working.begin(), last.working.end()}; }
 
   FakeProvider provider;
   FakeControl control;
@@ -107,6 +133,7 @@ struct SyncerTest : ::testing::Test {
   Syncer syncer{test_config(), provider, control, files};
   core::SyncState state;
   bool discovery_ok = false;
+  CycleOutcome last{CycleReport{}, {}, false, std::nullopt, {}, {}};
 };
 
 TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
@@ -136,6 +163,7 @@ TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
   auto r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "ReloadFailed");
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.reload"});
   EXPECT_EQ(control.reloads, 1);
   EXPECT_NE(files.current.find("timeout queue 5s"), std::string::npos) << "the validated file is in place";
   EXPECT_TRUE(state.reload_pending);
@@ -149,6 +177,8 @@ TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
   r = run(false);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->reloaded);
+  EXPECT_TRUE(faults().empty());
+  EXPECT_TRUE(working().contains("haproxy.reload") && working().contains("haproxy.master"));
   EXPECT_EQ(control.reloads, 3);
   EXPECT_FALSE(state.reload_pending);
   r = run(false);
@@ -191,6 +221,7 @@ TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos);
   EXPECT_EQ(files.installs, 0);
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.runtime"});
 
   control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
   r = run(false);
@@ -198,6 +229,96 @@ TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
   EXPECT_FALSE(r->haproxy_running);
   EXPECT_EQ(files.installs, 1);
   EXPECT_NE(files.current.find("server i-3 "), std::string::npos);
+  // Not running is no failed cycle, but a fault all the same: HAProxy serves nothing.
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.runtime"});
+  EXPECT_NE(last.faults[0].message.find("only the configuration file is written"), std::string::npos);
+  EXPECT_TRUE(working().contains("haproxy.config_file"));
+
+  control.servers_error = Error{};
+  ASSERT_TRUE(run(false).ok());
+  EXPECT_TRUE(faults().empty());
+  EXPECT_TRUE(working().contains("haproxy.runtime"));
+}
+
+TEST_F(SyncerTest, AReloadTheMasterSocketCannotTakeIsTheMastersFault) {
+  files.tmpl += "    timeout queue 5s\n";
+  control.reload_error = make_error("HaproxyNotRunning", "master.sock: connect: No such file or directory");
+  auto r = run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.master"});
+  EXPECT_NE(last.faults[0].remedy.find("-S"), std::string::npos) << last.faults[0].remedy;
+  EXPECT_TRUE(state.reload_pending);
+  control.reload_error = Error{};
+  ASSERT_TRUE(run(false).ok());
+  EXPECT_TRUE(working().contains("haproxy.master"));
+}
+
+// A batch refused halfway (the fake applies op by op, as HAProxy does): what was applied stays applied, the file is
+// not replaced, and the next cycle re-plans from what HAProxy runs: it sends only what is still missing.
+TEST_F(SyncerTest, ARuntimeApplyFailingHalfwayIsCompletedByTheNextCycle) {
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-3", "127.0.0.4"}, {"i-4", "127.0.0.5"}});
+  const std::string file_before = files.current;
+  control.fail_at_op = 1;
+  auto r = run(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "HaproxyCommandFailed");
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.runtime"});
+  EXPECT_NE(last.faults[0].message.find("the next cycle re-plans"), std::string::npos) << last.faults[0].message;
+  ASSERT_EQ(control.applied.size(), 1u) << "the first add went through before the refusal";
+  const std::string first = control.applied[0].server;
+  EXPECT_EQ(control.actual[0].servers.size(), 2u);
+  EXPECT_EQ(files.installs, 0);
+  EXPECT_EQ(files.current, file_before) << "the file is not replaced after a half-applied plan";
+
+  control.applied.clear();
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(control.applied.size(), 2u) << "only what is still missing";
+  for (const auto& op : control.applied) {
+    EXPECT_EQ(op.kind, core::OpKind::Add);
+    EXPECT_NE(op.server, first) << "not added twice";
+  }
+  EXPECT_EQ(files.installs, 1);
+  for (const char* id : {"i-1", "i-2", "i-3", "i-4"})
+    EXPECT_NE(files.current.find(std::string("server ") + id + " "), std::string::npos) << files.current;
+  EXPECT_TRUE(working().contains("haproxy.runtime"));
+}
+
+// A full disk or a read-only directory: the render cannot be validated or written, but it is not known to be wrong.
+// Membership still follows the group through the Runtime API (a scale-in is drained, not left in rotation until its
+// instance dies); the file follows once it can be written.
+TEST_F(SyncerTest, AnUnwritableConfigFileStillLetsMembershipFollowTheGroup) {
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  files.unwritable = true;
+  auto r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.config_file"});
+  EXPECT_NE(last.faults[0].remedy.find("/etc/haproxy/haproxy.cfg"), std::string::npos) << last.faults[0].remedy;
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].server, "i-2");
+  EXPECT_EQ(files.installs, 0);
+  EXPECT_FALSE(r->config_written);
+
+  // Still unwritable: reported again (the daemon's book logs it once), nothing sent twice.
+  control.applied.clear();
+  r = run(false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.config_file"});
+  EXPECT_TRUE(control.applied.empty());
+
+  files.unwritable = false;
+  r = run(false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(faults().empty());
+  EXPECT_TRUE(working().contains("haproxy.config_file"));
+  EXPECT_EQ(files.installs, 1);
+  EXPECT_NE(files.current.find("server i-2 127.0.0.3:80"), std::string::npos);
+
+  // With HAProxy down, the file is all a cycle can do: it fails (`once` before HAProxy's start must not pass).
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-5", "127.0.0.6"}});
+  control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
+  files.unwritable = true;
+  EXPECT_FALSE(run(false).ok());
 }
 
 TEST_F(SyncerTest, IncompleteDiscoveryNeverWritesAFileThatCouldEmptyABackend) {
@@ -217,6 +338,7 @@ TEST_F(SyncerTest, FailedValidationChangesNothing) {
   auto r = run(false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "InvalidConfig");
+  EXPECT_EQ(faults(), std::set<std::string>{"template"});
   EXPECT_TRUE(control.applied.empty()) << "no runtime command before the render is validated";
   EXPECT_EQ(files.installs, 0);
 }
