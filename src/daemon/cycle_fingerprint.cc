@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace hasg::daemon {
@@ -28,22 +30,28 @@ static_assert(sizeof(core::SyncState) == sizeof(core::DrainBook) + 8 + sizeof(st
               "core::SyncState changed: hash the new field below");
 
 // Fields are length-prefixed, so that ("ab", "c") and ("a", "bc") differ; small writes are gathered in a buffer and
-// handed to SHA-256 in blocks of 16 KB.
+// handed to SHA-256 in blocks of 16 KB (SHA-NI makes it ~1 GB/s: ~1 ms at 5,000 instances).
 class Digest {
  public:
-  Digest() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-    buf_.reserve(kBlock + 256);
+  Digest() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
+  void num(long long v) { raw(&v, sizeof v); }
+  void i32(int32_t v) { raw(&v, sizeof v); }
+  void flag(bool b) {
+    const unsigned char c = b ? 1 : 0;
+    raw(&c, 1);
   }
-  void num(long long v) { raw(reinterpret_cast<const char*>(&v), sizeof v); }
   void str(std::string_view s) {
-    num(static_cast<long long>(s.size()));
-    if (s.size() > kBlock) {
+    const auto n = static_cast<uint32_t>(s.size());
+    if (s.size() >= kBlock / 2) {  // a whole file: straight to SHA-256
+      raw(&n, sizeof n);
       flush();
       EVP_DigestUpdate(ctx_.get(), s.data(), s.size());
       return;
     }
-    raw(s.data(), s.size());
+    if (used_ + sizeof n + s.size() > kBlock) flush();
+    std::memcpy(buf_ + used_, &n, sizeof n);
+    std::memcpy(buf_ + used_ + sizeof n, s.data(), s.size());
+    used_ += sizeof n + s.size();
   }
   void time(core::TimePoint t) { num(static_cast<long long>(t.time_since_epoch().count())); }
   CycleFingerprint finish() {
@@ -56,17 +64,19 @@ class Digest {
 
  private:
   static constexpr size_t kBlock = 16 * 1024;
-  void raw(const char* p, size_t n) {
-    buf_.append(p, n);
-    if (buf_.size() >= kBlock) flush();
+  void raw(const void* p, size_t n) {
+    if (used_ + n > kBlock) flush();
+    std::memcpy(buf_ + used_, p, n);
+    used_ += n;
   }
   void flush() {
-    if (buf_.empty()) return;
-    EVP_DigestUpdate(ctx_.get(), buf_.data(), buf_.size());
-    buf_.clear();
+    if (used_ == 0) return;
+    EVP_DigestUpdate(ctx_.get(), buf_, used_);
+    used_ = 0;
   }
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-  std::string buf_;
+  char buf_[kBlock];
+  size_t used_ = 0;
 };
 
 }  // namespace
@@ -76,41 +86,41 @@ CycleFingerprint fingerprint(const CycleInputs& in) {
   d.num(static_cast<long long>(in.groups.size()));
   for (const auto& g : in.groups) {
     d.str(g.group);
-    d.num(g.found);
+    d.flag(g.found);
     d.num(static_cast<long long>(g.members.size()));
     for (const auto& m : g.members) {
       for (const std::string* f : {&m.instance_id, &m.group, &m.lifecycle_state, &m.health_status,
                                    &m.availability_zone, &m.instance_state, &m.private_ipv4, &m.ipv6,
                                    &m.not_served_reason})
         d.str(*f);
-      d.num(m.served);
+      d.flag(m.served);
     }
   }
   d.str(in.template_text);
   d.str(in.current);
-  d.num(in.haproxy_running);
+  d.flag(in.haproxy_running);
   d.num(static_cast<long long>(in.actual.size()));
   for (const auto& b : in.actual) {
     d.str(b.backend);
-    d.num(b.exists);
+    d.flag(b.exists);
     d.num(static_cast<long long>(b.servers.size()));
     for (const auto& s : b.servers) {
       d.str(s.name);
       d.str(s.address);
-      d.num(s.port);
-      d.num(static_cast<long long>(s.admin));
-      d.num(s.up);
-      d.num(s.current_sessions);
-      d.num(s.check_enabled);
-      d.num(s.check_passed);
+      d.i32(s.port);
+      d.i32(static_cast<int32_t>(s.admin));
+      d.flag(s.up);
+      d.i32(s.current_sessions);
+      d.flag(s.check_enabled);
+      d.flag(s.check_passed);
     }
   }
   const core::ClusterView& c = in.cluster;
-  d.num(c.enabled);
+  d.flag(c.enabled);
   d.str(c.self);
   d.num(static_cast<long long>(c.nodes.size()));
   for (const auto& n : c.nodes) d.str(n);
-  d.num(c.complete);
+  d.flag(c.complete);
   d.num(static_cast<long long>(c.drained.size()));
   for (const auto& [instance, nodes] : c.drained) {
     d.str(instance);
@@ -126,7 +136,7 @@ CycleFingerprint fingerprint(const CycleInputs& in) {
     d.str(key);
     d.time(rec.since);
   }
-  d.num(s.reload_pending);
+  d.flag(s.reload_pending);
   d.str(s.reload_requested);
   d.num(static_cast<long long>(s.hooks.size()));
   for (const auto& [key, h] : s.hooks) {
@@ -136,8 +146,8 @@ CycleFingerprint fingerprint(const CycleInputs& in) {
     d.str(h.transition);
     d.time(h.since);
     d.time(h.last_beat);
-    d.num(h.completed);
-    d.num(h.recorded);
+    d.flag(h.completed);
+    d.flag(h.recorded);
   }
   d.num(static_cast<long long>(s.down_since.size()));
   for (const auto& [key, t] : s.down_since) {
