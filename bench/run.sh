@@ -804,12 +804,12 @@ EOF
   local req rps bad serr fail changes n within over
   read -r req rps bad serr < <(parse_wrk "$d/wrk.txt"); fail=$((bad + serr))
   changes=$(wc -l <"$d/changes.log")
-  n=$(fcalc %.0f "$c1 - $c0 + $e1 - $e0")
-  # The soak's cycles per histogram bucket: the smallest bound holding them all, and how many took over 1 s.
-  read -r within over < <(paste -d' ' <(echo "$h0") <(echo "$h1") | awk -v n="$n" '
-    { match($1, /le="[^"]*"/); le = substr($1, RSTART + 4, RLENGTH - 5); d = $4 - $2
-      if (bound == "" && d >= n) bound = le; if (le == "1") at1 = d }
-    END { print (bound == "" ? "?" : bound), n - at1 }')
+  # The soak's cycles per histogram bucket (all of them: the +Inf bucket's count, which may be a cycle ahead of the
+  # counters read just after it): the smallest bound holding them all, and how many took over 1 s.
+  read -r within over n < <(paste -d' ' <(echo "$h0") <(echo "$h1") | awk '
+    { match($1, /le="[^"]*"/); le[NR] = substr($1, RSTART + 4, RLENGTH - 5); d[NR] = $4 - $2 }
+    END { all = d[NR]; for (i = 1; i <= NR; i++) { if (bound == "" && d[i] >= all) bound = le[i]; if (le[i] == "1") at1 = d[i] }
+          print bound, all - at1, all }')
   # A sample lands between cycles or, about as often as a cycle lasts, in one (a few MB more, one more descriptor: the
   # connection to AWS or HAProxy): each minute's median says between cycles, its maximum the cycle's peak.
   minute() {  # minute FROM TO COLUMN: "median max" of the samples' COLUMN with FROM <= t < TO
