@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
 #
-#   bench/run.sh                    # build if needed, then every row (about 8 minutes)
+#   bench/run.sh                    # build if needed, then every row (about 11 minutes)
 #   bench/run.sh churn throughput   # only these rows (churn calls apply footprint footprint20k throughput hooks
 #                                   # events nohook health cloudwatch tls)
 #   bench/run.sh soak               # the 10-minute soak (never part of the default run)
