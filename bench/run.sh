@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # bench/run.sh: haproxy-asg's benchmarks, each measured value beside its target in one table at the end.
 #
-#   bench/run.sh                    # build if needed, then every row (about 10 minutes)
-#   bench/run.sh churn throughput   # only these rows (churn calls apply footprint throughput hooks events nohook
-#                                   # cluster health cloudwatch tls)
+#   bench/run.sh                    # build if needed, then every row (about 13 minutes)
+#   bench/run.sh churn throughput   # only these rows (churn calls apply footprint footprint20k throughput hooks
+#                                   # events nohook cluster health cloudwatch tls)
+#   bench/run.sh soak               # the 10-minute soak (never part of the default run)
 #   bench/run.sh --no-build calls   # skip the build step
 #   bench/run.sh --keep apply       # keep the work directory (logs, configs, wrk output) and print its path
 #
 # Environment: BENCH_BUILD_DIR (default build-bench), BENCH_CHURN_SECONDS (60), BENCH_SEED (42),
 # BENCH_ROUNDS (3, throughput rounds), BENCH_HOOKS_SECONDS (30: the churn of the hooks, events, nohook rows),
-# BENCH_CLUSTER_SECONDS (30: the churn of each of the cluster row's two runs).
+# BENCH_CLUSTER_SECONDS (30: the churn of each of the cluster row's two runs), BENCH_SOAK_SECONDS (600: the soak's
+# length).
 # Loopback only: every bind, server and request is on 127.0.0.0/8.
 # See bench/README.md for what each row measures and how.
 set -uo pipefail
@@ -22,10 +24,11 @@ ROUNDS=${BENCH_ROUNDS:-3}
 HAPROXY_BIN=/usr/sbin/haproxy
 WRK=/usr/bin/wrk
 PY=/usr/bin/python3
-ALL_ROWS=(churn calls apply footprint throughput hooks events nohook cluster health cloudwatch tls)
+SOAK_S=${BENCH_SOAK_SECONDS:-600}
+ALL_ROWS=(churn calls apply footprint footprint20k throughput hooks events nohook cluster health cloudwatch tls)
 CR_ARGS=()
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 BUILD_FIRST=1
 KEEP=0
@@ -35,7 +38,7 @@ for a in "$@"; do
     -h|--help) usage; exit 0 ;;
     --no-build) BUILD_FIRST=0 ;;
     --keep) KEEP=1 ;;
-    churn|calls|apply|footprint|throughput|hooks|events|nohook|cluster|health|cloudwatch|tls) ROWS+=("$a") ;;
+    churn|calls|apply|footprint|footprint20k|throughput|hooks|events|nohook|cluster|health|cloudwatch|tls|soak) ROWS+=("$a") ;;
     *) echo "bench/run.sh: unknown argument '$a' (rows: ${ALL_ROWS[*]})" >&2; exit 2 ;;
   esac
 done
@@ -51,13 +54,14 @@ if [[ $BUILD_FIRST -eq 1 ]]; then
   if [[ ! -f $BUILD/build.ninja ]]; then
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DHASG_WERROR=ON >/dev/null || exit 1
   fi
-  cmake --build "$BUILD" -j2 --target haproxy-asg haproxy-asg-sim churn_bench >/dev/null || {
+  cmake --build "$BUILD" -j2 --target haproxy-asg haproxy-asg-sim churn_bench floor_bench >/dev/null || {
     echo "bench/run.sh: build failed (run: cmake --build $BUILD)" >&2; exit 1; }
 fi
 HASG=$BUILD/haproxy-asg
 SIM=$BUILD/haproxy-asg-sim
 CHURN=$BUILD/bench/churn_bench
-for b in "$HASG" "$SIM" "$CHURN"; do
+FLOOR=$BUILD/bench/floor_bench
+for b in "$HASG" "$SIM" "$CHURN" "$FLOOR"; do
   [[ -x $b ]] || { echo "bench/run.sh: $b not built" >&2; exit 1; }
 done
 
@@ -71,10 +75,12 @@ finish() {
   [[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null
   if [[ $KEEP -eq 1 ]]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
-on_exit finish "bench/run.sh: interrupted (or the 15-minute watchdog fired)"
-# A hard bound on the whole run, whatever hangs. It holds no descriptor of ours and takes its sleep along when
-# finish stops it.
-( exec </dev/null >/dev/null 2>&1; sleep 900 & s=$!; trap 'kill $s; wait $s; exit 0' TERM; wait $s && kill -TERM $$ ) &
+WATCHDOG_S=1200
+[[ " ${ROWS[*]} " == *" soak "* ]] && WATCHDOG_S=$((WATCHDOG_S + SOAK_S + 120))
+on_exit finish "bench/run.sh: interrupted (or the $((WATCHDOG_S / 60))-minute watchdog fired)"
+# A hard bound on the whole run, whatever hangs (20 minutes, plus the soak's length and set-up when it runs). It
+# holds no descriptor of ours and takes its sleep along when finish stops it.
+( exec </dev/null >/dev/null 2>&1; sleep "$WATCHDOG_S" & s=$!; trap 'kill $s; wait $s; exit 0' TERM; wait $s && kill -TERM $$ ) &
 WATCHDOG=$!
 
 
@@ -782,28 +788,39 @@ bench_tls() {
   cleanup
 }
 
-# ---- row 4: daemon footprint at 5,000 instances ------------------------------------------------------------------
-bench_footprint() {
-  echo "== daemon RSS and CPU at 5,000 instances in 20 groups (interval 500ms, no health checks)"
-  local d=$WORK/footprint mport g groups=() i tck c0 c1 t0 t1 sum0 sum1 rss hwm
+# ---- row 4: daemon footprint at 5,000 (and 20,000) instances --------------------------------------------------------
+# footprint_run GROUPS PER_GROUP NET LABEL: the simulator with GROUPS groups of PER_GROUP instances (no instance
+# servers), HAProxy with GROUPS managed backends and no health checks, haproxy-asg run at interval 500 ms. Over ~20
+# steady cycles: CPU per cycle (utime + stime), the cycle's wall time, how many were skipped as unchanged; RssAnon,
+# VmRSS and VmHWM at the end; then floor_bench against the same simulator: the XML parse alone (the floor).
+footprint_run() {
+  local ng=$1 per=$2 net=$3 label=$4
+  echo "== daemon RSS and CPU at $label instances in $ng groups (interval 500ms, no health checks)"
+  local d=$WORK/footprint-$ng mport g groups=() i tck c0 c1 t0 t1 sum0 sum1 k0 k1 rss hwm names
   mkdir -p "$d"; mport=$(free_port)
-  for i in $(seq -w 1 20); do groups+=(--group "g$i=250"); done
-  start_sim "$d" --instance-port 0 --instance-net 66 "${groups[@]}" || { row "footprint" "FAILED TO RUN" "" MISS; return; }
+  names=$(seq -f 'g%03g' 1 "$ng")
+  for g in $names; do groups+=(--group "$g=$per"); done
+  start_sim "$d" --instance-port 0 --instance-net "$net" "${groups[@]}" || { row "footprint $label" "FAILED TO RUN" "" MISS; return; }
   aws_env "$SIM_PORT"
   { global_section "$d"; defaults_section
-    for i in $(seq -w 1 20); do printf 'backend g%s\n    balance roundrobin\n\n' "$i"; done; } >"$d/haproxy.cfg.template"
+    for g in $names; do printf 'backend %s\n    balance roundrobin\n\n' "$g"; done; } >"$d/haproxy.cfg.template"
   { yaml_head "$d" 500ms "$mport"
-    for i in $(seq -w 1 20); do printf '  - backend: g%s\n    group: g%s\n    port: 8080\n    server_options: pool-purge-delay 10s pool-max-conn -1\n' "$i" "$i"; done
+    for g in $names; do printf '  - backend: %s\n    group: %s\n    port: 8080\n    server_options: pool-purge-delay 10s pool-max-conn -1\n' "$g" "$g"; done
   } >"$d/haproxy-asg.yaml"
-  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "footprint" "FAILED TO RUN" "" MISS; cleanup; return; }
-  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "footprint" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "footprint $label" "FAILED TO RUN" "" MISS; cleanup; return; }
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "footprint $label" "FAILED TO RUN" "" MISS; cleanup; return; fi
   for _ in 1 2 3 4; do wait_cycle "$mport"; done
-  local total=0; for i in $(seq -w 1 20); do total=$((total + $(servers_in "$d" "g$i"))); done
+  local total=0; for g in $names; do total=$((total + $(servers_in "$d" "$g"))); done
   tck=$(getconf CLK_TCK)
   cpu() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+  # About 20 cycles at 500 ms, unwatched (each /metrics scrape costs the daemon CPU too), then up to the end of the
+  # next cycle.
+  wait_cycle "$mport"
   c0=$(cycles "$mport"); t0=$(cpu); sum0=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
-  for _ in $(seq 20); do wait_cycle "$mport"; done
-  c1=$(cycles "$mport"); t1=$(cpu); sum1=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
+  k0=$(metric "$mport" haproxy_asg_cycles_skipped_total)
+  sleep 9.5; wait_cycle "$mport"
+  t1=$(cpu); c1=$(cycles "$mport"); sum1=$(metric "$mport" haproxy_asg_cycle_duration_seconds_sum)
+  k1=$(metric "$mport" haproxy_asg_cycles_skipped_total)
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status"); hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$DAEMON_PID/status")
   local anon file; anon=$(awk '/^RssAnon:/ {printf "%.1f", $2 / 1024}' "/proc/$DAEMON_PID/status")
   file=$(awk '/^RssFile:/ {printf "%.1f", $2 / 1024}' "/proc/$DAEMON_PID/status")
@@ -811,9 +828,125 @@ bench_footprint() {
   cpu_ms=$(fcalc %.1f "($t1 - $t0) * 1000 / $tck / ($c1 - $c0)")
   wall_ms=$(fcalc %.1f "($sum1 - $sum0) * 1000 / ($c1 - $c0)")
   rss_mb=$(fcalc %.1f "$rss / 1024"); hwm_mb=$(fcalc %.1f "$hwm / 1024")
-  detail "$total servers in HAProxy; $((c1 - c0)) steady cycles: CPU $((t1 - t0)) ticks (1/$tck s) in all, $cpu_ms ms/cycle; cycle wall time $wall_ms ms; VmRSS $rss_mb MB (RssAnon $anon MB heap and stacks, RssFile $file MB mapped binary and shared libraries), VmHWM $hwm_mb MB"
-  row "daemon RSS, 5,000 instances / 20 groups" "$rss_mb MB (peak $hwm_mb MB)" "<= 10 MB" "$(verdict "$rss_mb <= 10")"
-  row "daemon CPU per steady cycle, same" "$cpu_ms ms (wall $wall_ms ms)" "<= 10 ms" "$(verdict "$cpu_ms <= 10")"
+  # The floor, against the same simulator and its same answers, right after the measured cycles.
+  local floor parse_ms disc_ms ratio
+  floor=$("$FLOOR" --config "$d/haproxy-asg.yaml" --rounds 20 2>"$d/floor.err") || { cat "$d/floor.err" >&2; floor=""; }
+  parse_ms=$(awk '$1 == "xml_parse_ms" {print $2}' <<<"$floor"); disc_ms=$(awk '$1 == "discovery_ms" {print $2}' <<<"$floor")
+  ratio=$( [[ -n $parse_ms ]] && fcalc %.1f "$cpu_ms / $parse_ms" || echo "?")
+  detail "$label: $total servers in HAProxy; $((c1 - c0)) steady cycles ($(fcalc %.0f "$k1 - $k0") skipped as unchanged): CPU $((t1 - t0)) ticks (1/$tck s) in all, $cpu_ms ms/cycle; cycle wall time $wall_ms ms; VmRSS $rss_mb MB (RssAnon $anon MB heap and stacks, RssFile $file MB mapped binary and shared libraries), VmHWM $hwm_mb MB"
+  detail "$label: floor_bench: $(awk '$1 == "pages" {p = $2} $1 == "bytes" {b = $2} END {printf "%d page(s), %.1f MB of XML", p, b / 1048576}' <<<"$floor"); XML parse alone ${parse_ms:-?} ms, whole discovery (sign, HTTP, parse, members) ${disc_ms:-?} ms of CPU (mean of 20)"
+  FP_CPU=$cpu_ms FP_ANON=$anon FP_RSS=$rss_mb FP_HWM=$hwm_mb FP_WALL=$wall_ms FP_PARSE=${parse_ms:-?} FP_RATIO=$ratio
+  cleanup
+}
+
+bench_footprint() {
+  footprint_run 20 250 66 "5,000"
+  row "daemon RssAnon, 5,000 instances / 20 groups" "$FP_ANON MB (VmRSS $FP_RSS, peak $FP_HWM)" "<= 10 MB" "$(verdict "$FP_ANON <= 10")"
+  row "daemon CPU per unchanged cycle, same" "$FP_CPU ms = ${FP_RATIO}x XML parse ($FP_PARSE ms; wall $FP_WALL ms)" "<= 10 ms" "$(verdict "$FP_CPU <= 10")"
+}
+
+bench_footprint20k() {
+  footprint_run 100 200 67 "20,000"
+  row "daemon RssAnon, 20,000 instances / 100 groups" "$FP_ANON MB (VmRSS $FP_RSS, peak $FP_HWM)" "<= 30 MB" "$(verdict "$FP_ANON <= 30")"
+  row "daemon CPU per unchanged cycle, same" "$FP_CPU ms = ${FP_RATIO}x XML parse ($FP_PARSE ms; wall $FP_WALL ms)" "<= 40 ms" "$(verdict "$FP_CPU <= 40")"
+}
+
+# ---- row 12: soak (only when asked for: bench/run.sh soak) --------------------------------------------------------
+# 5,000 instances in 20 groups of 250, every instance a real HTTP server on 127.77.x.y (Pending 0.5 s; a departing
+# instance's server dies 3 s after it leaves the group), HAProxy with 20 managed backends, haproxy-asg run at
+# interval 1 s with drain_timeout 2s. A change every second for BENCH_SOAK_SECONDS: odd seconds scale g001 (the group
+# wrk hits, with health checks) out or in by 2 in turn, even seconds another group, in turn, the same way. No
+# lifecycle hooks: the drain races the server's death as in the churn row, and what is measured here is whether the
+# daemon holds steady (memory, descriptors, cycle time) with membership moving under load. wrk -t2 -c20 through
+# HAProxy the whole time.
+bench_soak() {
+  echo "== soak: 5,000 instances in 20 groups, a change every second for $SOAK_S s, wrk through HAProxy throughout"
+  local d=$WORK/soak mport iport fport g names groups=() loop_pid sampler_pid
+  mkdir -p "$d"; mport=$(free_port); iport=$(free_port); fport=$(free_port)
+  names=$(seq -f 'g%03g' 1 20)
+  for g in $names; do groups+=(--group "$g=250"); done
+  start_sim "$d" --instance-port "$iport" --instance-net 77 --pending 500ms --terminating 3s "${groups[@]}" ||
+    { row "soak" "FAILED TO RUN" "" MISS; return; }
+  aws_env "$SIM_PORT"
+  { global_section "$d"; defaults_section; cat <<EOF
+frontend web
+    bind 127.0.0.1:$fport
+    default_backend g001
+
+backend g001
+    balance roundrobin
+    option httpchk GET /
+
+EOF
+    for g in $names; do [[ $g == g001 ]] || printf 'backend %s\n    balance roundrobin\n\n' "$g"; done; } >"$d/haproxy.cfg.template"
+  { yaml_head "$d" 1s "$mport"
+    for g in $names; do
+      printf '  - backend: %s\n    group: %s\n    port: %s\n    drain_timeout: 2s\n' "$g" "$g" "$iport"
+      if [[ $g == g001 ]]; then echo "    server_options: $CHURN_SERVER_OPTIONS"; else echo "    server_options: pool-purge-delay 10s pool-max-conn -1"; fi
+    done
+  } >"$d/haproxy-asg.yaml"
+  "$HASG" once --config "$d/haproxy-asg.yaml" >"$d/once.log" 2>&1 || { cat "$d/once.log" >&2; row "soak" "FAILED TO RUN" "" MISS; cleanup; return; }
+  if ! { start_haproxy "$d" && start_daemon "$d" "$mport"; }; then row "soak" "FAILED TO RUN" "" MISS; cleanup; return; fi
+  wait_for 20 curl -sf --max-time 2 "http://127.0.0.1:$fport/" || { echo "bench/run.sh: no answer through HAProxy" >&2; row "soak" "FAILED TO RUN" "" MISS; cleanup; return; }
+  for _ in 1 2 3; do wait_cycle "$mport"; done
+  # The changes: one a second, alternately g001 and the next of the others; each group alternates +2 and -2.
+  bg_start "$d/changes.log" bash -c '
+    port=$1 secs=$2; shift 2; others=("$@"); declare -A size; n=0
+    for ((t = 1; t <= secs; t++)); do
+      t0=$(date +%s%N)
+      if ((t % 2 == 1)); then g=g001; else g=${others[n % ${#others[@]}]}; n=$((n + 1)); fi
+      if [[ ${size[$g]:-250} == 250 ]]; then size[$g]=252; else size[$g]=250; fi
+      curl -s --max-time 2 -X POST -d "{\"desired\":${size[$g]}}" "http://127.0.0.1:$port/_sim/groups/$g/desired" >/dev/null &&
+        echo "$t $g ${size[$g]}"
+      rest=$(( 1000000000 - ($(date +%s%N) - t0) ))
+      ((rest > 0)) && sleep "$(printf "0.%09d" "$rest")"
+    done' _ "$SIM_PORT" "$SOAK_S" $(grep -v '^g001$' <<<"$names")
+  loop_pid=$LAST_PID
+  # Every 5 s: seconds since the start, RssAnon and VmRSS (kB), the daemon's open descriptors.
+  bg_start "$d/samples.txt" bash -c '
+    start=$(date +%s)
+    while kill -0 "$1" 2>/dev/null; do
+      echo "$(( $(date +%s) - start )) $(awk "/^RssAnon:/ {a = \$2} /^VmRSS:/ {r = \$2} END {print a, r}" /proc/$1/status) $(ls /proc/$1/fd | wc -l)"
+      sleep 5
+    done' _ "$DAEMON_PID"
+  sampler_pid=$LAST_PID
+  hist() { curl -s --max-time 5 "http://127.0.0.1:$mport/metrics" | awk '/^haproxy_asg_cycle_duration_seconds_bucket/'; }
+  local h0 c0 e0 k0 r0 h1 c1 e1 k1 r1
+  h0=$(hist); c0=$(cycles "$mport"); e0=$(metric "$mport" 'haproxy_asg_cycles_total{outcome="error"}')
+  k0=$(metric "$mport" haproxy_asg_cycles_skipped_total); r0=$(reloads "$d")
+  timeout $((SOAK_S + 60)) "$WRK" -t2 -c20 -d"${SOAK_S}s" --timeout 5s "http://127.0.0.1:$fport/" >"$d/wrk.txt" 2>&1
+  h1=$(hist); c1=$(cycles "$mport"); e1=$(metric "$mport" 'haproxy_asg_cycles_total{outcome="error"}')
+  k1=$(metric "$mport" haproxy_asg_cycles_skipped_total); r1=$(reloads "$d")
+  bg_stop "$loop_pid"; bg_stop "$sampler_pid"
+  local req rps bad serr fail changes n within over
+  read -r req rps bad serr < <(parse_wrk "$d/wrk.txt"); fail=$((bad + serr))
+  changes=$(wc -l <"$d/changes.log")
+  # The soak's cycles per histogram bucket (all of them: the +Inf bucket's count, which may be a cycle ahead of the
+  # counters read just after it): the smallest bound holding them all, and how many took over 1 s.
+  read -r within over n < <(paste -d' ' <(echo "$h0") <(echo "$h1") | awk '
+    { match($1, /le="[^"]*"/); le[NR] = substr($1, RSTART + 4, RLENGTH - 5); d[NR] = $4 - $2 }
+    END { all = d[NR]; for (i = 1; i <= NR; i++) { if (bound == "" && d[i] >= all) bound = le[i]; if (le[i] == "1") at1 = d[i] }
+          print bound, all - at1, all }')
+  # A sample lands between cycles or, about as often as a cycle lasts, in one (a few MB more, one more descriptor: the
+  # connection to AWS or HAProxy): each minute's median says between cycles, its maximum the cycle's peak.
+  minute() {  # minute FROM TO COLUMN: "median max" of the samples' COLUMN with FROM <= t < TO
+    awk -v a="$1" -v b="$2" -v c="$3" '$1 >= a && $1 < b {v[n++] = $c} END {
+      if (n == 0) {print "0 0"; exit}
+      for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) {t = v[i]; v[i] = v[j]; v[j] = t}
+      print v[int((n - 1) / 2)], v[n - 1]}' "$d/samples.txt"
+  }
+  local a2 a2max al almax f1 f1max fl flmax rss_end
+  read -r a2 a2max < <(minute 60 120 2); read -r al almax < <(minute $((SOAK_S - 60)) $((SOAK_S + 1)) 2)
+  read -r f1 f1max < <(minute 0 60 4); read -r fl flmax < <(minute $((SOAK_S - 60)) $((SOAK_S + 1)) 4)
+  rss_end=$(awk -v s="$SOAK_S" '$1 <= s {v = $3} END {printf "%.1f", v / 1024}' "$d/samples.txt")
+  detail "soak: $req requests, $rps req/s; non-2xx/3xx $bad, socket errors $serr; $changes group changes; $(fcalc %.0f "$c1 - $c0") cycles ok ($(fcalc %.0f "$k1 - $k0") skipped as unchanged), $(fcalc %.0f "$e1 - $e0") failed; reloads $((r1 - r0))"
+  detail "soak: RssAnon median (max) $(fcalc %.1f "$a2 / 1024") ($(fcalc %.1f "$a2max / 1024")) MB in minute 2, $(fcalc %.1f "$al / 1024") ($(fcalc %.1f "$almax / 1024")) MB in the last minute; VmRSS at the end $rss_end MB; descriptors median (max) $f1 ($f1max) in the first minute, $fl ($flmax) in the last (a sample every 5 s)"
+  row "soak ${SOAK_S}s: failed requests" "$fail of $req ($rps req/s, $changes changes)" "0" "$(verdict "$fail == 0 && $req > 0")"
+  row "soak: RssAnon last minute - minute 2 (median; max)" "$(fcalc %+.2f "($al - $a2) / 1024"); $(fcalc %+.2f "($almax - $a2max) / 1024") MB" "<= 1 MB" \
+    "$(verdict "$al - $a2 <= 1024 && $almax - $a2max <= 1024 && $a2 > 0")"
+  row "soak: daemon descriptors first -> last minute (median; max)" "$f1 -> $fl; $f1max -> $flmax" "no growth" "$(verdict "$fl <= $f1 && $flmax <= $f1max")"
+  row "soak: cycles over the 1 s interval" "$over of $n (all <= $within s by the histogram)" "0" "$(verdict "$over == 0 && $e1 - $e0 == 0")"
+  row "soak: reloads" "$((r1 - r0))" "0" "$(verdict "$r1 - $r0 == 0")"
   cleanup
 }
 

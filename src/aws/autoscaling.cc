@@ -25,7 +25,9 @@ int to_int(const char* s) {
 
 Result<AsgPage> parse_describe_auto_scaling_groups(const std::string& xml) {
   pugi::xml_document doc;
-  auto parsed = doc.load_string(xml.c_str());
+  // A steady cycle's floor is this parse (1.3 MB at 5,000 instances). parse_embed_pcdata keeps each element's text
+  // in the element: one node an element instead of two (element and text), the same child_value().
+  auto parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_embed_pcdata);
   if (!parsed) return malformed(std::string(parsed.description()) + " at byte " + std::to_string(parsed.offset));
   auto root = doc.child("DescribeAutoScalingGroupsResponse");
   if (!root) return malformed("no DescribeAutoScalingGroupsResponse element");
@@ -44,8 +46,15 @@ Result<AsgPage> parse_describe_auto_scaling_groups(const std::string& xml) {
     group.max_size = to_int(g.child_value("MaxSize"));
     group.desired_capacity = to_int(g.child_value("DesiredCapacity"));
     for (auto i : g.child("Instances").children("member")) {
-      AsgInstance inst{i.child_value("InstanceId"), i.child_value("AvailabilityZone"), i.child_value("LifecycleState"),
-                       i.child_value("HealthStatus")};
+      // One pass over the instance's fields (AWS sends half a dozen more per instance), not a search for each.
+      AsgInstance inst;
+      for (auto f : i.children()) {
+        const std::string_view name = f.name();
+        if (name == "InstanceId") inst.instance_id = f.child_value();
+        else if (name == "AvailabilityZone") inst.availability_zone = f.child_value();
+        else if (name == "LifecycleState") inst.lifecycle_state = f.child_value();
+        else if (name == "HealthStatus") inst.health_status = f.child_value();
+      }
       if (inst.instance_id.empty() || inst.lifecycle_state.empty())
         return malformed("an instance of group " + group.name + " without InstanceId or LifecycleState");
       group.instances.push_back(std::move(inst));

@@ -26,6 +26,9 @@
 // - A book entry whose `since` lies in the future (the clock went back) is clamped to now, so a drain never lasts
 //   more than drain_timeout after the jump.
 // - Book entries of servers or backends that are no longer there (or no longer managed) are dropped.
+// - stable_until(): the earliest time at which the same input could give another plan (a drain's timeout, or
+//   next_due: a heartbeat, a launch or health-feedback timeout, a cluster wait's end); before it, the plan depends
+//   on the input alone, which is what lets the syncer skip an unchanged cycle.
 // - Ops are ordered Add, SetAddress, Enable (capacity first), then Drain, then Remove; within a kind by backend, then
 //   server name.
 
@@ -593,6 +596,22 @@ Plan plan(const PlanInput& input) {
            std::forward_as_tuple(kind_rank(b.kind), b.backend, b.server);
   });
   return out;
+}
+
+std::optional<TimePoint> stable_until(const PlanInput& input, const Plan& plan) {
+  std::optional<TimePoint> until = plan.next_due;
+  // Every drain the plan keeps ends at its backend's drain_timeout (a removal, or a hook held for it completing),
+  // whatever else happens: the drain watch, not next_due, wakes the loop for it.
+  for (const auto& [key, rec] : plan.drains) {
+    const std::string backend = key.substr(0, key.find('/'));
+    for (const DesiredBackend& d : input.desired) {
+      if (d.backend != backend) continue;
+      const TimePoint end = std::min(rec.since, input.now) + d.drain_timeout;
+      if (!until || end < *until) until = end;
+      break;
+    }
+  }
+  return until;
 }
 
 namespace {

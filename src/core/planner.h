@@ -4,6 +4,7 @@
 // actual or decides a reload.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,5 +47,11 @@ struct PlanInput {
 };
 
 Plan plan(const PlanInput& input);
+
+// Until when `input` at a later time gives this same `plan` (made from it): the earliest time a timed rule could
+// change it (next_due, or a kept drain's timeout); none when no rule depends on the time. A plan with ops may still
+// differ before then in its reasons' texts ("draining for 12s"): the syncer relies on it only for a plan with
+// nothing to do whose state out equals its state in, to skip an unchanged cycle.
+std::optional<TimePoint> stable_until(const PlanInput& input, const Plan& plan);
 
 }  // namespace hasg::core

@@ -19,8 +19,9 @@ class SocketControl : public HaproxyControl {
   explicit SocketControl(const config::HaproxySettings& s)
       : settings_(s), transport_(s.runtime_socket), client_(transport_) {}
 
-  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends) override {
-    return client_.servers(backends);
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends,
+                                                   const std::set<std::string>& sessions_of) override {
+    return client_.servers(backends, sessions_of);
   }
   Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
     return client_.apply(ops);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,10 @@ class HaproxyControl {
  public:
   virtual ~HaproxyControl() = default;
   // HAProxy's servers of these backends. An Error with code "HaproxyNotRunning" means nothing listens on the
-  // runtime socket.
-  virtual Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends) = 0;
+  // runtime socket. Sessions (current_sessions) are read for servers in drain and every server of the backends in
+  // `sessions_of`; elsewhere they read 0 (a sync cycle looks at the sessions of draining servers only).
+  virtual Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends,
+                                                           const std::set<std::string>& sessions_of) = 0;
   virtual Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) = 0;
   // A seamless reload through the master CLI, checked (the new worker is up).
   virtual Status reload() = 0;

@@ -6,6 +6,9 @@ PrometheusSink::PrometheusSink(Metrics& metrics, const aws::ApiStats* aws_stats)
   m_.histogram("haproxy_asg_cycle_duration_seconds", "Duration of a sync cycle.",
                {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   m_.counter("haproxy_asg_cycles_total", "Sync cycles by outcome (ok, error).");
+  m_.counter("haproxy_asg_cycles_skipped_total",
+             "Successful cycles that found every input as the last computed cycle left it, which had nothing to do: "
+             "desire, plan, render and apply skipped.");
   m_.counter("haproxy_asg_errors_total", "Failed cycles by error code.");
   m_.gauge("haproxy_asg_servers", "Servers of each managed backend by admin state, as HAProxy reports them.");
   m_.gauge("haproxy_asg_group_members", "Members of each group, served or not.");
@@ -40,6 +43,8 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
   const CycleReport& r = *end.report;
   for (const auto& d : r.drains_ended) m_.observe("haproxy_asg_drain_seconds", {}, d.seconds);
   m_.inc("haproxy_asg_cycles_total", {{"outcome", "ok"}});
+  // Present from the first successful cycle on, at 0 until a cycle is skipped.
+  m_.inc("haproxy_asg_cycles_skipped_total", {}, r.skipped ? 1 : 0);
   m_.set("haproxy_asg_last_success_timestamp_seconds", {},
          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   m_.set("haproxy_asg_discovery_ok", {}, 1);

@@ -7,6 +7,7 @@
 
 #include "core/desire.h"
 #include "core/membership.h"
+#include "daemon/cycle_fingerprint.h"
 #include "haproxy/renderer.h"
 
 namespace hasg::daemon {
@@ -81,17 +82,20 @@ EdgeFault reload_fault(const config::Config& cfg, const Error& e) {
 
 }  // namespace
 
-// The facts a cycle decides on, gathered before anything is decided.
+// The facts a cycle decides on: first what is read (gather: everything the cycle's fingerprint covers), then what
+// is derived from it (derive: desire, the template's facts, whether the structure changed).
 struct Syncer::Observed {
   std::vector<core::GroupMembers> groups;
-  std::vector<core::DesiredBackend> desired;
   core::ClusterView cluster;
   std::string template_text;
-  std::string template_name;
-  haproxy::TemplateInfo template_info;
   bool haproxy_running = false;
   std::vector<core::ActualBackend> actual;  // empty when not running
   std::string current;                      // the configuration file now ("" when there is none)
+  std::vector<std::chrono::milliseconds> heartbeat_timeouts;  // each backend's terminating hook's (0: none)
+  // Derived:
+  std::vector<core::DesiredBackend> desired;
+  std::string template_name;
+  haproxy::TemplateInfo template_info;
   bool structure_changed = false;
 };
 
@@ -104,8 +108,7 @@ Syncer::Syncer(config::Config cfg, discovery::Provider& provider, HaproxyControl
       lifecycle_(lifecycle),
       cluster_(cluster) {}
 
-core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& groups,
-                                       const std::vector<core::DesiredBackend>& desired) {
+core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& groups) {
   core::ClusterView view;
   if (!cfg_.cluster.enabled()) return view;
   view.enabled = true;
@@ -128,11 +131,14 @@ core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& gr
   // A cluster of one reads nothing: it behaves exactly as without `cluster`.
   const auto others = view.others();
   if (others.empty()) return view;
+  // The members waiting on a termination hook some backend of their group owns.
   std::set<std::string> waiting;
-  for (const auto& d : desired) {
-    if (d.hook_terminating.empty()) continue;
-    for (const auto& [instance, state] : d.lifecycle)
-      if (core::waits_on_terminate_hook(state)) waiting.insert(instance);
+  for (const auto& b : cfg_.backends) {
+    if (b.hook_terminating.empty()) continue;
+    for (const auto& grp : groups)
+      if (grp.group == b.group)
+        for (const auto& m : grp.members)
+          if (core::waits_on_terminate_hook(m.lifecycle_state)) waiting.insert(m.instance_id);
   }
   if (waiting.empty()) return view;
   if (cluster_ == nullptr) {
@@ -159,31 +165,28 @@ Result<std::string> Syncer::render_only() {
                          managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }));
 }
 
-Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups, CycleOutcome& out) {
+Result<Syncer::Observed> Syncer::gather(std::vector<core::GroupMembers> groups, const core::SyncState& state,
+                                        CycleOutcome& out) {
   Observed seen;
   seen.groups = std::move(groups);
-  seen.desired = core::desire(cfg_.backends, seen.groups);
-  for (auto& d : seen.desired)
-    if (!d.hook_terminating.empty() && lifecycle_ != nullptr)
-      d.hook_heartbeat_timeout = lifecycle_->heartbeat_timeout(d.group, d.hook_terminating);
-  seen.cluster = cluster_view(seen.groups, seen.desired);
+  for (const auto& b : cfg_.backends)
+    seen.heartbeat_timeouts.push_back(!b.hook_terminating.empty() && lifecycle_ != nullptr
+                                          ? lifecycle_->heartbeat_timeout(b.group, b.hook_terminating)
+                                          : std::chrono::milliseconds{0});
+  seen.cluster = cluster_view(seen.groups);
   auto tmpl = files_.read_template();
   if (!tmpl) {
     out.faults.push_back(template_fault(cfg_, tmpl.error()));
     return tmpl.error();
   }
   seen.template_text = std::move(*tmpl);
-  seen.template_name = std::filesystem::path(cfg_.haproxy.template_path).filename().string();
-  auto info = haproxy::inspect_template(seen.template_text, seen.template_name);
-  if (!info) {
-    out.faults.push_back(template_fault(cfg_, info.error()));
-    return info.error();
-  }
-  seen.template_info = std::move(*info);
 
   std::vector<std::string> names;
   for (const auto& b : cfg_.backends) names.push_back(b.backend);
-  auto actual = haproxy_.servers(names);
+  // Sessions are read where the planner looks at them: servers in drain, and the backends of the drain book.
+  std::set<std::string> sessions_of;
+  for (const auto& [key, rec] : state.drains) sessions_of.insert(key.substr(0, key.find('/')));
+  auto actual = haproxy_.servers(names, sessions_of);
   // Only a missing or refusing socket means "not running"; any other socket error ends the cycle. Either is a
   // fault for the daemon: not running, HAProxy serves nothing, and only the file is written.
   if (!actual) {
@@ -203,6 +206,20 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups,
     return current.error();
   }
   seen.current = std::move(*current);
+  return seen;
+}
+
+Status Syncer::derive(Observed& seen, CycleOutcome& out) const {
+  seen.desired = core::desire(cfg_.backends, seen.groups);
+  for (size_t i = 0; i < seen.desired.size() && i < seen.heartbeat_timeouts.size(); ++i)
+    if (!seen.desired[i].hook_terminating.empty()) seen.desired[i].hook_heartbeat_timeout = seen.heartbeat_timeouts[i];
+  seen.template_name = std::filesystem::path(cfg_.haproxy.template_path).filename().string();
+  auto info = haproxy::inspect_template(seen.template_text, seen.template_name);
+  if (!info) {
+    out.faults.push_back(template_fault(cfg_, info.error()));
+    return info.error();
+  }
+  seen.template_info = std::move(*info);
   // Structure is everything but the managed server lines, so the template rendered without servers tells it.
   auto bare = haproxy::render(seen.template_text, seen.template_name,
                               managed_backends(seen.desired, [](const core::DesiredBackend&) {
@@ -213,10 +230,10 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups,
     return bare.error();
   }
   seen.structure_changed = haproxy::structure_of(seen.current) != haproxy::structure_of(*bare);
-  return seen;
+  return Ok{};
 }
 
-core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const {
+core::PlanInput Syncer::plan_input(const Observed& seen, const core::SyncState& state, core::TimePoint now) const {
   core::PlanInput in;
   in.desired = seen.desired;
   in.haproxy_running = seen.haproxy_running;
@@ -234,7 +251,7 @@ core::Plan Syncer::decide(const Observed& seen, const core::SyncState& state, co
   in.reported = state.reported;
   in.cluster = seen.cluster;
   in.poll_interval = cfg_.interval;
-  return core::plan(in);
+  return in;
 }
 
 CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimePoint now) {
@@ -249,19 +266,44 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   }
   // Past discovery, a failure still keeps the hooks of draining instances alive (not in a dry run).
   auto fail = [&](Error e) {
+    last_.reset();
     if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
     out.report = std::move(e);
     return out;
   };
-  auto seen = observe(std::move(*groups), out);
+  auto seen = gather(std::move(*groups), state, out);
   if (!seen) return fail(seen.error());
   CycleReport report;
-  report.groups = seen->groups;
   report.haproxy_running = seen->haproxy_running;
+
+  // Unchanged: the same inputs as the last computed cycle, which had nothing to do, and no timed rule of its plan
+  // due yet (nor the clock gone back): the planner would decide the same nothing again.
+  const CycleFingerprint inputs =
+      fingerprint({seen->groups, seen->template_text, seen->current, seen->haproxy_running, seen->actual,
+                   seen->cluster, seen->heartbeat_timeouts, state});
+  if (!dry_run && last_ && last_->inputs == inputs && now >= last_->at &&
+      (!last_->stable_until || now < *last_->stable_until)) {
+    report.skipped = true;
+    report.plan = last_->plan;
+    report.hooks = state.hooks;
+    report.groups = std::move(seen->groups);
+    report.actual = std::move(seen->actual);
+    out.report = std::move(report);
+    return out;
+  }
+  last_.reset();
+
+  if (auto st = derive(*seen, out); !st) return fail(st.error());
+  report.groups = seen->groups;
   report.actual = seen->actual;
 
   // Decide.
-  report.plan = decide(*seen, state, now);
+  std::optional<core::TimePoint> stable_until;
+  {
+    const core::PlanInput in = plan_input(*seen, state, now);
+    report.plan = core::plan(in);
+    stable_until = core::stable_until(in, report.plan);
+  }
   if (!report.plan.refusal.empty()) return fail(make_error("IncompleteDiscovery", report.plan.refusal));
 
   // Render what HAProxy will serve once the plan is applied.
@@ -285,6 +327,11 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 
   // Apply.
   if (auto st = apply(*seen, report, out); !st) return fail(st.error());
+  // A cycle that found nothing to do (and had nothing to say) is the reference the next ones compare with. The
+  // state it hands on must be the state it got: otherwise the next cycle's input differs anyway.
+  if (report.plan.empty() && report.plan.warnings.empty() && !report.config_changed && report.lifecycle.empty() &&
+      out.faults.empty() && out.state == state)
+    last_ = Computed{inputs, now, stable_until, report.plan};
   out.report = std::move(report);
   return out;
 }
@@ -503,8 +550,9 @@ class ReloadNotifyingControl : public HaproxyControl {
  public:
   ReloadNotifyingControl(std::unique_ptr<HaproxyControl> inner, ReloadNotice around_reload)
       : inner_(std::move(inner)), around_reload_(std::move(around_reload)) {}
-  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends) override {
-    return inner_->servers(backends);
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends,
+                                                   const std::set<std::string>& sessions_of) override {
+    return inner_->servers(backends, sessions_of);
   }
   Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
     return inner_->apply(ops);

@@ -15,6 +15,7 @@
 #include "core/planner.h"
 #include "core/types.h"
 #include "daemon/cluster_records.h"
+#include "daemon/cycle_fingerprint.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/lifecycle_control.h"
 #include "discovery/provider.h"
@@ -48,6 +49,9 @@ struct CycleReport {
   std::vector<DrainEnded> drains_ended;     // servers removed this cycle after a drain the state recorded
   std::vector<LifecycleResult> lifecycle;   // lifecycle hook ops applied (after HAProxy's)
   core::HookBook hooks;                     // the hook book after this cycle (completions included)
+  // Nothing had changed since the last computed cycle, which had nothing to do: desire, plan, render and apply were
+  // skipped (plan is that cycle's, rendered is empty).
+  bool skipped = false;
 
   // Anything to do? (what `plan` exits 2 for)
   bool changes() const { return config_changed || !plan.empty(); }
@@ -97,13 +101,13 @@ class Syncer {
 
  private:
   struct Observed;
-  Result<Observed> observe(std::vector<core::GroupMembers> groups, CycleOutcome& out);
-  core::Plan decide(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
+  Result<Observed> gather(std::vector<core::GroupMembers> groups, const core::SyncState& state, CycleOutcome& out);
+  Status derive(Observed& seen, CycleOutcome& out) const;
+  core::PlanInput plan_input(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
   Status apply(const Observed& seen, CycleReport& report, CycleOutcome& out);
   void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
   std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
-  core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups,
-                                 const std::vector<core::DesiredBackend>& desired);
+  core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups);
 
   config::Config cfg_;
   discovery::Provider& provider_;
@@ -111,6 +115,15 @@ class Syncer {
   ConfigFiles& files_;
   LifecycleControl* lifecycle_;
   ClusterRecords* cluster_;
+  // The last computed cycle that had nothing to do: its inputs' fingerprint, its time, until when its plan holds
+  // (core::stable_until) and the plan.
+  struct Computed {
+    CycleFingerprint inputs;
+    core::TimePoint at;
+    std::optional<core::TimePoint> stable_until;
+    core::Plan plan;
+  };
+  std::optional<Computed> last_;
 };
 
 // Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one

@@ -14,7 +14,15 @@ std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>&
     auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.name == name; });
     if (g != groups.end()) {
       gm.found = true;
-      for (const auto& ai : g->instances) {
+      // Sorted by id before the members are built: sorting the members themselves moves ten strings a swap.
+      std::vector<const aws::AsgInstance*> sorted;
+      sorted.reserve(g->instances.size());
+      for (const auto& ai : g->instances) sorted.push_back(&ai);
+      std::sort(sorted.begin(), sorted.end(),
+                [](const auto* a, const auto* b) { return a->instance_id < b->instance_id; });
+      gm.members.reserve(sorted.size());
+      for (const aws::AsgInstance* p : sorted) {
+        const aws::AsgInstance& ai = *p;
         core::Member m;
         m.instance_id = ai.instance_id;
         m.group = name;
@@ -30,8 +38,6 @@ std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>&
         core::classify(m, ec2 != nullptr);
         gm.members.push_back(std::move(m));
       }
-      std::sort(gm.members.begin(), gm.members.end(),
-                [](const auto& a, const auto& b) { return a.instance_id < b.instance_id; });
     }
     out.push_back(std::move(gm));
   }

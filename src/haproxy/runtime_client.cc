@@ -222,6 +222,46 @@ Result<size_t> RuntimeClient::execute(const std::vector<Command>& commands) {
   return sent;
 }
 
+namespace {
+
+// "show servers state B" answers of `backends`, in their order, with scur from `scur` ("backend/server" -> scur).
+Result<std::vector<core::ActualBackend>> servers_from(const std::vector<std::string>& backends,
+                                                      const std::vector<std::string>& answers,
+                                                      const std::unordered_map<std::string, int>& scur) {
+  std::vector<core::ActualBackend> out;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const std::string& answer = answers[i];
+    core::ActualBackend ab;
+    ab.backend = backends[i];
+    // 2.6.12 answers "Can't find backend." for an unknown name.
+    if (trim(answer) == "Can't find backend.") {
+      ab.exists = false;
+      out.push_back(std::move(ab));
+      continue;
+    }
+    auto parsed = parse_servers_state(answer);
+    if (!parsed) {
+      Error e = parsed.error();
+      e.message = "\"show servers state " + backends[i] + "\": " + e.message;
+      return e;
+    }
+    for (auto& b : *parsed) {
+      if (b.backend != ab.backend) continue;
+      for (auto& s : b.servers) ab.servers.push_back(std::move(s));
+    }
+    if (!scur.empty())
+      for (auto& s : ab.servers) {
+        auto it = scur.find(core::server_key(ab.backend, s.name));
+        if (it != scur.end()) s.current_sessions = it->second;
+      }
+    std::sort(ab.servers.begin(), ab.servers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    out.push_back(std::move(ab));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vector<std::string>& backends) {
   if (backends.empty()) return std::vector<core::ActualBackend>{};
   std::vector<std::string> cmds;
@@ -237,34 +277,34 @@ Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vecto
   std::unordered_map<std::string, int> scur;
   scur.reserve(stats->size());
   for (const auto& [be, srv] : *stats) scur[core::server_key(be, srv.first)] = srv.second;
+  return servers_from(backends, *answers, scur);
+}
 
-  std::vector<core::ActualBackend> out;
-  for (size_t i = 0; i < backends.size(); ++i) {
-    const std::string& answer = (*answers)[i];
-    core::ActualBackend ab;
-    ab.backend = backends[i];
-    // 2.6.12 answers "Can't find backend." for an unknown name.
-    if (trim(answer) == "Can't find backend.") {
-      ab.exists = false;
-      out.push_back(std::move(ab));
-      continue;
-    }
-    auto parsed = parse_servers_state(answer);
-    if (!parsed) {
-      Error e = parsed.error();
-      e.message = "\"" + cmds[i] + "\": " + e.message;
-      return e;
-    }
-    for (auto& b : *parsed) {
-      if (b.backend != ab.backend) continue;
-      for (auto& s : b.servers) ab.servers.push_back(std::move(s));
-    }
-    for (auto& s : ab.servers) {
-      auto it = scur.find(core::server_key(ab.backend, s.name));
-      if (it != scur.end()) s.current_sessions = it->second;
-    }
-    std::sort(ab.servers.begin(), ab.servers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    out.push_back(std::move(ab));
+Result<std::vector<core::ActualBackend>> RuntimeClient::servers(const std::vector<std::string>& backends,
+                                                                const std::set<std::string>& sessions_of) {
+  if (backends.empty()) return std::vector<core::ActualBackend>{};
+  std::vector<std::string> cmds;
+  for (const auto& b : backends) cmds.push_back("show servers state " + b);
+  auto answers = t_.run(cmds);
+  if (!answers) return answers.error();
+  auto out = servers_from(backends, *answers, {});
+  if (!out) return out.error();
+  std::vector<std::string> wanted;
+  for (const auto& ab : *out) {
+    bool draining = std::any_of(ab.servers.begin(), ab.servers.end(),
+                                [](const core::ActualServer& s) { return s.admin == core::AdminState::Drain; });
+    if (ab.exists && (draining || sessions_of.contains(ab.backend))) wanted.push_back(ab.backend);
+  }
+  if (wanted.empty()) return out;
+  auto sessions = sessions_by_backend(wanted);
+  if (!sessions) return sessions.error();
+  for (auto& ab : *out) {
+    auto it = sessions->find(ab.backend);
+    if (it == sessions->end()) continue;
+    std::unordered_map<std::string_view, int> scur;
+    for (const auto& [srv, n] : it->second) scur[srv] = n;
+    for (auto& s : ab.servers)
+      if (auto found = scur.find(s.name); found != scur.end()) s.current_sessions = found->second;
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,11 @@ class RuntimeClient {
   // Servers of the given backends ("show servers state" plus scur from "show stat"). A backend HAProxy does not
   // know comes back with exists = false.
   Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends);
+  // The same, with scur read only where a sync cycle uses it: the backends in `sessions_of` (the drain book's) and
+  // those with a server in drain ("show stat B 4 -1" each, after "show servers state"); every other server shows 0.
+  // A steady cycle thus reads "show servers state" alone: at 5,000 servers "show stat" is ~1.5 MB of CSV.
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>& backends,
+                                                   const std::set<std::string>& sessions_of);
 
   // Current sessions (scur) of each server of a backend, in HAProxy's order: a cheap read for the drain watch
   // ("show stat BACKEND 4 -1": that backend's server rows only). An Error with code "NoSuchBackend" when HAProxy

@@ -150,6 +150,39 @@ TEST_F(DaemonTest, DiscoveryFailureKeepsTheLastGoodMembershipAndHealthzTurnsRed)
   EXPECT_EQ(metric("haproxy_asg_discovery_ok"), 1);
 }
 
+// An unchanged cycle makes no desire/plan/render and no HAProxy or file write: it is counted as skipped. A change
+// (a scale-out, the file removed by hand) is still acted on at once.
+TEST_F(DaemonTest, UnchangedCyclesAreSkippedAndChangesStillApply) {
+  start_rig(47);
+  start_daemon();
+  ASSERT_TRUE(wait_until([&] { return converged(); })) << log();
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_cycles_skipped_total") >= 2; })) << log();
+  const double commands = metric("haproxy_asg_runtime_commands_total");
+  const double writes = metric("haproxy_asg_config_writes_total");
+  const double skipped = metric("haproxy_asg_cycles_skipped_total");
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_cycles_skipped_total") >= skipped + 2; })) << log();
+  EXPECT_EQ(metric("haproxy_asg_runtime_commands_total"), commands);
+  EXPECT_EQ(metric("haproxy_asg_config_writes_total"), writes);
+  EXPECT_EQ(metric("haproxy_asg_cycles_total{outcome=\"error\"}"), -1);
+
+  ASSERT_TRUE(rig_->sim().set_desired("app", 5).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->in_service().size() == 5; })) << log();
+  // The file follows in the same cycle, after the runtime commands.
+  ASSERT_TRUE(wait_until([&] { return rig_->file_server_names() == rig_->ready_servers(); })) << log();
+
+  // A server line of the file HAProxy would restart from, deleted by hand: put back by the next cycle (no reload:
+  // the structure is the same).
+  ASSERT_TRUE(wait_until([&] { return metric("haproxy_asg_cycles_skipped_total") >= skipped + 3; })) << log();
+  std::string text = read_file(rig_->config_file());
+  const size_t line = text.find("    server i-");
+  ASSERT_NE(line, std::string::npos) << text;
+  text.erase(line, text.find('\n', line) + 1 - line);
+  write_file(rig_->config_file(), text);
+  ASSERT_NE(rig_->file_server_names(), rig_->ready_servers());
+  ASSERT_TRUE(wait_until([&] { return rig_->file_server_names() == rig_->ready_servers(); })) << log();
+  EXPECT_EQ(rig_->reloads(), 0);
+}
+
 TEST_F(DaemonTest, MetricsFollowRealChanges) {
   start_rig(45);
   start_daemon();

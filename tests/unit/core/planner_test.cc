@@ -1196,6 +1196,91 @@ TEST(Planner, SameInputSamePlan) {
   EXPECT_EQ(plan(in), plan(in));
 }
 
+// The skip of an unchanged cycle rests on this: a plan with nothing to do whose state out equals its state in (what
+// the syncer keeps as its reference) stays the same plan, at any later time before its stable_until.
+TEST(Planner, NothingToDoStaysNothingToDoUntilStableUntil) {
+  std::mt19937 rng(4242);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  int checked = 0, timed = 0;
+  for (int round = 0; round < 3000; ++round) {
+    DesiredBackend want = db("web", {});
+    want.drain_timeout = std::chrono::seconds(1 + pick(60));
+    if (pick(2)) want.hook_terminating = "drain-hook";
+    if (pick(2)) want.hook_launching = "launch-hook";
+    want.launch_timeout = std::chrono::seconds(1 + pick(300));
+    want.hook_heartbeat_timeout = std::chrono::seconds(3 + pick(120));
+    want.health_feedback = pick(2) == 1;
+    want.down_for = std::chrono::seconds(1 + pick(60));
+    ActualBackend have = ab("web", {});
+    PlanInput in = input({}, {}, {}, T0);
+    for (int i = 0; i < 4; ++i) {
+      const std::string name = "i-" + std::to_string(i), addr = "127.0.0." + std::to_string(i + 2);
+      switch (pick(4)) {
+        case 0: want.servers.push_back(ds(name, addr)); ++want.in_service; break;
+        case 1: want.lifecycle[name] = "Terminating:Wait"; break;
+        case 2: want.lifecycle[name] = "Pending:Wait"; want.launching.push_back(ds(name, addr)); break;
+        default: break;  // gone from the group
+      }
+      if (pick(3) > 0) {
+        ActualServer a = as(name, addr, 80, static_cast<AdminState>(pick(3)), pick(2) * (1 + pick(3)));
+        a.up = pick(3) > 0;
+        a.check_enabled = pick(2) == 1;
+        a.check_passed = a.check_enabled && pick(2) == 1;
+        have.servers.push_back(a);
+      }
+      if (pick(3) == 0) in.drains["web/" + name] = DrainRecord{T0 - std::chrono::seconds(pick(90))};
+      const TimePoint since = T0 - std::chrono::seconds(pick(400));
+      if (pick(3) == 0)
+        in.hooks["web-asg/drain-hook/" + name] =
+            HookWait{"web-asg", "drain-hook", "terminating", since, since + std::chrono::seconds(pick(30)), pick(4) == 0};
+      if (pick(3) == 0)
+        in.hooks["web-asg/launch-hook/" + name] = HookWait{"web-asg", "launch-hook", "launching", since, since, false};
+      if (pick(3) == 0) in.down_since["web/" + name] = T0 - std::chrono::seconds(pick(90));
+    }
+    in.desired = {want};
+    in.actual = {have};
+    // Carry the state out of a first plan back in (as the daemon does), then look for a fixed point.
+    for (int step = 0; step < 3; ++step) {
+      Plan p = plan(in);
+      const bool fixed = p.drains == in.drains && p.hooks == in.hooks && p.down_since == in.down_since &&
+                         p.reported == in.reported;
+      if (p.empty() && p.warnings.empty() && fixed) {
+        ++checked;
+        const std::optional<TimePoint> until = stable_until(in, p);
+        timed += until ? 1 : 0;
+        const TimePoint end = until.value_or(T0 + 24h);
+        for (TimePoint t : {T0 + 1ms, T0 + (end - T0) / 2, end - 1ms}) {
+          if (t <= T0) continue;
+          PlanInput later = in;
+          later.now = t;
+          EXPECT_EQ(plan(later), p) << "round " << round << " at T0 + "
+                                    << std::chrono::duration_cast<std::chrono::milliseconds>(t - T0).count() << " ms";
+        }
+        break;
+      }
+      in.drains = p.drains;
+      in.hooks = p.hooks;
+      in.down_since = p.down_since;
+      in.reported = p.reported;
+    }
+  }
+  EXPECT_GE(checked, 100) << "too few plans with nothing to do: the test would prove little";
+  EXPECT_GE(timed, 30) << "too few of them with a timed rule pending";
+}
+
+TEST(Planner, StableUntilIsTheEarliestDrainTimeoutOrNextDue) {
+  auto in = input({db("web", {ds("i-a", "127.0.0.2")})},
+                  {ab("web", {as("i-a", "127.0.0.2"), as("i-b", "127.0.0.3", 80, AdminState::Drain, 2),
+                              as("i-c", "127.0.0.4", 80, AdminState::Drain, 1)})},
+                  {{"web/i-b", {T0 - 10s}}, {"web/i-c", {T0 - 20s}}});
+  Plan p = plan(in);
+  ASSERT_TRUE(p.empty()) << "both still draining";
+  EXPECT_EQ(stable_until(in, p), T0 + 10s) << "i-c's 30 s drain_timeout";
+  EXPECT_FALSE(p.next_due.has_value()) << "the drain watch, not next_due, wakes the loop for a drain timeout";
+  auto idle = input({db("web", {ds("i-a", "127.0.0.2")})}, {ab("web", {as("i-a", "127.0.0.2")})});
+  EXPECT_FALSE(stable_until(idle, plan(idle)).has_value()) << "nothing timed: the plan holds whatever the time";
+}
+
 // --- several cycles against a pretend HAProxy ------------------------------------------------------------------------
 
 TEST(Planner, ApplyingAPlanThenPlanningAgainGivesNothing) {

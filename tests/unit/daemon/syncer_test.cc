@@ -27,7 +27,9 @@ class FakeProvider : public discovery::Provider {
 
 class FakeControl : public HaproxyControl {
  public:
-  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>&) override {
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>&,
+                                                   const std::set<std::string>& sessions) override {
+    sessions_of = sessions;
     if (!servers_error.code.empty()) return servers_error;
     return actual;
   }
@@ -58,6 +60,7 @@ class FakeControl : public HaproxyControl {
   int fail_at_op = -1;
   Error reload_error;
   std::vector<core::ActualBackend> actual{{"app", true, {}}};
+  std::set<std::string> sessions_of;  // what the last servers() call asked sessions for
   Error servers_error;
   std::vector<core::Op> applied;
   int reloads = 0;
@@ -401,6 +404,234 @@ TEST_F(SyncerTest, AFailedCycleStillKeepsDrainingInstancesHooksAlive) {
   provider.fail = true;
   outcome = with_hooks.run(s, false);
   EXPECT_TRUE(lifecycle.beats.empty());
+}
+
+// The unchanged cycle: once a computed cycle found nothing to do, the next ones with the same inputs skip desire,
+// plan, render and apply, and say so; any change of an input, or a timed rule falling due, computes again.
+struct SkipTest : SyncerTest {
+  // Runs cycles at `now` until one is skipped (the first after a change computes, and may change the state the next
+  // one starts from); fails after a few.
+  void settle(core::TimePoint now) {
+    for (int i = 0; i < 4; ++i) {
+      auto outcome = syncer.run(state, false, now);
+      ASSERT_TRUE(outcome.report.ok()) << outcome.report.error().message;
+      state = outcome.state;
+      if (outcome.report->skipped) return;
+    }
+    FAIL() << "no cycle was skipped with unchanged inputs";
+  }
+  Result<CycleReport> run_at(core::TimePoint now) {
+    auto outcome = syncer.run(state, false, now);
+    state = outcome.state;
+    return outcome.report;
+  }
+  core::TimePoint t0 = core::Clock::now();
+};
+
+TEST_F(SkipTest, AnUnchangedCycleIsSkippedAndChangesNothing) {
+  auto r = run_at(t0);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->skipped) << "the first cycle of a syncer has nothing to compare with";
+  const int stages = files.stages, installs = files.installs;
+  const core::SyncState before = state;
+  for (int i = 1; i <= 3; ++i) {
+    r = run_at(t0 + std::chrono::seconds(i));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->skipped) << "cycle " << i;
+    EXPECT_FALSE(r->changes());
+    ASSERT_EQ(r->groups.size(), 1u) << "the report still carries what discovery and HAProxy said";
+    EXPECT_EQ(r->actual, control.actual);
+  }
+  EXPECT_EQ(files.stages, stages);
+  EXPECT_EQ(files.installs, installs);
+  EXPECT_TRUE(control.applied.empty());
+  EXPECT_EQ(control.reloads, 0);
+  EXPECT_EQ(state, before);
+  EXPECT_TRUE(control.sessions_of.empty()) << "no drain: no backend's sessions are needed";
+}
+
+TEST_F(SkipTest, ADryRunIsNeverSkipped) {
+  settle(t0);
+  auto outcome = syncer.run(state, true, t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(outcome.report.ok());
+  EXPECT_FALSE(outcome.report->skipped);
+  EXPECT_FALSE(outcome.report->rendered.empty()) << "`plan` and `render` show the real thing";
+}
+
+TEST_F(SkipTest, ANewMemberIsNotSkipped) {
+  settle(t0);
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
+}
+
+TEST_F(SkipTest, AMemberLeavingServiceIsNotSkipped) {
+  settle(t0);
+  provider.groups[0].members[0].lifecycle_state = "Terminating";
+  provider.groups[0].members[0].served = false;
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Drain);
+}
+
+TEST_F(SkipTest, AHealthStatusChangeIsNotSkipped) {
+  settle(t0);
+  provider.groups[0].members[0].health_status = "Unhealthy";  // served all the same: only the input differs
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+}
+
+TEST_F(SkipTest, HaproxysStateChangingIsNotSkipped) {
+  settle(t0);
+  control.actual[0].servers[0].admin = core::AdminState::Maint;  // someone put it in maintenance
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Enable);
+}
+
+TEST_F(SkipTest, HaproxyRestartedWithOtherServersIsNotSkipped) {
+  settle(t0);
+  control.actual[0].servers = {{"i-7", "127.0.0.8", 80, core::AdminState::Ready, true, 0}};
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  EXPECT_EQ(control.applied.size(), 2u) << "i-1 added, i-7 drained";
+}
+
+TEST_F(SkipTest, HaproxyStoppingIsNotSkipped) {
+  settle(t0);
+  control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  EXPECT_FALSE(r->haproxy_running);
+}
+
+TEST_F(SkipTest, ATemplateEditIsNotSkipped) {
+  settle(t0);
+  files.tmpl += "    timeout queue 5s\n";
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->skipped);
+  EXPECT_TRUE(r->reloaded);
+}
+
+TEST_F(SkipTest, TheFileChangedOnDiskIsNotSkipped) {
+  settle(t0);
+  const std::string good = files.current;
+  files.current += "# edited by hand\n";
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->skipped);
+  EXPECT_TRUE(r->config_written);
+  EXPECT_EQ(files.current, good);
+}
+
+TEST_F(SkipTest, ARequestedReloadIsNotSkipped) {
+  settle(t0);
+  state.reload_requested = "certificates changed";
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->skipped);
+  EXPECT_TRUE(r->reloaded);
+}
+
+TEST_F(SkipTest, TheClockGoingBackIsNotSkipped) {
+  settle(t0);
+  auto r = run_at(t0 - std::chrono::seconds(30));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+}
+
+// A drain in progress: unchanged inputs are skipped until the drain's timeout, which removes the server although
+// nothing else changed. Its sessions are read each cycle (its backend is in the drain book).
+TEST_F(SkipTest, ADrainTimeoutFallingDueIsNotSkipped) {
+  control.actual[0].servers.push_back({"i-2", "127.0.0.3", 80, core::AdminState::Drain, true, 3});
+  auto r = run_at(t0);  // adopts the drain (since t0)
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(state.drains.contains("app/i-2"));
+  settle(t0 + std::chrono::seconds(1));
+  EXPECT_EQ(control.sessions_of, std::set<std::string>{"app"});
+  r = run_at(t0 + std::chrono::seconds(29));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->skipped) << "1 s before the 30 s drain_timeout";
+  r = run_at(t0 + std::chrono::seconds(30));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Remove);
+}
+
+TEST_F(SkipTest, SessionsEndingOnADrainingServerIsNotSkipped) {
+  control.actual[0].servers.push_back({"i-2", "127.0.0.3", 80, core::AdminState::Drain, true, 3});
+  settle(t0);
+  control.actual[0].servers[1].current_sessions = 0;
+  auto r = run_at(t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->skipped);
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Remove);
+}
+
+// Health feedback: a server DOWN is reported once it has been DOWN for down_for, with nothing else changing.
+TEST_F(SkipTest, AHealthFeedbackDeadlineFallingDueIsNotSkipped) {
+  auto cfg = test_config();
+  cfg.backends[0].health_feedback = true;
+  cfg.backends[0].down_for = std::chrono::seconds(30);
+  Syncer with_feedback{cfg, provider, control, files};
+  control.actual[0].servers[0].up = false;
+  control.actual[0].servers[0].check_enabled = true;
+  int skipped = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto outcome = with_feedback.run(state, false, t0 + std::chrono::seconds(i));
+    ASSERT_TRUE(outcome.report.ok());
+    state = outcome.state;
+    skipped += outcome.report->skipped ? 1 : 0;
+  }
+  EXPECT_GE(skipped, 1);
+  ASSERT_TRUE(state.down_since.contains("app/i-1"));
+  auto outcome = with_feedback.run(state, false, t0 + std::chrono::seconds(30));
+  ASSERT_TRUE(outcome.report.ok());
+  EXPECT_FALSE(outcome.report->skipped);
+  ASSERT_EQ(outcome.report->plan.ops.size(), 1u);
+  EXPECT_EQ(outcome.report->plan.ops[0].kind, core::OpKind::ReportUnhealthy);
+}
+
+// A termination hook waiting while its server drains: the heartbeat falls due with nothing else changing.
+TEST_F(SkipTest, AHookHeartbeatFallingDueIsNotSkipped) {
+  FakeLifecycle lifecycle;
+  auto cfg = test_config();
+  cfg.backends[0].hook_terminating = "drain";
+  Syncer with_hooks{cfg, provider, control, files, &lifecycle};
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  provider.groups[0].members[1].lifecycle_state = "Terminating:Wait";
+  provider.groups[0].members[1].served = false;
+  control.actual[0].servers.push_back({"i-2", "127.0.0.3", 80, core::AdminState::Drain, true, 5});
+  state.drains["app/i-2"] = core::DrainRecord{t0};
+  int skipped = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto outcome = with_hooks.run(state, false, t0 + std::chrono::seconds(i));
+    ASSERT_TRUE(outcome.report.ok()) << outcome.report.error().message;
+    state = outcome.state;
+    skipped += outcome.report->skipped ? 1 : 0;
+  }
+  EXPECT_GE(skipped, 1);
+  const size_t beats = lifecycle.beats.size();
+  EXPECT_EQ(beats, 1u) << "the first sight's heartbeat";
+  // 60 s heartbeat timeout: the next heartbeat is due 20 s after the first, sent at the real clock just after t0
+  // (the drain's 30 s timeout is later).
+  auto outcome = with_hooks.run(state, false, t0 + std::chrono::seconds(21));
+  ASSERT_TRUE(outcome.report.ok());
+  EXPECT_FALSE(outcome.report->skipped);
+  EXPECT_EQ(lifecycle.beats.size(), beats + 1);
 }
 
 }  // namespace

@@ -249,5 +249,50 @@ TEST(Servers, CombinesStateAndStat) {
   ASSERT_EQ(t.calls.size(), 1u);  // one connection
 }
 
+// A sync cycle's read: "show servers state" alone while nothing drains; sessions ("show stat B 4 -1") only of the
+// backends with a server in drain or named by the caller (its drain book).
+TEST(RuntimeClient, ServersReadsSessionsOnlyWhereASyncCycleNeedsThem) {
+  const std::string header =
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+      "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+      "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl "
+      "srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n";
+  int admin_z = 0;  // z's srv_admin_state: 0 ready, 8 drain
+  FakeTransport t;
+  t.answer = [&](const std::string& c) -> std::string {
+    if (c == "show servers state be")
+      return header + "3 be 2 z 127.0.0.1 2 " + std::to_string(admin_z) +
+             " 1 1 0 1 0 0 0 0 0 0 - 81 - 0 0 - - 0\n3 be 1 a 127.0.0.1 2 0 1 1 0 1 0 0 0 0 0 0 - 80 - 0 0 - - 0\n";
+    if (c == "show servers state other")
+      return header + "4 other 1 o 127.0.0.1 2 0 1 1 0 1 0 0 0 0 0 0 - 80 - 0 0 - - 0\n";
+    if (c == "show stat be 4 -1") return "# pxname,svname,qcur,qmax,scur\nbe,a,0,0,2\nbe,z,0,0,4\n";
+    if (c == "show stat other 4 -1") return "# pxname,svname,qcur,qmax,scur\nother,o,0,0,7\n";
+    return "?";
+  };
+  RuntimeClient c(t);
+  auto r = c.servers({"be", "other"}, {});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(t.calls, (std::vector<std::vector<std::string>>{{"show servers state be", "show servers state other"}}));
+  EXPECT_EQ((*r)[0].servers[1].current_sessions, 0);
+
+  admin_z = 8;  // z drains: its backend's sessions are read
+  t.calls.clear();
+  r = c.servers({"be", "other"}, {});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(t.calls.size(), 2u);
+  EXPECT_EQ(t.calls[1], std::vector<std::string>{"show stat be 4 -1"});
+  EXPECT_EQ((*r)[0].servers[0].current_sessions, 2);
+  EXPECT_EQ((*r)[0].servers[1].current_sessions, 4);
+  EXPECT_EQ((*r)[1].servers[0].current_sessions, 0);
+
+  admin_z = 0;  // "other" is in the caller's drain book (a server shown ready whose drain command was lost)
+  t.calls.clear();
+  r = c.servers({"be", "other"}, {"other"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(t.calls.size(), 2u);
+  EXPECT_EQ(t.calls[1], std::vector<std::string>{"show stat other 4 -1"});
+  EXPECT_EQ((*r)[1].servers[0].current_sessions, 7);
+}
+
 }  // namespace
 }  // namespace hasg::haproxy
