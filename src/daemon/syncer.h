@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,7 @@ class Syncer {
   std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
   core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups,
                                  const std::vector<core::DesiredBackend>& desired);
+  void log_refused(const std::vector<core::GroupMembers>& groups);
 
   config::Config cfg_;
   discovery::Provider& provider_;
@@ -95,6 +97,8 @@ class Syncer {
   ConfigFiles& files_;
   LifecycleControl* lifecycle_;
   std::string refused_reload_;  // why the last reload of an unchanged file failed `haproxy -c` (logged once)
+  // Values from AWS refused by discovery, (group, value) as last seen: each is logged when it first appears.
+  std::set<std::pair<std::string, core::RefusedValue>> refused_values_;
   ClusterRecords* cluster_;
 };
 
