@@ -116,8 +116,12 @@ Result<Credentials> ImdsClient::instance_credentials() {
 
   auto body = get(base + role);
   if (!body) return body.error();
+  return parse_instance_credentials(*body, role);
+}
+
+Result<Credentials> parse_instance_credentials(const std::string& body, const std::string& role) {
   const std::string what = "IMDS credentials of role '" + role + "'";
-  auto doc = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+  auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return make_error("ImdsError", what + ": not a JSON object");
   auto str = [&](const char* key) -> std::string {
     auto it = doc.find(key);

@@ -40,4 +40,8 @@ class ImdsClient {
   std::chrono::system_clock::time_point token_expires_{};
 };
 
+// Decodes the credentials JSON IMDS serves for `role` (Code "Success", AccessKeyId, SecretAccessKey, Token,
+// Expiration); pure, for tests and the fuzzer. An "ImdsError" saying what is missing or wrong otherwise.
+Result<Credentials> parse_instance_credentials(const std::string& body, const std::string& role);
+
 }  // namespace hasg::aws

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/aws_values.h"
 #include "util/strings.h"
 
 namespace hasg::config {
@@ -43,7 +44,7 @@ class Parser {
       case YAML::NodeType::Map: return "a mapping";
       case YAML::NodeType::Sequence: return "a list";
       case YAML::NodeType::Null: return "nothing";
-      case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+      case YAML::NodeType::Scalar: return "'" + core::printable(n.Scalar(), 200) + "'";
       default: return "an undefined value";
     }
   }
@@ -190,6 +191,9 @@ class Parser {
       std::string full = "cluster." + key;
       if (key == "group") {
         cl.group = string_value(v, full, true);
+        if (cl.group.size() > 255 || !core::is_one_line(cl.group))
+          fail(v, full, "a group name is 1-255 characters without control characters (newline, tab...), got " +
+                            kind(v));
       } else {
         cl.node_id = string_value(v, full, true);
         const auto& id = cl.node_id;
@@ -299,17 +303,30 @@ class Parser {
         if (key == "backend") {
           have_backend = true;
           b.backend = string_value(v, full, true);
-          if (b.backend.find_first_of(" \t#") != std::string::npos)
-            fail(v, full, "a backend name has no spaces or '#', got " + kind(v));
+          // HAProxy's own rule for proxy names (letters, digits, '-', '_', '.', ':'); it is also a word of runtime
+          // commands ("add server BACKEND/NAME"), where a '/', ';' or newline would change their meaning.
+          if (!std::all_of(b.backend.begin(), b.backend.end(), [](unsigned char ch) {
+                return std::isalnum(ch) || std::strchr("-_.:", ch) != nullptr;
+              }))
+            fail(v, full, "a backend name is letters, digits, '-', '_', '.' or ':' (HAProxy's rule), got " + kind(v));
           if (!names.insert(b.backend).second) fail(v, full, "backend '" + b.backend + "' is managed twice");
         } else if (key == "group") {
           have_group = true;
           b.group = string_value(v, full, true);
+          // Auto Scaling allows spaces (kept), and even "\r\n\t", in a group name; the name is written in
+          // haproxy.cfg's marker comment, where a control character would end the line and start a directive.
+          if (b.group.size() > 255 || !core::is_one_line(b.group))
+            fail(v, full, "a group name is 1-255 characters without control characters (newline, tab...), got " +
+                              kind(v));
         } else if (key == "port") {
           have_port = true;
           b.port = port_value(v, full);
         } else if (key == "server_options") {
           b.server_options = std::string(trim(string_value(v, full, false)));
+          // Written in haproxy.cfg's server lines and sent in "add server" commands: a control character or '#'
+          // would cut the line, a ';' would start a second runtime command.
+          if (!core::is_one_line(b.server_options) || b.server_options.find_first_of("#;") != std::string::npos)
+            fail(v, full, "server options hold no control character (newline, tab...), '#' or ';', got " + kind(v));
         } else if (key == "drain_timeout") {
           b.drain_timeout = duration_value(v, full);
         } else if (key == "address_family") {

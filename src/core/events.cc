@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/aws_values.h"
+
 
 namespace hasg::core {
 
@@ -58,14 +60,12 @@ EventMessage wrong_type(const std::string& what, const std::string& field) {
   return with(EventKind::Malformed, what + ": field " + field + " is not a string");
 }
 
-// Quotes a value from the message for the log, shortened.
-std::string q(const std::string& s) {
-  constexpr size_t kMax = 80;
-  std::string out = s.size() > kMax ? s.substr(0, kMax) + "..." : s;
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  return "'" + out + "'";
-}
+// A value from the message as the log line shows it: shortened, control characters escaped. A message is outside
+// input: a newline in an instance id must not start a log line of its own.
+std::string v(const std::string& s) { return printable(s, 80); }
+
+// Quotes a value from the message for the log.
+std::string q(const std::string& s) { return "'" + v(s) + "'"; }
 
 EventMessage lifecycle_action(Fields& f, const std::string& what, const std::string& default_transition) {
   EventMessage m;
@@ -81,8 +81,8 @@ EventMessage lifecycle_action(Fields& f, const std::string& what, const std::str
     return with(EventKind::Malformed, what + " without AutoScalingGroupName, EC2InstanceId or LifecycleHookName");
   if (m.transition != kLaunchingTransition && m.transition != kTerminatingTransition)
     return with(EventKind::Unknown, what + " with an unknown transition " + q(m.transition));
-  m.reason =
-      what + ": " + m.instance_id + " of group " + m.group + " waits on hook " + m.hook + " (" + m.transition + ")";
+  m.reason = what + ": " + v(m.instance_id) + " of group " + v(m.group) + " waits on hook " + v(m.hook) + " (" +
+             m.transition + ")";
   return m;
 }
 
@@ -97,7 +97,7 @@ EventMessage instance_event(Fields& f, EventKind kind, const std::string& what, 
                 what + " without " +
                     (kind == EventKind::Ec2StateChange ? std::string(id_key)
                                                        : "AutoScalingGroupName or " + std::string(id_key)));
-  m.reason = what + ": " + m.instance_id + (m.group.empty() ? "" : " of group " + m.group);
+  m.reason = what + ": " + v(m.instance_id) + (m.group.empty() ? "" : " of group " + v(m.group));
   return m;
 }
 
@@ -125,8 +125,8 @@ EventMessage eventbridge(const json& event) {
     m.ec2_state = d.str("state");
     if (!d.bad_field().empty()) return wrong_type("EC2 state change", d.bad_field());
     if (m.ec2_state.empty())
-      return with(EventKind::Malformed, "EC2 state change of " + m.instance_id + " without state");
-    m.reason += " is " + m.ec2_state;
+      return with(EventKind::Malformed, "EC2 state change of " + v(m.instance_id) + " without state");
+    m.reason += " is " + v(m.ec2_state);
     return m;
   }
   return with(EventKind::Unknown, what + ": not an event haproxy-asg acts on");
@@ -141,7 +141,7 @@ EventMessage autoscaling(const json& msg) {
     EventMessage m = with(EventKind::TestNotification, "");
     m.group = f.str("AutoScalingGroupName");
     if (!f.bad_field().empty()) return wrong_type("Auto Scaling test notification", f.bad_field());
-    m.reason = "Auto Scaling test notification" + (m.group.empty() ? std::string() : " for group " + m.group);
+    m.reason = "Auto Scaling test notification" + (m.group.empty() ? std::string() : " for group " + v(m.group));
     return m;
   }
   if (event == "autoscaling:EC2_INSTANCE_LAUNCH")
@@ -170,7 +170,7 @@ EventMessage classify(const json& msg, bool inside_sns) {
     return m;
   }
   if (type == "SubscriptionConfirmation" || type == "UnsubscribeConfirmation")
-    return with(EventKind::Unknown, "SNS " + type + ": confirm or remove the queue's subscription to the topic");
+    return with(EventKind::Unknown, "SNS " + v(type) + ": confirm or remove the queue's subscription to the topic");
   if (msg.contains("detail-type") || msg.contains("source")) return eventbridge(msg);
   if (msg.contains("Event") || msg.contains("LifecycleTransition") || msg.contains("LifecycleHookName"))
     return autoscaling(msg);

@@ -412,8 +412,9 @@ void plan_lifecycle(const PlanInput& in, Plan& out) {
           };
           for (const DesiredBackend* d : backends) {
             const bool here = served_after(in, out, d->backend, instance);
-            const bool removed = std::any_of(out.ops.begin(), out.ops.end(), [&](const Op& op) {
-              return op.kind == OpKind::Remove && op.backend == d->backend && op.server == instance;
+            // (A structured binding is captured through an init-capture: clang 14, the fuzz build's, allows no more.)
+            const bool removed = std::any_of(out.ops.begin(), out.ops.end(), [&, &id = instance](const Op& op) {
+              return op.kind == OpKind::Remove && op.backend == d->backend && op.server == id;
             });
             served = served || here;
             removed_now = removed_now || removed;

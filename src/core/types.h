@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <compare>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -69,10 +70,25 @@ bool waits_on_launch_hook(const std::string& lifecycle_state);
 bool missing_description(const Member& m);
 
 // One group's discovery result. `found` is false when the group does not exist.
+// A value from AWS that discovery refused because it is not in AWS's own format (core/aws_values.h): it would break
+// or inject into haproxy.cfg or a runtime command. The member it belongs to is not served; the rest of the group is.
+struct RefusedValue {
+  std::string instance_id;  // as AWS gave it (may be the refused value itself)
+  std::string field;        // AWS's name: "InstanceId", "PrivateIpAddress", "Ipv6Address"
+  std::string value;        // as AWS gave it (printable() it before logging)
+  std::string reason;       // "not an instance id (i- and 8 or 17 hex digits)", ...
+
+  bool operator==(const RefusedValue&) const = default;
+  auto operator<=>(const RefusedValue&) const = default;
+};
+
 struct GroupMembers {
   std::string group;
   bool found = false;
   std::vector<Member> members;  // sorted by instance_id
+  // Values of this group's answer that were not used. The "= {}" keeps brace-initializations that stop at `members`
+  // free of -Wmissing-field-initializers.
+  std::vector<RefusedValue> refused = {};
 
   bool operator==(const GroupMembers&) const = default;
 };

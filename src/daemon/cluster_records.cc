@@ -1,7 +1,9 @@
 #include "daemon/cluster_records.h"
 
 #include "aws/ec2.h"
+#include "core/aws_values.h"
 #include "core/types.h"
+#include "util/strings.h"
 
 namespace hasg::daemon {
 
@@ -29,7 +31,11 @@ Status resolve_node_id(config::Config& cfg, aws::AwsContext& aws) {
   if (!cfg.cluster.enabled() || !cfg.cluster.node_id.empty()) return Ok{};
   auto id = aws.instance_id();
   if (!id) return id.error();
-  cfg.cluster.node_id = *id;
+  // The node id becomes a tag key and a word of log lines: only what EC2 issues is taken.
+  std::string node(trim(*id));
+  if (!core::is_instance_id(node))
+    return make_error("ImdsError", "IMDS meta-data/instance-id is not an instance id: '" + core::printable(node) + "'");
+  cfg.cluster.node_id = node;
   return Ok{};
 }
 

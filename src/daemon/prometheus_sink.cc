@@ -12,6 +12,9 @@ PrometheusSink::PrometheusSink(Metrics& metrics, const aws::ApiStats* aws_stats)
   m_.counter("haproxy_asg_errors_total", "Failed cycles by error code.");
   m_.gauge("haproxy_asg_servers", "Servers of each managed backend by admin state, as HAProxy reports them.");
   m_.gauge("haproxy_asg_group_members", "Members of each group, served or not.");
+  m_.gauge("haproxy_asg_refused_values",
+           "Values in the last discovery's answer not in AWS's format (never written into haproxy.cfg or a runtime "
+           "command), by group and field (InstanceId, PrivateIpAddress, Ipv6Address).");
   m_.counter("haproxy_asg_operations_total", "Planned operations applied, by kind.");
   m_.counter("haproxy_asg_runtime_commands_total", "Runtime API commands sent to HAProxy.");
   m_.counter("haproxy_asg_reloads_total", "Reloads of HAProxy through the master CLI.");
@@ -79,6 +82,13 @@ void PrometheusSink::cycle_ended(const CycleEnd& end) {
     m_.set("haproxy_asg_group_members", {{"group", g.group}, {"served", "true"}}, served);
     m_.set("haproxy_asg_group_members", {{"group", g.group}, {"served", "false"}},
            static_cast<double>(g.members.size()) - served);
+  }
+  m_.clear("haproxy_asg_refused_values");
+  for (const auto& g : r.groups) {
+    std::map<std::string, int> by_field;
+    for (const auto& v : g.refused) ++by_field[v.field];
+    for (const auto& [field, n] : by_field)
+      m_.set("haproxy_asg_refused_values", {{"group", g.group}, {"field", field}}, n);
   }
 }
 

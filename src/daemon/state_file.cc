@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 #include "util/files.h"
 
 namespace hasg::daemon {
@@ -28,41 +30,54 @@ std::string state_to_json(const core::SyncState& state) {
          "\n";
 }
 
+namespace {
+
+// A time as state_to_json writes it: milliseconds since the epoch. nullopt for what no clock of ours gives (negative,
+// or past the year 9999): the clock counts nanoseconds in 64 bits, so a larger value would overflow on conversion
+// (found by the state_file fuzz target: fuzz/regressions/state_file/).
+std::optional<core::TimePoint> time_of(const nlohmann::json& v) {
+  constexpr uint64_t kMaxMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  if (!v.is_number_integer()) return std::nullopt;
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > kMaxMs
+                             : (v.get<int64_t>() < 0 || v.get<int64_t>() > int64_t{kMaxMs}))
+    return std::nullopt;
+  return core::TimePoint(std::chrono::milliseconds(v.get<int64_t>()));
+}
+
+}  // namespace
+
 Result<core::SyncState> state_from_json(std::string_view text, std::vector<std::string>& warnings) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("drains") || !j["drains"].is_object())
     return make_error("StateError", "not what haproxy-asg writes");
   core::SyncState state;
   for (const auto& [key, since] : j["drains"].items()) {
-    if (!since.is_number_integer()) {
+    auto t = time_of(since);
+    if (!t) {
       warnings.push_back("drain of " + key + " has no valid start time; ignored");
       continue;
     }
-    state.drains[key] = core::DrainRecord{core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()))};
+    state.drains[key] = core::DrainRecord{*t};
   }
   state.reload_pending = j.contains("reload_pending") && j["reload_pending"].is_boolean() &&
                          j["reload_pending"].get<bool>();
   if (j.contains("hooks") && j["hooks"].is_object()) {
-    for (const auto& [key, h] : j["hooks"].items()) {
+    for (const auto& [key, value] : j["hooks"].items()) {
+      const nlohmann::json& h = value;  // clang 14 (the fuzz build) cannot capture a binding
       auto str = [&](const char* k) { return h.contains(k) && h[k].is_string() ? h[k].get<std::string>() : ""; };
       auto flag = [&](const char* k) { return h.contains(k) && h[k].is_boolean() && h[k].get<bool>(); };
-      auto time = [&](const char* k) {
-        return core::TimePoint(std::chrono::milliseconds(h[k].get<int64_t>()));
-      };
-      if (!h.is_object() || str("group").empty() || str("hook").empty() || !h.contains("since") ||
-          !h["since"].is_number_integer() || !h.contains("last_beat") || !h["last_beat"].is_number_integer()) {
+      auto time = [&](const char* k) { return h.contains(k) ? time_of(h[k]) : std::nullopt; };
+      if (!h.is_object() || str("group").empty() || str("hook").empty() || !time("since") || !time("last_beat")) {
         warnings.push_back("lifecycle hook record " + key + " is incomplete; ignored");
         continue;
       }
-      state.hooks[key] = core::HookWait{str("group"), str("hook"), str("transition"), time("since"),
-                                        time("last_beat"),
-                                        flag("completed"), flag("recorded")};
+      state.hooks[key] = core::HookWait{str("group"), str("hook"), str("transition"), *time("since"),
+                                        *time("last_beat"), flag("completed"), flag("recorded")};
     }
   }
   if (j.contains("down_since") && j["down_since"].is_object())
     for (const auto& [key, since] : j["down_since"].items())
-      if (since.is_number_integer())
-        state.down_since[key] = core::TimePoint(std::chrono::milliseconds(since.get<int64_t>()));
+      if (auto t = time_of(since)) state.down_since[key] = *t;
   if (j.contains("reported") && j["reported"].is_array())
     for (const auto& key : j["reported"])
       if (key.is_string()) state.reported.insert(key.get<std::string>());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/aws_values.h"
 #include "core/desire.h"
 #include "core/membership.h"
 #include "daemon/cycle_fingerprint.h"
@@ -155,9 +156,23 @@ core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& gr
   return view;
 }
 
+void Syncer::log_refused(const std::vector<core::GroupMembers>& groups) {
+  std::set<std::pair<std::string, core::RefusedValue>> now;
+  for (const auto& g : groups)
+    for (const auto& r : g.refused) {
+      if (!refused_values_.contains({g.group, r}))
+        spdlog::warn("group {}: refused {} '{}' of instance '{}' from AWS: {}; that instance is not served (the rest "
+                     "of the group is)",
+                     g.group, r.field, core::printable(r.value), core::printable(r.instance_id), r.reason);
+      now.insert({g.group, r});
+    }
+  refused_values_ = std::move(now);
+}
+
 Result<std::string> Syncer::render_only() {
   auto groups = provider_.discover(cfg_.groups());
   if (!groups) return groups.error();
+  log_refused(*groups);
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
   auto desired = core::desire(cfg_.backends, *groups);
@@ -264,6 +279,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
     out.report = groups.error();
     return out;
   }
+  log_refused(*groups);
   // Past discovery, a failure still keeps the hooks of draining instances alive (not in a dry run).
   auto fail = [&](Error e) {
     last_.reset();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,12 +109,15 @@ class Syncer {
   void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
   std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
   core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups);
+  void log_refused(const std::vector<core::GroupMembers>& groups);
 
   config::Config cfg_;
   discovery::Provider& provider_;
   HaproxyControl& haproxy_;
   ConfigFiles& files_;
   LifecycleControl* lifecycle_;
+  // Values from AWS refused by discovery, (group, value) as last seen: each is logged when it first appears.
+  std::set<std::pair<std::string, core::RefusedValue>> refused_values_;
   ClusterRecords* cluster_;
   // The last computed cycle that had nothing to do: its inputs' fingerprint, its time, until when its plan holds
   // (core::stable_until) and the plan.

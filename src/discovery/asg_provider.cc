@@ -2,6 +2,7 @@
 
 
 #include "aws/autoscaling.h"
+#include "core/aws_values.h"
 #include "discovery/members.h"
 
 namespace hasg::discovery {
@@ -20,7 +21,9 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
       // Only members that could be served need an address; a Pending one is asked about once it is InService.
       // A cached one is asked about again when Auto Scaling calls it unhealthy: its address has not changed, but
       // its EC2 state may have (stopped), and that is what Auto Scaling is reacting to.
-      if (core::wants_description(i.lifecycle_state) && (it == cache_.end() || i.health_status != "Healthy"))
+      // An id not in EC2's format is refused by assemble_members: not worth a question to EC2.
+      if (core::wants_description(i.lifecycle_state) && (it == cache_.end() || i.health_status != "Healthy") &&
+          core::is_instance_id(i.instance_id))
         unknown.push_back(i.instance_id);
     }
   }

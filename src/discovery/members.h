@@ -17,6 +17,8 @@ namespace hasg::discovery {
 using InstanceLookup = std::function<const aws::Ec2Instance*(const std::string& instance_id)>;
 
 // A member is served when its lifecycle state is InService, its instance is running and it has an address.
+// Values not in AWS's format (core/aws_values.h) are refused, each listed in its group's `refused`: a member with
+// a bad instance id is left out, a bad address is dropped (the member is not served on it).
 std::vector<core::GroupMembers> assemble_members(const std::vector<std::string>& wanted,
                                                  const std::vector<aws::AutoScalingGroup>& groups,
                                                  const InstanceLookup& instance);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 
+#include "core/aws_values.h"
 #include "util/strings.h"
 
 namespace hasg::haproxy {
@@ -79,9 +80,14 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
-// A server name or address goes into the file as one word: anything else would change its meaning.
+// A server name or address goes into the file (and into runtime commands) as one plain word: whitespace, a control
+// character, '#' (a comment), quotes or a backslash (HAProxy's quoting and escapes) or ';' (the runtime API's
+// command separator) would change its meaning. Discovery refuses such values from AWS first; this is the last guard.
 bool is_word(std::string_view s) {
-  return !s.empty() && std::none_of(s.begin(), s.end(), [](char c) { return is_space(c) || c == '#'; });
+  return !s.empty() && std::none_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f || std::string_view("#\\\"';").find(c) != std::string_view::npos;
+  });
 }
 
 }  // namespace
@@ -159,6 +165,12 @@ Result<std::string> render(std::string_view template_text, const std::string& te
       if (!is_blank_or_comment(lines[i])) at = i + 1;
 
     std::string options(trim(m.server_options));
+    // The group and the options go into the marker comment (the options into each server line too): a control
+    // character would end the line early and make the rest a directive of its own.
+    if (!core::is_one_line(m.group) || !core::is_one_line(options) || options.find('#') != std::string::npos)
+      return make_error("TemplateError", "backend '" + m.backend +
+                                             "': cannot write a group name or server options holding a control "
+                                             "character or '#'");
     std::vector<std::string> block;
     block.push_back(std::string(kIndent) + std::string(kMarkerPrefix) + m.group + ", port " +
                     std::to_string(m.port) + ", options: " + (options.empty() ? "none" : options) +
@@ -167,8 +179,9 @@ Result<std::string> render(std::string_view template_text, const std::string& te
     std::sort(servers.begin(), servers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     for (const auto& srv : servers) {
       if (!is_word(srv.name) || !is_word(srv.address))
-        return make_error("TemplateError", "backend '" + m.backend + "': cannot write server '" + srv.name +
-                                               "' with address '" + srv.address + "'");
+        return make_error("TemplateError", "backend '" + m.backend + "': cannot write server '" +
+                                               core::printable(srv.name) + "' with address '" +
+                                               core::printable(srv.address) + "' (not one plain word)");
       std::string line = std::string(kIndent) + "server " + srv.name + " " +
                          core::endpoint(srv.address, srv.port != 0 ? srv.port : m.port);
       if (!options.empty()) line += " " + options;

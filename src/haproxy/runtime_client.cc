@@ -396,6 +396,7 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     int op = 0, admin = 0, port = 0, chk_result = 0, chk_state = 0;
     if (f.size() < need || !parse_int(f[static_cast<size_t>(c_op)], op) ||
         !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port) ||
+        port < 0 || port > 65535 ||
         (has_check && (!parse_int(f[static_cast<size_t>(c_chk_result)], chk_result) ||
                        !parse_int(f[static_cast<size_t>(c_chk_state)], chk_state))))
       return make_error("ProtocolError", "\"show servers state\": malformed line \"" + one_line(line) + "\"");
@@ -477,7 +478,7 @@ Result<std::vector<std::pair<std::string, std::pair<std::string, int>>>> parse_s
     if (sv == "FRONTEND" || sv == "BACKEND") continue;
     int scur = 0;
     std::string_view sc = f[csv->columns[2]];
-    if (!trim(sc).empty() && !parse_int(sc, scur))
+    if (!trim(sc).empty() && (!parse_int(sc, scur) || scur < 0))
       return make_error("ProtocolError", "\"show stat\": bad scur in \"" + one_line(line) + "\"");
     out.push_back({std::string(f[csv->columns[0]]), {std::string(sv), scur}});
   }

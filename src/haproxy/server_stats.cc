@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "haproxy/runtime_command.h"
 #include "util/strings.h"
@@ -37,15 +38,17 @@ std::vector<std::string> csv_fields(std::string_view line) {
   return out;
 }
 
-// A number column; `fallback` when empty (HAProxy leaves a column empty where it does not apply).
-bool number(const std::string& s, long long& out, long long fallback) {
+// A number column; `fallback` when empty (HAProxy leaves a column empty where it does not apply). Counters, gauges
+// and durations are never negative, and those kept in an int fit one (a fuzzed "scur" of -5 or 2^40 is not HAProxy).
+bool number(const std::string& s, long long& out, long long fallback,
+            long long max = std::numeric_limits<long long>::max()) {
   std::string_view t = trim(s);
   if (t.empty()) {
     out = fallback;
     return true;
   }
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-  return ec == std::errc() && p == t.data() + t.size();
+  return ec == std::errc() && p == t.data() + t.size() && out >= 0 && out <= max;
 }
 
 }  // namespace
@@ -91,7 +94,9 @@ Result<std::vector<ServerStats>> parse_server_stats(const std::string& text) {
     s.check_code = at(c_code);
     s.check_detail = at(c_last);
     long long scur = 0, weight = 0, dur = -1, req = -1, stot = -1, lastchg = -1;
-    if (!number(at(c_scur), scur, 0) || !number(at(c_weight), weight, 0) || !number(at(c_dur), dur, -1) ||
+    constexpr long long kInt = std::numeric_limits<int>::max();
+    if (!number(at(c_scur), scur, 0, kInt) || !number(at(c_weight), weight, 0, kInt) ||
+        !number(at(c_dur), dur, -1, kInt) ||
         !number(at(c_req), req, -1) || !number(at(c_stot), stot, -1) || !number(at(c_lastchg), lastchg, -1))
       return make_error("ProtocolError", "\"show stat\": a number column is not a number in \"" +
                                              one_line(lines[i]) + "\"");

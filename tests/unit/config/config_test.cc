@@ -236,6 +236,37 @@ TEST(Config, ValueChecks) {
   EXPECT_NE(same.message.find("haproxy.config: must differ from haproxy.template"), std::string::npos);
 }
 
+// Backend names, groups and server options are written into haproxy.cfg and runtime commands (line protocols):
+// what would break or inject into a line is refused, naming the key; Auto Scaling's spaces in group names are kept.
+TEST(Config, ValuesThatWouldBreakALineAreRefused) {
+  auto msg = [&](const std::string& backend) { return parse_error(std::string(kMinimalHead) + backend).message; };
+  for (const char* name : {"\"app/x\"", "\"app x\"", "\"app;x\"", "\"app#x\"", "\"app\\nx\"", "\"app\\tx\""})
+    EXPECT_NE(msg(std::string("backends: [{backend: ") + name + ", group: g, port: 1}]\n")
+                  .find("backends[0].backend: a backend name is letters, digits, '-', '_', '.' or ':'"),
+              std::string::npos)
+        << name;
+  EXPECT_EQ(msg("backends: [{backend: b, group: \"app\\nserver evil 127.0.0.9:80\", port: 1}]\n"),
+            "/etc/haproxy-asg.yaml:5: backends[0].group: a group name is 1-255 characters without control characters "
+            "(newline, tab...), got 'app\\x0aserver evil 127.0.0.9:80'");
+  EXPECT_NE(msg("backends: [{backend: b, group: \"" + std::string(256, 'g') + "\", port: 1}]\n").find("1-255"),
+            std::string::npos);
+  for (const char* options : {"\"check\\nserver evil 127.0.0.9:80\"", "\"check;disable server b/x\"",
+                              "\"check # inter 2s\"", "\"check\\tinter 2s\""})
+    EXPECT_NE(msg(std::string("backends: [{backend: b, group: g, port: 1, server_options: ") + options + "}]\n")
+                  .find("backends[0].server_options: server options hold no control character"),
+              std::string::npos)
+        << options;
+  EXPECT_NE(msg("backends: [{backend: b, group: g, port: 1}]\ncluster: {group: \"lb\\r\"}\n").find("cluster.group:"),
+            std::string::npos);
+
+  auto spaced = parse_config(
+      std::string(kMinimalHead) + "backends: [{backend: \"web.v2:a_b-c\", group: my app group, port: 1}]\n",
+      "/etc/haproxy-asg.yaml");
+  ASSERT_TRUE(spaced.ok()) << spaced.error().message;
+  EXPECT_EQ(spaced->backends[0].group, "my app group");
+  EXPECT_EQ(spaced->backends[0].backend, "web.v2:a_b-c");
+}
+
 TEST(Config, SyntaxErrorsAndEmptyFiles) {
   auto e = parse_error(std::string(kMinimalHead) + "backends:\n  - backend: [unclosed\n");
   EXPECT_NE(e.message.find("/etc/haproxy-asg.yaml:"), std::string::npos);

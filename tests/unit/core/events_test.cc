@@ -262,6 +262,32 @@ TEST(ParseEventMessage, ReasonQuotesAreShortAndSingleLine) {
   EXPECT_EQ(m.reason.find('\n'), std::string::npos);
 }
 
+// Found by the event_message fuzz target's invariant (fuzz/regressions/event_message/newline-in-instance-id.json):
+// values outside the quotes went into the reason as they came, so a newline in an instance id, group, hook or state
+// split the log line and could forge one.
+TEST(ParseEventMessage, ReasonStaysOneLineWhateverTheFields) {
+  const std::vector<std::string> bodies = {
+      R"({"Event":"autoscaling:EC2_INSTANCE_LAUNCH","AutoScalingGroupName":"app",)"
+      R"("EC2InstanceId":"i-0123456789abcdef0\nshutdown sessions server app/i-1"})",
+      R"({"Event":"autoscaling:TEST_NOTIFICATION","AutoScalingGroupName":"app\r\nforged"})",
+      R"({"LifecycleHookName":"h\n","AutoScalingGroupName":"g\u0000","EC2InstanceId":"i-1\t",)"
+      R"("LifecycleTransition":"autoscaling:EC2_INSTANCE_TERMINATING"})",
+      R"({"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification",)"
+      R"("detail":{"instance-id":"i-1","state":"running\nforged"}})",
+      R"({"Type":"SubscriptionConfirmation\nforged"})"};
+  for (const auto& body : bodies) {
+    EventMessage m = parse_event_message(body);
+    EXPECT_FALSE(m.reason.empty()) << body;
+    EXPECT_EQ(m.reason.find_first_of("\n\r\t", 0), std::string::npos) << body << " -> " << m.reason;
+    EXPECT_EQ(m.reason.find('\0'), std::string::npos) << body;
+  }
+  EventMessage m = parse_event_message(bodies[0]);
+  EXPECT_EQ(m.kind, EventKind::LaunchSuccessful);
+  EXPECT_EQ(m.instance_id, "i-0123456789abcdef0\nshutdown sessions server app/i-1");  // the value itself is kept
+  EXPECT_EQ(m.reason,
+            "Auto Scaling launch notification: i-0123456789abcdef0\\x0ashutdown sessions server app/i-1 of group app");
+}
+
 TEST(EventKind, Names) {
   EXPECT_STREQ(to_string(EventKind::LifecycleAction), "lifecycle-action");
   EXPECT_STREQ(to_string(EventKind::Malformed), "malformed");

@@ -50,6 +50,25 @@ TEST(StateFile, SkipsEntriesItCannotUseAndRefusesForeignText) {
   EXPECT_FALSE(state_from_json("not json", warnings).ok());
 }
 
+// Found with the state_file fuzz target (fuzz/regressions/state_file/): a time past what the clock's 64-bit
+// nanoseconds hold overflowed on conversion (undefined behaviour, caught by UBSan). Such entries are skipped now.
+TEST(StateFile, TimesNoClockGivesAreSkipped) {
+  std::vector<std::string> warnings;
+  auto s = state_from_json(
+      R"({"drains": {"app/i-1": 9223372036854775807, "app/i-2": -1, "app/i-3": 253402300799999},
+          "hooks": {"g/h/i-1": {"group": "g", "hook": "h", "transition": "terminating",
+                                "since": -9223372036854775808, "last_beat": 18446744073709551615}},
+          "down_since": {"app/i-1": 9223372036854775807, "app/i-3": 1}})",
+      warnings);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_EQ(s->drains.size(), 1u);
+  EXPECT_EQ(s->drains.begin()->first, "app/i-3");  // 9999-12-31T23:59:59.999Z is the last time taken
+  EXPECT_TRUE(s->hooks.empty());
+  ASSERT_EQ(s->down_since.size(), 1u);
+  EXPECT_EQ(s->down_since.begin()->first, "app/i-3");
+  EXPECT_EQ(warnings.size(), 3u);  // two drains and the hook record
+}
+
 TEST(StateFile, SavedStateIsLoadedAfterARestart) {
   test::TempDir dir;
   const std::string path = dir.file("state.json");

@@ -99,6 +99,21 @@ TEST(ParseServersState, RejectsOtherAnswers) {
   EXPECT_NE(bad.error().message.find("malformed"), std::string::npos);
 }
 
+// Found by the servers_state fuzz target (fuzz/regressions/servers_state/port-out-of-range): a port HAProxy never
+// prints (130880, -1) was taken as it came, so the planner compared the desired servers with a port no server has.
+TEST(ParseServersState, PortsOutOfRangeAreMalformed) {
+  const std::string head =
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_port\n";
+  for (const char* port : {"130880", "-1", "65536"}) {
+    auto r = parse_servers_state(head + "3 be 1 s1 127.0.0.1 2 0 " + port + "\n");
+    ASSERT_FALSE(r.ok()) << port;
+    EXPECT_NE(r.error().message.find("malformed line"), std::string::npos) << r.error().message;
+  }
+  auto edge = parse_servers_state(head + "3 be 1 s1 127.0.0.1 2 0 65535\n3 be 2 s2 127.0.0.1 2 0 0\n");
+  ASSERT_TRUE(edge.ok()) << edge.error().message;
+  EXPECT_EQ((*edge)[0].servers[0].port, 65535);
+}
+
 // "show stat -1 4 -1" with two requests in flight on s1 (a slow server) and s3 disabled.
 const char* kStat = R"(# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,-,ssl_sess,ssl_reused_sess,ssl_failed_handshake,h2_headers_rcvd,h2_data_rcvd,h2_settings_rcvd,h2_rst_stream_rcvd,h2_goaway_rcvd,h2_detected_conn_protocol_errors,h2_detected_strm_protocol_errors,h2_rst_stream_resp,h2_goaway_resp,h2_open_connections,h2_backend_open_streams,h2_total_connections,h2_backend_total_streams,h1_open_connections,h1_open_streams,h1_total_connections,h1_total_streams,h1_bytes_in,h1_bytes_out,h1_spliced_bytes_in,h1_spliced_bytes_out,
 be,s1,0,0,2,2,,2,0,0,,0,,0,0,0,0,no check,1,1,0,,,2,,,1,3,1,,2,,2,2,,2,,,,0,0,0,0,0,0,,,,0,0,0,,,,,0,,,0,0,0,0,,,,,,,,,,,,127.0.0.1:18081,,http,,,,,,,,0,2,0,,,0,,0,0,0,0,0,0,0,2,2,1,,,,-,0,0,0,,,,,,,,,,,,,,,,,,,,,,
@@ -123,6 +138,14 @@ TEST(ParseStatSessions, ColumnFoundByName) {
   EXPECT_EQ((*r)[0].second, (std::pair<std::string, int>{"x", 7}));
   EXPECT_FALSE(parse_stat_sessions("Unknown command").ok());
   EXPECT_FALSE(parse_stat_sessions("# pxname,svname\n").ok());
+}
+
+// Found by the show_stat fuzz target (fuzz/regressions/show_stat/negative-scur, '0' + the answer): a negative session
+// count was taken, and a drain would have looked finished before it was.
+TEST(ParseStatSessions, NegativeSessionsAreAnError) {
+  auto r = parse_stat_sessions("# pxname,svname,scur\nb,s1,-1\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("bad scur"), std::string::npos) << r.error().message;
 }
 
 // Bytes of an interactive session: "prompt", "set server be/s1 state ready", "show servers state nope",

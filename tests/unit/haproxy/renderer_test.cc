@@ -220,6 +220,40 @@ TEST(Render, Errors) {
   EXPECT_EQ(unnamed.error().message, "t:1: 'backend' section without a name");
 }
 
+// The last line of defence against hostile values (discovery refuses them first): a server line holds plain words
+// only, and the marker stays one comment line. Each is an error, so the last good file stays in place.
+TEST(Render, RefusesValuesThatWouldBreakOrInjectIntoTheFile) {
+  for (const char* bad : {"i-1 backup", "i-1\nserver evil 127.0.0.9:80", "i-1#", "i-1;shutdown sessions", "i-1\"",
+                          "i-1'", "i-1\\", "i-1\t", "i-1\r", "i-1\x7f", "i-1\x01", ""}) {
+    auto name = render(kTemplate, "t", {app({{bad, "127.0.0.2", 80}})});
+    ASSERT_FALSE(name.ok()) << "name '" << bad << "'";
+    EXPECT_EQ(name.error().code, "TemplateError");
+    EXPECT_EQ(name.error().message.find('\n'), std::string::npos) << name.error().message;
+    auto address = render(kTemplate, "t", {app({{"i-1", std::string("127.0.0.2") + bad, 80}})});
+    if (*bad != '\0') {
+      EXPECT_FALSE(address.ok()) << "address '" << bad << "'";
+    }
+  }
+  auto shown = render(kTemplate, "t", {app({{"i-1\nserver evil 127.0.0.9:80", "127.0.0.2", 80}})});
+  ASSERT_FALSE(shown.ok());
+  EXPECT_EQ(shown.error().message,
+            "backend 'app': cannot write server 'i-1\\x0aserver evil 127.0.0.9:80' with address '127.0.0.2' (not one "
+            "plain word)");
+
+  for (const char* group : {"app\nserver evil 127.0.0.9:80", "app\r", "app\t"}) {
+    auto r = render(kTemplate, "t", {ManagedBackend{"app", group, 80, "check", {}}});
+    EXPECT_FALSE(r.ok()) << "group '" << group << "'";
+  }
+  for (const char* options : {"check\nserver evil 127.0.0.9:80", "check # inter 2s", "check\x01"}) {
+    auto r = render(kTemplate, "t", {ManagedBackend{"app", "g", 80, options, {}}});
+    EXPECT_FALSE(r.ok()) << "options '" << options << "'";
+  }
+  // Auto Scaling allows spaces in group names: the marker comment holds them fine.
+  auto spaced = render(kTemplate, "t", {ManagedBackend{"app", "my app group", 80, "check", {{"i-1", "127.0.0.2", 0}}}});
+  ASSERT_TRUE(spaced.ok()) << spaced.error().message;
+  EXPECT_NE(spaced->find("# haproxy-asg: group my app group, port 80"), std::string::npos);
+}
+
 TEST(StructureOf, MembershipIsNotStructureButOptionsAndPortAre) {
   auto a = render(kTemplate, "t", {app({{"i-1", "127.0.0.2", 80}, {"i-2", "127.0.0.3", 80}})});
   auto b = render(kTemplate, "t", {app({{"i-3", "127.0.0.4", 80}})});

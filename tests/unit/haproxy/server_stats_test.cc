@@ -72,6 +72,10 @@ TEST(ParseServerStats, RefusesWhatIsNotShowStat) {
   EXPECT_FALSE(parse_server_stats("Unknown command.\n").ok());
   EXPECT_FALSE(parse_server_stats("# pxname,svname,scur,status,\napp,s1,x,UP,\n").ok());
   EXPECT_FALSE(parse_server_stats("# pxname,svname,scur,status,\napp,s1\n").ok());
+  // Counts are never negative, and an int holds them (the show_stat fuzz target's finding, as for scur).
+  EXPECT_FALSE(parse_server_stats("# pxname,svname,scur,status,\napp,s1,-1,UP,\n").ok());
+  EXPECT_FALSE(parse_server_stats("# pxname,svname,scur,status,weight\napp,s1,0,UP,4294967297\n").ok());
+  EXPECT_TRUE(parse_server_stats("# pxname,svname,scur,status,weight\napp,s1,2147483647,UP,1\n").ok());
 }
 
 }  // namespace

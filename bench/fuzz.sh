@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/fuzz.sh: builds the libFuzzer targets (fuzz/*_fuzz.cc) with clang, ASan and UBSan, runs each in turn and
+# prints one line per target: executions, exec/s, seconds, crashes (crash/leak/timeout/oom files and sanitizer
+# reports), corpus size.
+#
+#   bench/fuzz.sh                          # every target, 10,000,000 executions each (tens of minutes)
+#   bench/fuzz.sh aws_xml template         # only these targets
+#   bench/fuzz.sh --runs 100000            # a short run while developing
+#   bench/fuzz.sh --no-build --max-time 600 --timeout 5 --max-len 4096
+#
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_NICE (default 10: the fuzzers yield to other work on the
+# machine). Each target starts from its seed corpus (fuzz/corpus/NAME, never written to) plus what earlier runs
+# found (BUILD/fuzz-work/NAME/corpus); an input that crashes is saved in BUILD/fuzz-work/NAME/artifacts/ (to keep
+# it, copy it to fuzz/regressions/NAME/: CI replays those). Exits non-zero when any target crashed, leaked, hung or
+# fell short of --runs within --max-time.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
+NICE=${FUZZ_NICE:-10}
+RUNS=10000000
+MAX_TIME=1800   # seconds per target: a safety bound, not the goal
+TIMEOUT=10      # seconds one input may take before it counts as a hang
+MAX_LEN=4096    # bytes per input: real answers are bigger, but every parser's states fit in this
+BUILD_FIRST=1
+ALL_TARGETS=()
+for f in "$ROOT"/fuzz/*_fuzz.cc; do ALL_TARGETS+=("$(basename "$f" _fuzz.cc)"); done
+
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+TARGETS=()
+while (($#)); do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --no-build) BUILD_FIRST=0 ;;
+    --runs) RUNS=$2; shift ;;
+    --max-time) MAX_TIME=$2; shift ;;
+    --timeout) TIMEOUT=$2; shift ;;
+    --max-len) MAX_LEN=$2; shift ;;
+    -*) echo "bench/fuzz.sh: unknown option '$1'" >&2; exit 2 ;;
+    *)
+      [[ " ${ALL_TARGETS[*]} " == *" $1 "* ]] || {
+        echo "bench/fuzz.sh: unknown target '$1' (targets: ${ALL_TARGETS[*]})" >&2; exit 2; }
+      TARGETS+=("$1") ;;
+  esac
+  shift
+done
+((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")
+
+CLANG=$(command -v clang++ || command -v clang++-14) || {
+  echo "bench/fuzz.sh: clang++ is missing (scripts/setup.sh installs clang and libclang-rt-14-dev)" >&2; exit 1; }
+
+# ---- build ---------------------------------------------------------------------------------------------------------
+if ((BUILD_FIRST)); then
+  echo "== build ($BUILD, $CLANG, ASan + UBSan + libFuzzer)"
+  if [[ ! -f $BUILD/build.ninja ]]; then
+    launcher=()
+    command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CLANG" \
+      -DHASG_FUZZ=ON "${launcher[@]}" >/dev/null || exit 1
+  fi
+  bins=()
+  for t in "${TARGETS[@]}"; do bins+=("${t}_fuzz"); done
+  nice -n 10 cmake --build "$BUILD" -j2 --target "${bins[@]}" >"$BUILD/fuzz-build.log" 2>&1 || {
+    tail -30 "$BUILD/fuzz-build.log"; echo "bench/fuzz.sh: build failed (log: $BUILD/fuzz-build.log)" >&2; exit 1; }
+fi
+
+# ---- run -----------------------------------------------------------------------------------------------------------
+# Any sanitizer report ends the run with an artifact; UBSan's with a stack.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+status=0
+rows=()
+for t in "${TARGETS[@]}"; do
+  bin=$BUILD/fuzz/${t}_fuzz
+  [[ -x $bin ]] || { echo "bench/fuzz.sh: $bin not built" >&2; exit 1; }
+  work=$BUILD/fuzz-work/$t
+  mkdir -p "$work/corpus" "$work/artifacts"
+  log=$work/fuzz.log
+  echo "== $t: up to $RUNS executions, at most ${MAX_TIME}s (log: $log)"
+  before=$(find "$work/artifacts" -type f | wc -l)
+  start=$(date +%s.%N)
+  nice -n "$NICE" "$bin" -runs="$RUNS" -max_total_time="$MAX_TIME" -timeout="$TIMEOUT" -max_len="$MAX_LEN" \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+    "$work/corpus" "$ROOT/fuzz/corpus/$t" >"$log" 2>&1
+  rc=$?
+  end=$(date +%s.%N)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }')
+  found=$(( $(find "$work/artifacts" -type f | wc -l) - before ))
+  reports=$(grep -c -E '^(==[0-9]+==ERROR: |SUMMARY: UndefinedBehaviorSanitizer|.*runtime error: )' "$log")
+  corpus=$(find "$work/corpus" -type f | wc -l)
+  verdict=ok
+  if ((rc != 0 || found > 0 || reports > 0)); then
+    verdict=CRASH; status=1
+    grep -m1 -E 'ERROR: |runtime error|invariant broken|deadly signal|Test unit written' "$log" | sed 's/^/   /'
+  elif [[ -z $execs || $execs -lt $RUNS ]]; then
+    verdict=SHORT; status=1
+  fi
+  rows+=("$(printf '%-15s %12s %9s %8s %8s %8s  %s' "$t" "${execs:-?}" "${rate:-?}" "$secs" \
+            "$((found > reports ? found : reports))" "$corpus" "$verdict")")
+done
+
+echo
+printf '%-15s %12s %9s %8s %8s %8s  %s\n' target executions exec/s seconds crashes corpus verdict
+for r in "${rows[@]}"; do echo "$r"; done
+exit $status

@@ -1,0 +1,41 @@
+// The template scanner and renderer (the user's haproxy.cfg). Beyond not crashing: the servers written are exactly
+// the ones given, membership never changes structure_of() (so a membership change never causes a reload), and a
+// rendered file is never accepted as a template again (that would duplicate its servers).
+#include "fuzz_check.h"
+#include "haproxy/renderer.h"
+#include "util/strings.h"
+
+using namespace hasg;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text = fuzz::input(data, size);
+  (void)haproxy::parse_sections(text, "fuzz.cfg");
+  auto info = haproxy::inspect_template(text, "fuzz.cfg");
+  if (!info) {
+    FUZZ_CHECK(info.error().message.find("fuzz.cfg") != std::string::npos);
+    return 0;
+  }
+  if (info->backends.empty()) return 0;
+
+  haproxy::ManagedBackend m;
+  m.backend = *info->backends.begin();
+  m.group = "app";
+  m.port = 8080;
+  m.server_options = "check inter 2s";
+  auto empty = haproxy::render(text, "fuzz.cfg", {m});
+  m.servers = {{"i-0123456789abcdef0", "127.0.0.1", 0}, {"i-00000001", "::1", 81}};
+  auto two = haproxy::render(text, "fuzz.cfg", {m});
+  FUZZ_CHECK(empty.ok() == two.ok());
+  if (!two) return 0;
+
+  FUZZ_CHECK(haproxy::structure_of(*empty) == haproxy::structure_of(*two));
+  FUZZ_CHECK(two->find("\n    server i-0123456789abcdef0 127.0.0.1:8080 check inter 2s\n") != std::string::npos);
+  FUZZ_CHECK(two->find("\n    server i-00000001 [::1]:81 check inter 2s\n") != std::string::npos);
+  FUZZ_CHECK(!haproxy::render(*two, "fuzz.cfg", {m}).ok());
+
+  // A hostile name never reaches the file, whatever the template (the other hostile values are unit-tested).
+  haproxy::ManagedBackend hostile = m;
+  hostile.servers = {{"i-1\nserver x 127.0.0.1:1", "127.0.0.1", 0}};
+  FUZZ_CHECK(!haproxy::render(text, "fuzz.cfg", {hostile}).ok());
+  return 0;
+}
