@@ -2,6 +2,8 @@
 
 #include <pugixml.hpp>
 
+#include <string_view>
+
 #include "util/strings.h"
 
 namespace hasg::aws {
@@ -11,9 +13,13 @@ std::pair<std::string, std::string> parse_error_body(const std::string& body) {
   if (!doc.load_string(body.c_str())) return {};
   // Auto Scaling (Query): <ErrorResponse><Error><Code/><Message/></Error></ErrorResponse>
   // EC2:                  <Response><Errors><Error><Code/><Message/></Error></Errors></Response>
-  pugi::xml_node err = doc.child("ErrorResponse").child("Error");
-  if (!err) err = doc.child("Response").child("Errors").child("Error");
-  if (!err) return {};
+  // Some AWS-compatible endpoints mix the two (<ErrorResponse><Errors><Error>). botocore's QueryParser reads any
+  // root and unwraps an <Errors> level wherever it is (parsers.py, QueryParser._do_error_parse), so the code and
+  // message of every mix are AWS's error, never "an unexpected HTTP 400".
+  pugi::xml_node root = doc.document_element();
+  pugi::xml_node err = root.child("Error");
+  if (!err) err = root.child("Errors").child("Error");
+  if (!err || std::string_view(err.child_value("Code")).empty()) return {};
   return {err.child_value("Code"), err.child_value("Message")};
 }
 
