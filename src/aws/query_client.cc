@@ -38,19 +38,26 @@ QueryClient::QueryClient(HttpClient& http, CredentialsProvider& credentials, con
                          ServiceEndpoint endpoint, RetryPolicy retry, ApiStats* stats)
     : caller_(http, credentials, clock, std::move(endpoint), retry, stats) {}
 
-Result<std::string> QueryClient::attempt(const std::string& body) {
+Result<std::string> QueryClient::attempt(const std::string& body,
+                                         const std::function<Status(const std::string&)>& decode) {
   auto resp = caller_.post({{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}}, body);
   if (!resp) return resp.error();
-  if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
+  if (resp->status >= 200 && resp->status < 300) {
+    if (decode) {
+      if (auto st = decode(resp->body); !st) return st.error();
+    }
+    return std::move(resp->body);
+  }
   auto [code, message] = parse_error_body(resp->body);
   return error_from_response(std::move(code), std::move(message), *resp);
 }
 
-Result<std::string> QueryClient::call(const std::string& action, const QueryParams& params) {
+Result<std::string> QueryClient::call(const std::string& action, const QueryParams& params,
+                                      const std::function<Status(const std::string&)>& decode) {
   QueryParams all = {{"Action", action}, {"Version", endpoint().api_version}};
   all.insert(all.end(), params.begin(), params.end());
   const std::string body = form_encode(all);
-  return caller_.call(action, [&] { return attempt(body); });
+  return caller_.call(action, [&] { return attempt(body, decode); });
 }
 
 }  // namespace hasg::aws
