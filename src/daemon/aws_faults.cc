@@ -82,9 +82,23 @@ bool logged_as_fault(const Error& error) {
   return classify_aws_failure(aws::ServiceEndpoint{}, "", error).has_value();
 }
 
+void AwsFaultReporter::discovery_ok() {
+  for (const char* key : {"aws.autoscaling", "aws.ec2"}) {
+    {
+      std::lock_guard lock(mu_);
+      failing_.erase(key);
+    }
+    book_.resolve(key);
+  }
+}
+
 void AwsFaultReporter::operator()(const aws::CallOutcome& outcome) {
   const std::string key = aws_fault_key(outcome.endpoint.signing_name, outcome.operation);
   if (outcome.error == nullptr) {
+    if (key == "aws.autoscaling" || key == "aws.ec2") {
+      book_.resolve("aws.credentials");
+      return;  // resolved by discovery_ok()
+    }
     bool healed = false;
     {
       std::lock_guard lock(mu_);

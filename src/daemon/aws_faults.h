@@ -50,6 +50,9 @@ class AwsFaultReporter {
  public:
   explicit AwsFaultReporter(FaultBook& book) : book_(book) {}
   void operator()(const aws::CallOutcome& outcome);
+  // Discovery as a whole worked: aws.autoscaling and aws.ec2 are resolved here, not by one call's success (the first
+  // page of a listing working says nothing of a later page that fails every cycle).
+  void discovery_ok();
 
  private:
   FaultBook& book_;

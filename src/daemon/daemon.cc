@@ -142,6 +142,7 @@ void Daemon::cycle() {
   }
   for (auto& o : observers_) o->cycle_ended(end);
   if (events_ != nullptr) events_->cycle_ended(end);
+  if (outcome.discovery_ok) aws_faults_.discovery_ok();
   if (report) {
     faults_.resolve("cycle");  // logs "recovered after N s (M failure(s))" when it was failing
     failures_ = 0;
