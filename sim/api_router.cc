@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <memory>
 #include <thread>
 
 #include "aws/sigv4.h"
@@ -105,8 +107,12 @@ void ApiRouter::handle(const httplib::Request& req, httplib::Response& res) {
       answer = service->error(call, 400, "MissingAction", "The request must contain the parameter Action");
     } else {
       ++state_.calls[call.action];
-      fault = state_.take_fault(call.action);
-      if (fault && fault->kind == Fault::Kind::Throttle) {
+      fault = state_.take_fault(call.action, [&](const std::string& name) {
+        return call.json ? call.input.is_object() && call.input.contains(name) : call.params.contains(name);
+      });
+      if (fault && fault->kind == Fault::Kind::MixedErrorShape && !call.json) {
+        answer = mixed_error(400, "Throttling", "Rate exceeded");
+      } else if (fault && (fault->kind == Fault::Kind::Throttle || fault->kind == Fault::Kind::MixedErrorShape)) {
         answer = service->throttled(call);
       } else if (fault && fault->kind == Fault::Kind::ServerError) {
         answer = service->internal_error(call);
@@ -126,6 +132,19 @@ void ApiRouter::handle(const httplib::Request& req, httplib::Response& res) {
   res.status = answer.status;
   res.set_header("x-amzn-RequestId", request_id());
   for (const auto& [k, v] : answer.headers) res.set_header(k, v);
+  if (fault && fault->kind == Fault::Kind::Truncated) {
+    // The whole length announced, half the body sent, then the connection closed: the client sees the answer end
+    // early (curl: "transfer closed with N bytes remaining").
+    auto body = std::make_shared<std::string>(std::move(answer.body));
+    res.set_content_provider(body->size(), answer.content_type,
+                             [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                               size_t half = body->size() / 2;
+                               if (offset >= half) return false;
+                               sink.write(body->data() + offset, std::min(length, half - offset));
+                               return true;
+                             });
+    return;
+  }
   res.set_content(answer.body, answer.content_type);
 }
 

@@ -61,6 +61,7 @@ class AutoScalingApi : public Service {
     root.append_attribute("xmlns") = kAsgNs;
     auto result = root.append_child("DescribeAutoScalingGroupsResult");
     auto list = result.append_child("AutoScalingGroups");
+    if (state_.opt.page_size > 0) max_records = std::min(max_records, state_.opt.page_size);
     size_t end = std::min(selected.size(), offset + static_cast<size_t>(max_records));
     for (size_t i = offset; i < end; ++i) {
       const Group& g = *selected[i];

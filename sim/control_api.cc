@@ -79,7 +79,8 @@ void serve_control(Simulator& sim, const httplib::Request& req, httplib::Respons
   } else if (req.method == "POST" && at(2) == "faults") {
     auto kind = parse_fault_kind(body.value("kind", ""));
     if (!kind) return reply(kind.error());
-    sim.inject(Fault{body.value("action", "*"), *kind, body.value("count", 1), body.value("delay_ms", 0)});
+    sim.inject(Fault{body.value("action", "*"), *kind, body.value("count", 1), body.value("delay_ms", 0),
+                     body.value("skip", 0), body.value("with_param", std::string())});
     reply(Ok{});
   } else if (req.method == "DELETE" && at(2) == "faults") {
     sim.clear_faults();

@@ -109,6 +109,8 @@ class Ec2Api : public Service {
     if ((!ids.empty() || has_id_filter) && wanted(self.view.id) &&
         (!has_state_filter || state_filter.contains("running")))
       selected.push_back(&self);
+    if (state_.opt.page_size > 0) max_results = max_results > 0 ? std::min(max_results, state_.opt.page_size)
+                                                                 : state_.opt.page_size;
     size_t end =
         max_results > 0 ? std::min(selected.size(), offset + static_cast<size_t>(max_results)) : selected.size();
 

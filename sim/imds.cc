@@ -4,12 +4,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include <thread>
+
 #include "sim/wire.h"
 
 namespace hasg::sim {
 
 void serve_imds(SimState& state, const httplib::Request& req, httplib::Response& res) {
-  std::lock_guard lock(state.mu);
+  std::unique_lock lock(state.mu);
+  // Faults injected for "IMDS": slow answers, or 503 (IMDS's answer when overwhelmed) for the other kinds.
+  if (auto fault = state.take_fault("IMDS")) {
+    if (fault->kind == Fault::Kind::Slow) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+      lock.lock();
+    } else {
+      res.status = 503;
+      return;
+    }
+  }
   auto now_steady = std::chrono::steady_clock::now();
   if (req.path == "/latest/api/token") {
     if (req.method != "PUT") {

@@ -181,9 +181,15 @@ void SimState::tick() {
   }
 }
 
-std::optional<Fault> SimState::take_fault(const std::string& action) {
+std::optional<Fault> SimState::take_fault(const std::string& action,
+                                          const std::function<bool(const std::string&)>& has_param) {
   for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->action != "*" && it->action != action) continue;
+    if (it->action != action && (it->action != "*" || action == "IMDS")) continue;
+    if (!it->with_param.empty() && !(has_param && has_param(it->with_param))) continue;
+    if (it->skip > 0) {
+      --it->skip;  // this call goes through; the fault waits for a later one
+      return std::nullopt;
+    }
     Fault f = *it;
     if (it->count > 0 && --it->count == 0) faults.erase(it);
     return f;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -146,7 +147,9 @@ class SimState {
                   nlohmann::json detail);
 
   // The first matching fault for `action`, consumed.
-  std::optional<Fault> take_fault(const std::string& action);
+  // The fault hitting this call of `action`, if any; `has_param` tells whether the call carries a parameter.
+  std::optional<Fault> take_fault(const std::string& action,
+                                  const std::function<bool(const std::string&)>& has_param = nullptr);
 
  private:
   std::string address_for(uint64_t seq) const;

@@ -41,7 +41,10 @@ Result<Fault::Kind> parse_fault_kind(const std::string& s) {
   if (s == "slow") return Fault::Kind::Slow;
   if (s == "malformed") return Fault::Kind::Malformed;
   if (s == "deny") return Fault::Kind::Deny;
-  return make_error("BadRequest", "unknown fault kind '" + s + "' (throttle, 5xx, slow, malformed, deny)");
+  if (s == "truncated") return Fault::Kind::Truncated;
+  if (s == "mixed-error") return Fault::Kind::MixedErrorShape;
+  return make_error("BadRequest", "unknown fault kind '" + s +
+                                      "' (throttle, 5xx, slow, malformed, deny, truncated, mixed-error)");
 }
 
 Simulator::Simulator(SimOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -312,6 +315,11 @@ void Simulator::inject(const Fault& fault) {
 void Simulator::clear_faults() {
   std::lock_guard lock(impl_->state.mu);
   impl_->state.faults.clear();
+}
+
+void Simulator::expire_credentials() {
+  std::lock_guard lock(impl_->state.mu);
+  for (auto& [key, c] : impl_->state.temp_credentials) c.expires = std::chrono::system_clock::now();
 }
 
 uint64_t Simulator::calls(const std::string& action) const {

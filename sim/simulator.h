@@ -47,16 +47,28 @@ struct SimOptions {
   int imds_hop_limit = 2;
   std::vector<std::string> zones = {"us-east-1a", "us-east-1b", "us-east-1c"};
   uint64_t seed = 0;  // instance id prefix; 0: random
+  // DescribeAutoScalingGroups and DescribeInstances answer at most this many groups / instances a page, whatever
+  // MaxRecords / MaxResults asked (AWS may return fewer, with a NextToken); 0: as asked.
+  int page_size = 0;
 };
 
 struct Fault {
   // Deny: the call is refused as IAM refuses an action the caller's policy does not allow (AccessDenied; EC2:
   // UnauthorizedOperation), each service in its own error shape.
-  enum class Kind { Throttle, ServerError, Slow, Malformed, Deny };
-  std::string action = "*";  // an Action name, or "*" for every AWS call
+  // Malformed: a 200 whose body is cut in half (not a document). Truncated: the answer announces its whole length
+  // and the connection closes halfway through the body (a proxy or a network dying mid-answer).
+  // MixedErrorShape: a throttling error in the document some AWS-compatible endpoints send,
+  // <ErrorResponse><Errors><Error>, neither Auto Scaling's nor EC2's.
+  enum class Kind { Throttle, ServerError, Slow, Malformed, Deny, Truncated, MixedErrorShape };
+  // An Action name, "*" for every AWS call, or "IMDS" for the instance metadata service (never hit by "*"; there
+  // Throttle, Deny and MixedErrorShape answer 503, as IMDS does when it is overwhelmed).
+  std::string action = "*";
   Kind kind = Kind::Throttle;
   int count = 1;     // how many calls it hits; -1: until cleared
   int delay_ms = 0;  // for Slow
+  int skip = 0;      // calls of the action let through before the fault hits (skip 1: only from the second call)
+  // Only calls carrying this request parameter: "NextToken" hits every page but the first of each listing.
+  std::string with_param = {};  // an initializer, so {action, kind, count} initialises it without a warning
 };
 
 struct SimInstance {
@@ -186,6 +198,9 @@ class Simulator {
   // Faults.
   void inject(const Fault& fault);
   void clear_faults();
+  // Every temporary credential IMDS handed out expires now (AWS answers ExpiredToken to them), as when STS's clock
+  // and the instance's disagree or a session is revoked early; IMDS hands out new ones on the next request.
+  void expire_credentials();
 
   // Counters: accepted AWS calls by action (faulted ones included), and requests answered by an instance.
   uint64_t calls(const std::string& action) const;

@@ -120,4 +120,14 @@ Answer ec2_error(int status, const std::string& code, const std::string& message
   return {status, xml_string(doc)};
 }
 
+Answer mixed_error(int status, const std::string& code, const std::string& message) {
+  pugi::xml_document doc;
+  auto root = doc.append_child("ErrorResponse");
+  auto err = root.append_child("Errors").append_child("Error");
+  err.append_child("Code").text() = code.c_str();
+  err.append_child("Message").text() = message.c_str();
+  root.append_child("RequestId").text() = request_id().c_str();
+  return {status, xml_string(doc)};
+}
+
 }  // namespace hasg::sim

@@ -51,5 +51,8 @@ std::string request_id();
 Answer query_error(const char* xmlns, int status, const std::string& code, const std::string& message);
 // EC2's error document: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>.
 Answer ec2_error(int status, const std::string& code, const std::string& message);
+// The mix some AWS-compatible endpoints answer: <ErrorResponse><Errors><Error><Code/><Message/></Error></Errors>
+// <RequestId/></ErrorResponse> (a fault kind: AWS itself never sends it).
+Answer mixed_error(int status, const std::string& code, const std::string& message);
 
 }  // namespace hasg::sim

@@ -3,6 +3,7 @@
 #include <pugixml.hpp>
 
 #include <charconv>
+#include <optional>
 
 #include "util/strings.h"
 
@@ -76,10 +77,15 @@ Result<std::vector<AutoScalingGroup>> describe_auto_scaling_groups(QueryClient& 
         params.emplace_back("AutoScalingGroupNames.member." + std::to_string(i - start + 1), names[i]);
       params.emplace_back("MaxRecords", "100");
       if (!token.empty()) params.emplace_back("NextToken", token);
-      auto body = client.call("DescribeAutoScalingGroups", params);
+      // Decoded inside the call: a malformed answer is a failed call (aws.autoscaling in the fault book).
+      std::optional<AsgPage> page;
+      auto body = client.call("DescribeAutoScalingGroups", params, [&](const std::string& xml) -> Status {
+        auto p = parse_describe_auto_scaling_groups(xml);
+        if (!p) return p.error();
+        page = std::move(*p);
+        return Ok{};
+      });
       if (!body) return body.error();
-      auto page = parse_describe_auto_scaling_groups(*body);
-      if (!page) return page.error();
       for (auto& g : page->groups) out.push_back(std::move(g));
       token = page->next_token;
     } while (!token.empty());

@@ -94,8 +94,19 @@ Result<Credentials> ChainCredentialsProvider::get() {
   std::lock_guard lock(mu_);
   auto now = clock_.now();
 
-  if (cached_ && !from_imds_) return *cached_;  // static keys do not expire
-  if (cached_ && from_imds_) {
+  if (cached_ && source_ == Source::Environment) return *cached_;  // the environment does not change
+  if (cached_ && source_ == Source::SharedFiles) {
+    std::string stamp = shared_files_stamp(env_);
+    if (stamp == files_stamp_) return *cached_;
+    // Rotated on disk. Stamped before reading, so a write racing this read is seen by the next call.
+    auto fresh = from_shared_files(env_);
+    if (auto* c = std::get_if<Credentials>(&fresh)) {
+      cached_ = std::move(*c);
+      files_stamp_ = std::move(stamp);
+    }
+    return *cached_;
+  }
+  if (cached_ && source_ == Source::Imds) {
     if (!cached_->expiration || now < *cached_->expiration - refresh_before_) return *cached_;
     auto fresh = imds_->instance_credentials();
     if (fresh) {
@@ -110,10 +121,12 @@ Result<Credentials> ChainCredentialsProvider::get() {
 
   std::vector<std::string> reasons;
   for (int source = 0; source < 2; ++source) {
+    std::string stamp = source == 1 ? shared_files_stamp(env_) : std::string();
     SourceResult r = source == 0 ? from_environment(env_) : from_shared_files(env_);
     if (auto* c = std::get_if<Credentials>(&r)) {
       cached_ = std::move(*c);
-      from_imds_ = false;
+      source_ = source == 0 ? Source::Environment : Source::SharedFiles;
+      files_stamp_ = std::move(stamp);
       return *cached_;
     }
     if (auto* e = std::get_if<Error>(&r)) return *e;
@@ -128,7 +141,7 @@ Result<Credentials> ChainCredentialsProvider::get() {
     auto c = imds_->instance_credentials();
     if (c) {
       cached_ = std::move(*c);
-      from_imds_ = true;
+      source_ = Source::Imds;
       return *cached_;
     }
     reasons.push_back("IMDS (" + *endpoint + "): " + c.error().message);
@@ -136,6 +149,11 @@ Result<Credentials> ChainCredentialsProvider::get() {
   std::string msg;
   for (const auto& r : reasons) msg += (msg.empty() ? "" : "; ") + r;
   return no_credentials(msg);
+}
+
+void ChainCredentialsProvider::invalidate() {
+  std::lock_guard lock(mu_);
+  cached_.reset();
 }
 
 Result<std::string> resolve_region(const Environment& env, ImdsClient* imds) {

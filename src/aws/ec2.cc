@@ -2,6 +2,8 @@
 
 #include <pugixml.hpp>
 
+#include <optional>
+
 namespace hasg::aws {
 
 namespace {
@@ -60,10 +62,15 @@ Result<std::vector<Ec2Instance>> describe_instances(QueryClient& client, const s
         params.emplace_back("Filter.1.Value." + std::to_string(i - start + 1), ids[i]);
       params.emplace_back("MaxResults", "1000");
       if (!token.empty()) params.emplace_back("NextToken", token);
-      auto body = client.call("DescribeInstances", params);
+      // Decoded inside the call: a malformed answer is a failed call (aws.ec2 in the fault book).
+      std::optional<Ec2Page> page;
+      auto body = client.call("DescribeInstances", params, [&](const std::string& xml) -> Status {
+        auto p = parse_describe_instances(xml);
+        if (!p) return p.error();
+        page = std::move(*p);
+        return Ok{};
+      });
       if (!body) return body.error();
-      auto page = parse_describe_instances(*body);
-      if (!page) return page.error();
       for (auto& i : page->instances) out.push_back(std::move(i));
       token = page->next_token;
     } while (!token.empty());
@@ -149,10 +156,14 @@ Result<std::vector<Ec2Tag>> describe_tags(QueryClient& client, const std::vector
           params.emplace_back("Filter.2.Value." + std::to_string(i - k + 1), keys[i]);
         params.emplace_back("MaxResults", "1000");
         if (!token.empty()) params.emplace_back("NextToken", token);
-        auto body = client.call("DescribeTags", params);
+        std::optional<Ec2TagPage> page;
+        auto body = client.call("DescribeTags", params, [&](const std::string& xml) -> Status {
+          auto p = parse_describe_tags(xml);
+          if (!p) return p.error();
+          page = std::move(*p);
+          return Ok{};
+        });
         if (!body) return body.error();
-        auto page = parse_describe_tags(*body);
-        if (!page) return page.error();
         for (auto& t : page->tags) out.push_back(std::move(t));
         token = page->next_token;
       } while (!token.empty());

@@ -39,19 +39,26 @@ Result<nlohmann::json> JsonClient::call(const std::string& operation, const nloh
   Headers headers = {{"Content-Type", "application/x-amz-json-" + protocol_.json_version},
                      {"X-Amz-Target", protocol_.target_prefix + "." + operation}};
   if (protocol_.query_compatible) headers.emplace_back("x-amzn-query-mode", "true");
+  // Decoded inside the call: a malformed answer is a failed call for the statistics and their listener.
+  nlohmann::json parsed = nlohmann::json::object();
   auto answer = caller_.call(operation, [&]() -> Result<std::string> {
     auto resp = caller_.post(headers, body);
     if (!resp) return resp.error();
-    if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
+    if (resp->status >= 200 && resp->status < 300) {
+      if (trim(resp->body).empty()) {
+        parsed = nlohmann::json::object();
+        return std::string();
+      }
+      parsed = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_discarded() || !parsed.is_object())
+        return make_error("MalformedResponse", endpoint().display_name + " " + operation +
+                                                   ": the answer is not a JSON object: " + resp->body.substr(0, 200));
+      return std::string();
+    }
     auto [code, message] = parse_json_error(*resp);
     return error_from_response(std::move(code), std::move(message), *resp);
   });
   if (!answer) return answer.error();
-  if (trim(*answer).empty()) return nlohmann::json::object();
-  auto parsed = nlohmann::json::parse(*answer, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded() || !parsed.is_object())
-    return make_error("MalformedResponse", endpoint().display_name + " " + operation +
-                                               ": the answer is not a JSON object: " + answer->substr(0, 200));
   return parsed;
 }
 

@@ -2,6 +2,7 @@
 // errors; signing, retries and statistics are the ServiceCaller's (aws/service_call.h).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,14 +28,17 @@ class QueryClient {
   // Calls `action` with `params`; returns the XML body of the 2xx answer. Errors name the service, action, AWS
   // code and message, e.g. "Auto Scaling DescribeAutoScalingGroups failed: SignatureDoesNotMatch: The request
   // signature we calculated does not match ... (HTTP 403, request id ...)". Throttling, 5xx and transport errors
-  // are retried up to the policy's attempts.
-  Result<std::string> call(const std::string& action, const QueryParams& params);
+  // are retried up to the policy's attempts. `decode`, when given, reads a 2xx answer inside the call: an answer it
+  // refuses (MalformedResponse: cut short, not the document expected) fails the call as AWS's errors do, so the
+  // statistics and their listener count it as a failure of the call, not as a success.
+  Result<std::string> call(const std::string& action, const QueryParams& params,
+                           const std::function<Status(const std::string&)>& decode = nullptr);
 
   const ServiceEndpoint& endpoint() const { return caller_.endpoint(); }
   const RetryPolicy& retry() const { return caller_.retry(); }
 
  private:
-  Result<std::string> attempt(const std::string& body);
+  Result<std::string> attempt(const std::string& body, const std::function<Status(const std::string&)>& decode);
 
   ServiceCaller caller_;
 };

@@ -14,6 +14,20 @@ void ApiStats::record(const std::string& operation, const std::string& outcome, 
   requests_ += static_cast<uint64_t>(attempts);
 }
 
+void ApiStats::set_listener(Listener listener) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(listener);
+}
+
+void ApiStats::finished(const CallOutcome& outcome) const {
+  Listener l;
+  {
+    std::lock_guard lock(mu_);
+    l = listener_;
+  }
+  if (l) l(outcome);
+}
+
 std::map<std::pair<std::string, std::string>, uint64_t> ApiStats::calls() const {
   std::lock_guard lock(mu_);
   return calls_;
@@ -43,6 +57,16 @@ bool is_retryable(const std::string& code, long http_status) {
   for (const char* c : codes)
     if (code == c) return true;
   return http_status >= 500 || http_status == 429;
+}
+
+bool is_credentials_error(const std::string& code) {
+  // STS-issued tokens past their expiry (ExpiredToken in Query services, ExpiredTokenException in JSON ones), keys
+  // or tokens AWS does not know (deactivated, deleted, rotated away); EC2 says AuthFailure for both.
+  static const char* codes[] = {"ExpiredToken",          "ExpiredTokenException", "InvalidClientTokenId",
+                                "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure"};
+  for (const char* c : codes)
+    if (code == c) return true;
+  return false;
 }
 
 Error error_from_response(std::string code, std::string message, const HttpResponse& resp) {
@@ -100,6 +124,7 @@ Result<std::string> ServiceCaller::call(const std::string& operation,
                                         const std::function<Result<std::string>()>& attempt) {
   Error last;
   int attempts = 0;
+  bool fresh_credentials = false;
   for (int i = 0; i < std::max(1, retry_.max_attempts); ++i) {
     if (i > 0) {
       std::chrono::milliseconds delay;
@@ -112,17 +137,28 @@ Result<std::string> ServiceCaller::call(const std::string& operation,
     ++attempts;
     auto r = attempt();
     if (r) {
-      if (stats_) stats_->record(operation, "ok", attempts);
+      if (stats_) {
+        stats_->record(operation, "ok", attempts);
+        stats_->finished({endpoint_, operation, nullptr});
+      }
       return r;
     }
     last = r.error();
+    if (!last.retryable && is_credentials_error(last.code) && !fresh_credentials) {
+      // Rotated or expired under us: the chain looks again (a rotated file, the instance profile's next ones).
+      fresh_credentials = true;
+      credentials_.invalidate();
+      continue;
+    }
     if (!last.retryable) break;
   }
   if (stats_) stats_->record(operation, last.code.empty() ? "error" : last.code, attempts);
   std::string msg = endpoint_.display_name + " " + operation + " failed";
   if (attempts > 1) msg += " after " + std::to_string(attempts) + " attempts";
   msg += ": " + (last.message.starts_with(last.code) ? last.message : last.to_string());
-  return make_error(last.code, msg, last.retryable);
+  Error e = make_error(last.code, msg, last.retryable);
+  if (stats_) stats_->finished({endpoint_, operation, &e});
+  return e;
 }
 
 }  // namespace hasg::aws

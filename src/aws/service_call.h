@@ -33,11 +33,23 @@ struct RetryPolicy {
   std::chrono::milliseconds request_timeout{10'000};
 };
 
+// One finished call (retries done), as a listener hears it.
+struct CallOutcome {
+  const ServiceEndpoint& endpoint;
+  const std::string& operation;
+  const Error* error;  // null: the call succeeded
+};
+
 // Counts calls by operation and outcome ("ok", or the AWS / transport error code of the final attempt), and
 // attempts. Read by the daemon's /metrics and by the discovery tests that count API calls. Thread-safe.
+// A listener hears every finished call of every client sharing the statistics, on the caller's thread: how the
+// daemon learns which AWS edge fails and works again (daemon/aws_faults.h) without each caller reporting it.
 class ApiStats {
  public:
+  using Listener = std::function<void(const CallOutcome&)>;
   void record(const std::string& operation, const std::string& outcome, int attempts);
+  void set_listener(Listener listener);  // an empty one: none
+  void finished(const CallOutcome& outcome) const;
   // (operation, outcome) -> calls
   std::map<std::pair<std::string, std::string>, uint64_t> calls() const;
   uint64_t total_requests() const;  // HTTP requests sent, retries included
@@ -47,10 +59,13 @@ class ApiStats {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, uint64_t> calls_;
   uint64_t requests_ = 0;
+  Listener listener_;
 };
 
 // Whether an AWS error code (or HTTP status) is worth retrying.
 bool is_retryable(const std::string& code, long http_status);
+// Whether AWS refused the credentials themselves (ExpiredToken, InvalidClientTokenId, ...): fresh ones may work.
+bool is_credentials_error(const std::string& code);
 
 // The Error for a non-2xx answer whose body said (code, message): "code: message (HTTP 400, request id ...)",
 // retryable as is_retryable says. An empty code (the body is not an AWS error) becomes "ServiceUnavailable" for a
@@ -67,7 +82,8 @@ class ServiceCaller {
   Result<HttpResponse> post(const Headers& headers, const std::string& body);
 
   // Runs `attempt` until it succeeds, fails with an error that is not retryable, or the policy's attempts are
-  // spent, sleeping a full-jitter backoff between attempts; records the call in the statistics. The final error
+  // spent, sleeping a full-jitter backoff between attempts; records the call in the statistics. Credentials AWS
+  // refuses (is_credentials_error) are invalidated and the call tried again, once, with fresh ones. The final error
   // names the service, operation, code and message: "Auto Scaling DescribeAutoScalingGroups failed after 3
   // attempts: Throttling: Rate exceeded (HTTP 400, request id ...)". Safe to call from several threads.
   Result<std::string> call(const std::string& operation, const std::function<Result<std::string>()>& attempt);

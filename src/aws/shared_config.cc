@@ -148,6 +148,21 @@ SharedFiles shared_files(const Environment& env) {
   return f;
 }
 
+std::string shared_files_stamp(const Environment& env) {
+  SharedFiles f = shared_files(env);
+  std::string out;
+  for (const std::string* path : {&f.credentials_path, &f.config_path}) {
+    struct stat st {};
+    if (path->empty() || ::stat(path->c_str(), &st) != 0) {
+      out += "-;";
+      continue;
+    }
+    out += std::to_string(st.st_ino) + "," + std::to_string(st.st_size) + "," + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return out;
+}
+
 Result<std::optional<Profile>> load_profile(const Environment& env) {
   SharedFiles f = shared_files(env);
   std::optional<Profile> merged;

@@ -28,6 +28,11 @@ struct SharedFiles {
 };
 SharedFiles shared_files(const Environment& env);
 
+// A fingerprint of both files (inode, size and modification time of each; "-" for a missing one): it changes when
+// either file is rewritten or replaced (a rename over it, as rotation tools write), so a reader can tell that
+// credentials it took from them may be stale without parsing them again.
+std::string shared_files_stamp(const Environment& env);
+
 // The active profile merged from both files (credentials file wins), or nullopt when neither file has it.
 // A missing file is not an error; an unreadable or malformed one is.
 Result<std::optional<Profile>> load_profile(const Environment& env);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "daemon/aws_faults.h"
+
 namespace hasg::daemon {
 
 namespace {
@@ -191,7 +193,8 @@ void CloudWatchPublisher::publish(std::chrono::system_clock::time_point period_s
     metrics_.inc(kPeriods, {{"outcome", "retried"}});
   }
   metrics_.inc(kPeriods, {{"outcome", "failed"}});
-  spdlog::warn("cloudwatch: PutMetricData failed, retrying with the next period: {}", st.error().message);
+  spdlog::log(logged_as_fault(st.error()) ? spdlog::level::debug : spdlog::level::warn,
+              "cloudwatch: PutMetricData failed, retrying with the next period: {}", st.error().message);
   retry_.assign(batch.begin() + static_cast<std::ptrdiff_t>(std::max(sent, retried)), batch.end());
 }
 

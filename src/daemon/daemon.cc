@@ -18,6 +18,10 @@ namespace {
 
 constexpr int kUnhealthyAfterIntervals = 3;
 constexpr auto kMaxBackoff = std::chrono::seconds(60);
+constexpr const char* kImdsRemedy =
+    "until IMDS answers, this node writes no drain record and its termination hooks complete only at their drain "
+    "timeout (IMDS is asked again before each cycle): set cluster.node_id, or check IMDS (HttpTokens, a hop limit "
+    "of 2 in a container, AWS_EC2_METADATA_DISABLED)";
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -28,13 +32,15 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws)
     : config_path_(std::move(config_path)), cfg_(std::move(cfg)), aws_(std::move(aws)), state_file_(cfg_.state_file) {
   started_ = std::chrono::steady_clock::now();
+  aws_->stats().set_listener([this](const aws::CallOutcome& outcome) { aws_faults_(outcome); });
   if (uses_group_calls(cfg_)) {
     lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
     lifecycle_->check(cfg_);
   }
   if (cfg_.cluster.enabled()) {
     if (auto st = resolve_node_id(cfg_, aws_->aws()); !st)
-      spdlog::error("cluster: no cluster.node_id and IMDS does not tell this instance's id: {}", st.error().message);
+      faults_.report("aws.imds", "cluster: no cluster.node_id and IMDS does not tell this instance's id: " +
+                                     st.error().message, kImdsRemedy);
     else
       spdlog::info("cluster: node {} of group {}", cfg_.cluster.node_id, cfg_.cluster.group);
     cluster_ = std::make_unique<AwsClusterRecords>(aws_->aws().discovery_ec2());
@@ -71,7 +77,10 @@ Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<disc
   state_ = state_file_.load();
 }
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+  // The threads that call AWS are stopped by now; the listener must not outlive the book it reports to.
+  aws_->stats().set_listener({});
+}
 
 void Daemon::add_event_source(std::unique_ptr<EventSource> source) { sources_.push_back(std::move(source)); }
 
@@ -88,7 +97,11 @@ void Daemon::retry_node_id() {
   // IMDS did not answer at start: until it does, this node writes no drain record and every other node waits for
   // it until its drain timeout. Ask again before each cycle.
   config::Config fresh = cfg_;
-  if (!resolve_node_id(fresh, aws_->aws())) return;
+  if (auto st = resolve_node_id(fresh, aws_->aws()); !st) {
+    faults_.report("aws.imds", "cluster: IMDS does not tell this instance's id: " + st.error().message, kImdsRemedy);
+    return;
+  }
+  faults_.resolve("aws.imds");
   spdlog::info("cluster: node {} of group {} (IMDS answered)", fresh.cluster.node_id, fresh.cluster.group);
   edges_ = make_sync_edges(fresh, aws_->provider(), lifecycle_.get(), around_reload(), cluster_.get());
   std::lock_guard lock(mu_);
@@ -139,6 +152,7 @@ void Daemon::cycle() {
   }
   for (auto& o : observers_) o->cycle_ended(end);
   if (events_ != nullptr) events_->cycle_ended(end);
+  if (outcome.discovery_ok) aws_faults_.discovery_ok();
   if (report) {
     faults_.resolve("cycle");  // logs "recovered after N s (M failure(s))" when it was failing
     failures_ = 0;

@@ -17,6 +17,7 @@
 #include "daemon/cert_watch.h"
 #include "daemon/cluster_records.h"
 #include "daemon/cloudwatch_publisher.h"
+#include "daemon/aws_faults.h"
 #include "daemon/cycle_observer.h"
 #include "daemon/drain_watch.h"
 #include "daemon/event_source.h"
@@ -82,6 +83,7 @@ class Daemon {
   StateFile state_file_;
   Metrics metrics_;
   FaultBook faults_;
+  AwsFaultReporter aws_faults_{faults_};  // hears every AWS call's end (ApiStats' listener), from any thread
   PrometheusSink* prometheus_ = nullptr;  // owned by observers_
   std::vector<std::unique_ptr<CycleObserver>> observers_;
   std::vector<std::unique_ptr<EventSource>> sources_;

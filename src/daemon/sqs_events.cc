@@ -5,6 +5,7 @@
 #include <random>
 
 #include "aws/sqs.h"
+#include "daemon/aws_faults.h"
 #include "util/backoff.h"
 
 namespace hasg::daemon {
@@ -93,13 +94,16 @@ void SqsEvents::poll_loop() {
     }
     if (!got) {
       metrics_.inc("haproxy_asg_event_errors_total", {{"operation", "ReceiveMessage"}});
-      if (failures++ == 0) spdlog::warn("events: {}; polling at `interval` goes on, retrying", got.error().message);
+      // The fault book logs the outage once (aws.sqs, or aws.credentials) and its end.
+      if (failures++ == 0)
+        spdlog::log(logged_as_fault(got.error()) ? spdlog::level::debug : spdlog::level::warn,
+                    "events: {}; polling at `interval` goes on, retrying", got.error().message);
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, full_jitter(std::chrono::seconds(1), std::chrono::seconds(30), failures, rng),
                    [&] { return stop_; });
       continue;
     }
-    if (failures > 0) spdlog::info("events: receiving again after {} failed attempt(s)", failures);
+    if (failures > 0) spdlog::debug("events: receiving again after {} failed attempt(s)", failures);
     failures = 0;
     std::vector<std::string> drop;
     std::string first_reason;
@@ -198,7 +202,8 @@ void SqsEvents::delete_now(std::vector<std::string> handles) {
   if (!r) {
     metrics_.inc("haproxy_asg_event_errors_total", {{"operation", "DeleteMessageBatch"}});
     // Not deleted: the message becomes visible again and triggers a harmless extra cycle.
-    spdlog::warn("events: {}", r.error().message);
+    spdlog::log(logged_as_fault(r.error()) ? spdlog::level::debug : spdlog::level::warn, "events: {}",
+                r.error().message);
     return;
   }
   for (const auto& f : r->failed) {

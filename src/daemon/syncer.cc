@@ -7,6 +7,7 @@
 
 #include "core/aws_values.h"
 #include "core/desire.h"
+#include "daemon/aws_faults.h"
 #include "core/membership.h"
 #include "daemon/cycle_fingerprint.h"
 #include "haproxy/renderer.h"
@@ -14,6 +15,11 @@
 namespace hasg::daemon {
 
 namespace {
+
+// A failed AWS call the fault book already logged (once) is debug here; any other stays a warning.
+spdlog::level::level_enum level_of(const Error& e) {
+  return logged_as_fault(e) ? spdlog::level::debug : spdlog::level::warn;
+}
 
 const core::ActualBackend* find_actual(const std::vector<core::ActualBackend>& actual, const std::string& name) {
   auto it = std::find_if(actual.begin(), actual.end(), [&](const auto& a) { return a.backend == name; });
@@ -124,8 +130,9 @@ core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& gr
   for (const auto& m : g->members)
     if (m.lifecycle_state == "InService") view.nodes.insert(m.instance_id);
   if (view.self.empty()) {
-    spdlog::warn("cluster: this node's id is unknown (no cluster.node_id, IMDS did not tell): termination hooks "
-                 "complete only at their drain timeout");
+    // The daemon's fault book says it once (aws.imds), not each cycle.
+    spdlog::debug("cluster: this node's id is unknown (no cluster.node_id, IMDS did not tell): termination hooks "
+                  "complete only at their drain timeout");
     view.complete = false;
     return view;
   }
@@ -478,8 +485,8 @@ std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, 
         spdlog::info("lifecycle hook {} of {}: heartbeat for {} (the cycle failed)", h.hook, h.group, instance);
         due = now + every;
       } else {
-        spdlog::warn("lifecycle hook {} of {}: heartbeat for {} failed: {}", h.hook, h.group, instance,
-                     st.error().message);
+        spdlog::log(level_of(st.error()), "lifecycle hook {} of {}: heartbeat for {} failed: {}", h.hook, h.group,
+                    instance, st.error().message);
         due = now + kLifecycleRetry;
       }
     }
@@ -504,8 +511,8 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
           rec->second.recorded = true;
         spdlog::info("cluster: recorded {}={} on {} ({})", op.tag_key, op.tag_value, op.server, op.reason);
       } else {
-        spdlog::warn("cluster: recording {} on {} failed, retried next cycle: {}", op.tag_key, op.server,
-                     st.error().message);
+        spdlog::log(level_of(st.error()), "cluster: recording {} on {} failed, retried next cycle: {}", op.tag_key,
+                    op.server, st.error().message);
       }
       continue;
     }
@@ -516,8 +523,8 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
         state.reported.insert(op.group + "/" + op.server);
         spdlog::warn("reported {} of group {} Unhealthy: {} (the group replaces it)", op.server, op.group, op.reason);
       } else {
-        spdlog::warn("reporting {} of group {} Unhealthy failed, retried next cycle: {}", op.server, op.group,
-                     st.error().message);
+        spdlog::log(level_of(st.error()), "reporting {} of group {} Unhealthy failed, retried next cycle: {}",
+                    op.server, op.group, st.error().message);
       }
       continue;
     }
@@ -545,14 +552,14 @@ void Syncer::apply_lifecycle(CycleReport& report, core::SyncState& state, core::
         spdlog::info("lifecycle hook {} of {}: heartbeat for {} ({})", op.hook, op.group, op.server, op.reason);
       continue;
     }
-    spdlog::warn("lifecycle hook {} of {}: {} for {} failed, retried in a few seconds: {}", op.hook, op.group,
-                 complete ? "completion" : "heartbeat", op.server, st.error().message);
+    spdlog::log(level_of(st.error()), "lifecycle hook {} of {}: {} for {} failed, retried in a few seconds: {}",
+                op.hook, op.group, complete ? "completion" : "heartbeat", op.server, st.error().message);
     // Retried soon, not at the next interval: a heartbeat that waits an interval may come after the hook expired.
     auto soon = now + kLifecycleRetry;
     if (!report.plan.next_due || soon < *report.plan.next_due) report.plan.next_due = soon;
     if (st.error().code == "ConnectionError" || st.error().code == "RequestTimeout") {
       // AWS unreachable: the rest would each wait their timeout too; the next cycle tries them all again.
-      spdlog::warn("lifecycle calls stopped for this cycle: Auto Scaling is not reachable");
+      spdlog::debug("lifecycle calls stopped for this cycle: Auto Scaling is not reachable");
       break;
     }
   }

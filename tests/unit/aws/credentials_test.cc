@@ -261,6 +261,44 @@ TEST_F(Chain, TheFirstSourceFoundIsRemembered) {
   EXPECT_EQ(c->access_key_id, "AKIDENV");
 }
 
+// A key rotated in the shared file while the daemon runs is used from the next call on: no restart.
+TEST_F(Chain, ARotatedSharedFileIsReadAgain) {
+  credentials_file("[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = s1\n");
+  ChainCredentialsProvider chain(env, http, clock);
+  ASSERT_EQ(chain.get()->access_key_id, "AKIDOLD");
+  EXPECT_EQ(chain.get()->access_key_id, "AKIDOLD");
+  credentials_file("[default]\naws_access_key_id = AKIDROTATED\naws_secret_access_key = s2\n");
+  auto c = chain.get();
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->access_key_id, "AKIDROTATED");
+  EXPECT_EQ(c->secret_access_key, "s2");
+}
+
+// A file caught half-written (or broken) keeps the key in hand; once it is whole, its key is used.
+TEST_F(Chain, ABrokenRotationKeepsTheCredentialsInHand) {
+  credentials_file("[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = s1\n");
+  ChainCredentialsProvider chain(env, http, clock);
+  ASSERT_EQ(chain.get()->access_key_id, "AKIDOLD");
+  credentials_file("[default\naws_access_key_id = AKIDN");
+  auto c = chain.get();
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->access_key_id, "AKIDOLD");
+  credentials_file("[default]\naws_access_key_id = AKIDNEW\naws_secret_access_key = s2\n");
+  EXPECT_EQ(chain.get()->access_key_id, "AKIDNEW");
+}
+
+// AWS said the instance profile's credentials are expired before their Expiration: invalidate() fetches new ones.
+TEST_F(Chain, InvalidateFetchesFreshCredentials) {
+  env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254");
+  role_expiring("ASIAFIRST", "2026-11-24T12:00:00Z");
+  ChainCredentialsProvider chain(env, http, clock);
+  ASSERT_EQ(chain.get()->access_key_id, "ASIAFIRST");
+  role_expiring("ASIASECOND", "2026-11-24T12:00:00Z");
+  EXPECT_EQ(chain.get()->access_key_id, "ASIAFIRST") << "cached until invalidated";
+  chain.invalidate();
+  EXPECT_EQ(chain.get()->access_key_id, "ASIASECOND");
+}
+
 TEST_F(Chain, ImdsCredentialsCachedUntilFifteenMinutesBeforeExpiration) {
   role_expiring("ASIA1", "2026-11-24T12:00:00Z");
   ChainCredentialsProvider chain(env, http, clock);

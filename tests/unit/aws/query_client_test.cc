@@ -106,6 +106,93 @@ TEST_F(QueryClientTest, NonXmlErrorPageIsReportedWithStatus) {
   EXPECT_NE(r.error().message.find("unexpected HTTP 404 answer: Not Found"), std::string::npos);
 }
 
+// Both of AWS's error documents, and the mix some AWS-compatible endpoints send, give the code and message, as
+// botocore's QueryParser reads them (any root, an <Errors> level unwrapped); a namespace changes nothing.
+TEST(ParseErrorBody, EveryShapeGivesCodeAndMessage) {
+  using P = std::pair<std::string, std::string>;
+  const P want{"Throttling", "Rate exceeded"};
+  EXPECT_EQ(parse_error_body("<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><Error>"
+                             "<Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+                             "<RequestId>r</RequestId></ErrorResponse>"),
+            want);
+  EXPECT_EQ(parse_error_body("<Response><Errors><Error><Code>Throttling</Code><Message>Rate exceeded</Message>"
+                             "</Error></Errors><RequestID>r</RequestID></Response>"),
+            want);
+  EXPECT_EQ(parse_error_body("<ErrorResponse><Errors><Error><Code>Throttling</Code><Message>Rate exceeded"
+                             "</Message></Error></Errors><RequestId>r</RequestId></ErrorResponse>"),
+            want);
+  EXPECT_EQ(parse_error_body("<Response><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+                             "</Response>"),
+            want);
+}
+
+TEST(ParseErrorBody, WhatIsNotAnErrorDocumentHasNoCode) {
+  EXPECT_EQ(parse_error_body("Not Found").first, "");
+  EXPECT_EQ(parse_error_body("<html><body>502 Bad Gateway</body></html>").first, "");
+  EXPECT_EQ(parse_error_body("<ErrorResponse><Error><Message>no code</Message></Error></ErrorResponse>").first, "");
+  EXPECT_EQ(parse_error_body("<ErrorResponse><Errors><Error><Code>Throttl").first, "");  // cut short
+}
+
+TEST_F(QueryClientTest, TheMixedErrorShapeIsRetriedAsThrottling) {
+  int n = 0;
+  http.on("POST", std::string(kUrl) + "/", [&](const HttpRequest&) -> Result<HttpResponse> {
+    if (++n == 1)
+      return response(400, "<ErrorResponse><Errors><Error><Code>Throttling</Code><Message>Rate exceeded</Message>"
+                           "</Error></Errors></ErrorResponse>");
+    return response(200, "<ok/>");
+  });
+  EXPECT_TRUE(client.call("DescribeAutoScalingGroups", {}).ok());
+  EXPECT_EQ(n, 2);
+}
+
+// Credentials AWS calls expired are forgotten and the call is tried once more with the chain's next ones.
+TEST_F(QueryClientTest, ExpiredCredentialsAreRefetchedOnceAndTheCallRetried) {
+  struct Rotating : CredentialsProvider {
+    int generation = 0;
+    Result<Credentials> get() override {
+      return Credentials{"AKID" + std::to_string(generation), "secret", "", std::nullopt, "test"};
+    }
+    void invalidate() override { ++generation; }
+  } rotating;
+  QueryClient c{http, rotating, clock,
+                ServiceEndpoint{kUrl, "us-east-1", "autoscaling", "2011-01-01", "Auto Scaling"}, retry, &stats};
+  std::vector<std::string> keys;
+  http.on("POST", std::string(kUrl) + "/", [&](const HttpRequest& req) -> Result<HttpResponse> {
+    std::string auth = find_header(req.headers, "Authorization");
+    keys.push_back(auth.substr(auth.find("Credential=") + 11, 5));
+    if (keys.back() == "AKID0")
+      return response(403, asg_error("ExpiredToken", "The security token included in the request is expired"));
+    return response(200, "<ok/>");
+  });
+  ASSERT_TRUE(c.call("DescribeAutoScalingGroups", {}).ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"AKID0", "AKID1"}));
+
+  // Refused again with the fresh ones: an error, after one refetch only.
+  http.respond("POST", std::string(kUrl) + "/", 403, asg_error("InvalidClientTokenId", "The security token is invalid"));
+  auto r = c.call("DescribeAutoScalingGroups", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidClientTokenId");
+  EXPECT_EQ(rotating.generation, 2);
+}
+
+// Every finished call, once, with its endpoint and outcome: what the daemon's fault reporting hears.
+TEST_F(QueryClientTest, TheListenerHearsEachFinishedCallOnce) {
+  std::vector<std::string> heard;
+  stats.set_listener([&](const CallOutcome& o) {
+    heard.push_back(o.endpoint.signing_name + " " + o.operation + " " + (o.error ? o.error->code : "ok"));
+  });
+  int n = 0;
+  http.on("POST", std::string(kUrl) + "/", [&](const HttpRequest&) -> Result<HttpResponse> {
+    if (++n <= 2) return response(400, asg_error("Throttling", "Rate exceeded"));
+    return response(200, "<ok/>");
+  });
+  ASSERT_TRUE(client.call("DescribeAutoScalingGroups", {}).ok());
+  http.respond("POST", std::string(kUrl) + "/", 403, asg_error("AccessDenied", "not authorized"));
+  ASSERT_FALSE(client.call("CompleteLifecycleAction", {}).ok());
+  EXPECT_EQ(heard, (std::vector<std::string>{"autoscaling DescribeAutoScalingGroups ok",
+                                             "autoscaling CompleteLifecycleAction AccessDenied"}));
+}
+
 std::string asg_page(const std::vector<std::string>& groups, const std::string& token) {
   std::string xml = "<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups>";
   for (const auto& g : groups) xml += "<member><AutoScalingGroupName>" + g + "</AutoScalingGroupName></member>";

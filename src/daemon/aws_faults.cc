@@ -1,0 +1,127 @@
+#include "daemon/aws_faults.h"
+
+#include "util/strings.h"
+
+namespace hasg::daemon {
+namespace {
+
+bool one_of(std::string_view code, std::initializer_list<std::string_view> codes) {
+  for (auto c : codes)
+    if (code == c) return true;
+  return false;
+}
+
+bool is_throttling(std::string_view code) {
+  return one_of(code, {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+                       "TooManyRequestsException", "RequestLimitExceeded", "RequestThrottled", "SlowDown",
+                       "EC2ThrottledException", "BandwidthLimitExceeded"});
+}
+
+// IAM's action prefix: CloudWatch signs as "monitoring" but its actions are cloudwatch:*.
+std::string iam_prefix(std::string_view signing_name) {
+  return signing_name == "monitoring" ? "cloudwatch" : std::string(signing_name);
+}
+
+}  // namespace
+
+std::string aws_fault_key(std::string_view signing_name, std::string_view operation) {
+  if (operation == "DescribeAutoScalingGroups") return "aws.autoscaling";
+  if (operation == "DescribeInstances") return "aws.ec2";
+  if (one_of(operation, {"CompleteLifecycleAction", "RecordLifecycleActionHeartbeat", "DescribeLifecycleHooks",
+                         "SetInstanceHealth"}))
+    return "aws.lifecycle";
+  if (one_of(operation, {"CreateTags", "DescribeTags"})) return "aws.cluster";
+  if (signing_name == "sqs") return "aws.sqs";
+  if (signing_name == "monitoring") return "aws.cloudwatch";
+  return "aws." + std::string(signing_name);
+}
+
+std::optional<AwsFault> classify_aws_failure(const aws::ServiceEndpoint& endpoint, std::string_view operation,
+                                             const Error& error) {
+  const std::string& code = error.code;
+  const std::string service = endpoint.display_name.empty() ? endpoint.signing_name : endpoint.display_name;
+  const std::string key = aws_fault_key(endpoint.signing_name, operation);
+  if (code == "NoCredentials" || aws::is_credentials_error(code))
+    return AwsFault{"aws.credentials",
+                    "give haproxy-asg valid credentials: the instance profile, AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY, or the shared credentials file; new ones are picked up without a restart"};
+  if (code == "SignatureDoesNotMatch" || code == "IncompleteSignature")
+    return AwsFault{"aws.credentials",
+                    "the secret key does not belong to the access key id: fix the credentials (picked up without a "
+                    "restart)"};
+  if (code == "RequestExpired" || code == "InvalidSignatureException")
+    return AwsFault{"aws.credentials", "AWS refuses the request's time: set this machine's clock right (NTP)"};
+  if (is_throttling(code))
+    return AwsFault{key, "AWS throttles this account's " + service +
+                             " calls (retried with backoff): raise `interval`, or ask AWS for a higher limit; other "
+                             "tools calling " + service + " in this account share it"};
+  if (code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation" ||
+      code.starts_with("AccessDenied"))
+    return AwsFault{key, "allow " + iam_prefix(endpoint.signing_name) + ":" + std::string(operation) +
+                             " to the role or user of these credentials (packaging/iam-policy.json lists every call)"};
+  if (code == "RequestTimeout" || code == "ConnectionError")
+    return AwsFault{key, "the " + service +
+                             " endpoint does not answer (retried with backoff): check the network path to it "
+                             "(security groups, NAT or VPC endpoint, DNS) and AWS_ENDPOINT_URL* if set"};
+  if (code == "MalformedResponse" || code == "HttpError")
+    return AwsFault{key, "the " + service +
+                             " endpoint's answers are not AWS's: check AWS_ENDPOINT_URL* and any proxy in between"};
+  if (code.find("NonExistentQueue") != std::string::npos || code == "QueueDoesNotExist")
+    return AwsFault{key, "events.queue_url names no queue: fix it in the YAML (SIGHUP does not change it: restart)"};
+  if (error.retryable)
+    return AwsFault{key, service + " fails on AWS's side (retried with backoff): nothing to change here; check the "
+                                   "AWS Health Dashboard if it lasts"};
+  // AWS answered and refused this one request (a hook completed elsewhere, an instance gone): its caller handles it.
+  if (code == "ValidationError" || code.starts_with("InvalidParameter") || code.starts_with("InvalidInstanceID") ||
+      code == "NoActiveLifecycleAction")
+    return std::nullopt;
+  return AwsFault{key, "AWS refuses the call: see the error"};
+}
+
+bool logged_as_fault(const Error& error) {
+  return classify_aws_failure(aws::ServiceEndpoint{}, "", error).has_value();
+}
+
+void AwsFaultReporter::discovery_ok() {
+  for (const char* key : {"aws.autoscaling", "aws.ec2"}) {
+    {
+      std::lock_guard lock(mu_);
+      failing_.erase(key);
+    }
+    book_.resolve(key);
+  }
+}
+
+void AwsFaultReporter::operator()(const aws::CallOutcome& outcome) {
+  const std::string key = aws_fault_key(outcome.endpoint.signing_name, outcome.operation);
+  if (outcome.error == nullptr) {
+    if (key == "aws.autoscaling" || key == "aws.ec2") {
+      book_.resolve("aws.credentials");
+      return;  // resolved by discovery_ok()
+    }
+    bool healed = false;
+    {
+      std::lock_guard lock(mu_);
+      auto it = failing_.find(key);
+      if (it != failing_.end()) {
+        it->second.erase(outcome.operation);
+        if (it->second.empty()) {
+          failing_.erase(it);
+          healed = true;
+        }
+      }
+    }
+    if (healed) book_.resolve(key);
+    book_.resolve("aws.credentials");  // a call went through: whatever credentials it used work
+    return;
+  }
+  auto fault = classify_aws_failure(outcome.endpoint, outcome.operation, *outcome.error);
+  if (!fault) return;
+  if (fault->key != "aws.credentials") {
+    std::lock_guard lock(mu_);
+    failing_[fault->key].insert(outcome.operation);
+  }
+  book_.report(fault->key, outcome.error->message, fault->remedy);
+}
+
+}  // namespace hasg::daemon

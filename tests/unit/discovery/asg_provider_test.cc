@@ -1,0 +1,139 @@
+// The address cache of the Auto Scaling provider: an instance is described once while it runs; it is asked about
+// again when Auto Scaling calls it unhealthy (its EC2 state may have changed), dropped when EC2 says it is no longer
+// running or when it left every group, and kept untouched when a describe call fails.
+#include "discovery/asg_provider.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "unit/aws/fakes.h"
+
+namespace hasg::discovery {
+namespace {
+
+using aws::test::response;
+
+constexpr const char* kAsgUrl = "https://autoscaling.us-east-1.amazonaws.com/";
+constexpr const char* kEc2Url = "https://ec2.us-east-1.amazonaws.com/";
+
+struct Member {
+  std::string id, lifecycle = "InService", health = "Healthy";
+};
+
+std::string groups_xml(const std::vector<Member>& members) {
+  std::string xml = "<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups><member>"
+                    "<AutoScalingGroupName>app</AutoScalingGroupName><Instances>";
+  for (const auto& m : members)
+    xml += "<member><InstanceId>" + m.id + "</InstanceId><AvailabilityZone>us-east-1a</AvailabilityZone>"
+           "<LifecycleState>" + m.lifecycle + "</LifecycleState><HealthStatus>" + m.health +
+           "</HealthStatus></member>";
+  return xml + "</Instances></member></AutoScalingGroups></DescribeAutoScalingGroupsResult>"
+               "</DescribeAutoScalingGroupsResponse>";
+}
+
+// The ids a DescribeInstances request asked about (Filter.1.Value.N).
+std::set<std::string> asked(const aws::HttpRequest& req) {
+  std::set<std::string> out;
+  size_t pos = 0;
+  while ((pos = req.body.find("Filter.1.Value.", pos)) != std::string::npos) {
+    size_t eq = req.body.find('=', pos), amp = req.body.find('&', pos);
+    out.insert(req.body.substr(eq + 1, (amp == std::string::npos ? req.body.size() : amp) - eq - 1));
+    pos = eq;
+  }
+  return out;
+}
+
+class AddressCache : public ::testing::Test {
+ protected:
+  aws::test::FakeHttpClient http;
+  aws::test::FakeClock clock;
+  aws::StaticCredentialsProvider creds{aws::Credentials{"AKIDEXAMPLE", "secret", "", std::nullopt, "test"}};
+  aws::RetryPolicy retry{1, std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::seconds(1)};
+  aws::QueryClient asg{http, creds, clock, {kAsgUrl, "us-east-1", "autoscaling", "2011-01-01", "Auto Scaling"}, retry};
+  aws::QueryClient ec2{http, creds, clock, {kEc2Url, "us-east-1", "ec2", "2016-11-15", "EC2"}, retry};
+  AsgProvider provider{asg, ec2};
+
+  std::map<std::string, std::string> ec2_state;  // id -> EC2 state name the fake answers
+  std::vector<std::set<std::string>> describes;  // each DescribeInstances' ids
+  bool ec2_fails = false;
+
+  void SetUp() override {
+    http.on("POST", kEc2Url, [this](const aws::HttpRequest& req) -> Result<aws::HttpResponse> {
+      if (ec2_fails)
+        return response(503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit "
+                             "exceeded.</Message></Error></Errors></Response>");
+      describes.push_back(asked(req));
+      std::string xml = "<DescribeInstancesResponse><reservationSet><item><instancesSet>";
+      for (const auto& id : describes.back())
+        xml += "<item><instanceId>" + id + "</instanceId><instanceState><name>" + ec2_state[id] +
+               "</name></instanceState><privateIpAddress>127.180.0." + id.substr(2) +
+               "</privateIpAddress></item>";
+      return response(200, xml + "</instancesSet></item></reservationSet></DescribeInstancesResponse>");
+    });
+  }
+  void group(const std::vector<Member>& members) { http.respond("POST", kAsgUrl, 200, groups_xml(members)); }
+  std::set<std::string> served() {
+    auto r = provider.discover({"app"});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    std::set<std::string> out;
+    if (r)
+      for (const auto& m : r->at(0).members)
+        if (m.served) out.insert(m.instance_id);
+    return out;
+  }
+};
+
+TEST_F(AddressCache, ARunningInstanceIsDescribedOnce) {
+  ec2_state = {{"i-1", "running"}, {"i-2", "running"}};
+  group({{"i-1"}, {"i-2"}});
+  EXPECT_EQ(served(), (std::set<std::string>{"i-1", "i-2"}));
+  EXPECT_EQ(served(), (std::set<std::string>{"i-1", "i-2"}));
+  ASSERT_EQ(describes.size(), 1u);
+  EXPECT_EQ(provider.cached_addresses(), 2u);
+}
+
+TEST_F(AddressCache, AnUnhealthyMemberIsAskedAboutAgainAndEvictedOnceItStopped) {
+  ec2_state = {{"i-1", "running"}, {"i-2", "running"}};
+  group({{"i-1"}, {"i-2"}});
+  ASSERT_EQ(served().size(), 2u);
+  ec2_state["i-2"] = "stopped";
+  group({{"i-1"}, {"i-2", "InService", "Unhealthy"}});
+  EXPECT_EQ(served(), (std::set<std::string>{"i-1"}));
+  ASSERT_EQ(describes.size(), 2u);
+  EXPECT_EQ(describes[1], (std::set<std::string>{"i-2"})) << "only the unhealthy one is asked about again";
+  EXPECT_EQ(provider.cached_addresses(), 1u) << "a stopped instance leaves the cache";
+  served();
+  EXPECT_EQ(describes.size(), 3u) << "not cached: asked about again while it is not running";
+}
+
+TEST_F(AddressCache, AnInstanceThatLeftEveryGroupIsForgotten) {
+  ec2_state = {{"i-1", "running"}, {"i-2", "running"}};
+  group({{"i-1"}, {"i-2"}});
+  ASSERT_EQ(served().size(), 2u);
+  group({{"i-1"}});
+  EXPECT_EQ(served(), (std::set<std::string>{"i-1"}));
+  EXPECT_EQ(provider.cached_addresses(), 1u);
+  // Back in the group (a test can do what EC2 never does): described again, not taken from a stale entry.
+  group({{"i-1"}, {"i-2"}});
+  EXPECT_EQ(served().size(), 2u);
+  EXPECT_EQ(describes.size(), 2u);
+}
+
+TEST_F(AddressCache, AFailedDescribeFailsDiscoveryAndKeepsTheCache) {
+  ec2_state = {{"i-1", "running"}, {"i-2", "running"}, {"i-3", "running"}};
+  group({{"i-1"}, {"i-2"}});
+  ASSERT_EQ(served().size(), 2u);
+  ec2_fails = true;
+  group({{"i-3"}});  // i-1 and i-2 left, i-3 is new: its address cannot be had
+  auto r = provider.discover({"app"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "RequestLimitExceeded");
+  EXPECT_EQ(provider.cached_addresses(), 2u) << "nothing is forgotten on a failed discovery";
+  ec2_fails = false;
+  EXPECT_EQ(served(), (std::set<std::string>{"i-3"}));
+  EXPECT_EQ(provider.cached_addresses(), 1u);
+}
+
+}  // namespace
+}  // namespace hasg::discovery
