@@ -310,6 +310,11 @@ class Parser {
           b.port = port_value(v, full);
         } else if (key == "server_options") {
           b.server_options = std::string(trim(string_value(v, full, false)));
+          // Each server's `id` is haproxy-asg's (core/server_id.h: the same on every load balancer); a second one
+          // would make HAProxy refuse the line.
+          for (auto w : split_ws(b.server_options))
+            if (w == "id")
+              fail(v, full, "must not set 'id': haproxy-asg gives each server a stable id derived from its instance id");
         } else if (key == "drain_timeout") {
           b.drain_timeout = duration_value(v, full);
         } else if (key == "address_family") {

@@ -171,6 +171,7 @@ Result<std::string> render(std::string_view template_text, const std::string& te
                                                "' with address '" + srv.address + "'");
       std::string line = std::string(kIndent) + "server " + srv.name + " " +
                          core::endpoint(srv.address, srv.port != 0 ? srv.port : m.port);
+      if (srv.id > 0) line += " id " + std::to_string(srv.id);
       if (!options.empty()) line += " " + options;
       block.push_back(std::move(line));
     }

@@ -19,7 +19,8 @@ struct ManagedBackend {
   std::string group;
   int port = 0;
   std::string server_options;
-  std::vector<core::DesiredServer> servers;  // as they should be written (a server's port 0 means `port`)
+  // As they should be written (a server's port 0 means `port`; an id > 0 is written as `id N`, before the options).
+  std::vector<core::DesiredServer> servers;
 };
 
 struct TemplateInfo {

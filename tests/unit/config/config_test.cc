@@ -303,6 +303,14 @@ events:
   EXPECT_EQ(defaults->events_queue_url, "");
 }
 
+TEST(Config, ServerOptionsLeaveTheIdToHaproxyAsg) {
+  EXPECT_EQ(parse_error(std::string(kMinimalHead) +
+                        "backends: [{backend: b, group: g, port: 1, server_options: check id 7}]\n")
+                .message,
+            "/etc/haproxy-asg.yaml:5: backends[0].server_options: must not set 'id': haproxy-asg gives each server "
+            "a stable id derived from its instance id");
+}
+
 TEST(Config, LifecycleAndEventMistakesNameTheKey) {
   EXPECT_EQ(parse_error(std::string(kMinimalHead) +
                         "backends: [{backend: b, group: g, port: 1, lifecycle_hooks: {launching: up}}]\n")

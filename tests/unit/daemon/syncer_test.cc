@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/server_id.h"
+
 namespace hasg::daemon {
 namespace {
 
@@ -33,7 +35,8 @@ class FakeControl : public HaproxyControl {
     applied.insert(applied.end(), ops.begin(), ops.end());
     for (const auto& op : ops) {
       auto& v = actual[0].servers;
-      if (op.kind == core::OpKind::Add) v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0});
+      if (op.kind == core::OpKind::Add)
+        v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0, false, false, op.server_id});
     }
     return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};
   }
@@ -89,7 +92,8 @@ struct SyncerTest : ::testing::Test {
     control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
     ASSERT_TRUE(run(false).ok());
     control.servers_error = Error{};
-    control.actual[0].servers = {{"i-1", "127.0.0.2", 80, core::AdminState::Ready, true, 0}};
+    control.actual[0].servers = {
+        {"i-1", "127.0.0.2", 80, core::AdminState::Ready, true, 0, false, false, core::server_id_candidate("i-1")}};
     files.stages = files.installs = 0;
   }
 
@@ -116,7 +120,16 @@ TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
   ASSERT_EQ(control.applied.size(), 1u);
   EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
   EXPECT_EQ(control.reloads, 0) << "membership only: the file is written, HAProxy is not reloaded";
-  EXPECT_NE(files.current.find("server i-2 127.0.0.3:80 check"), std::string::npos) << files.current;
+  EXPECT_EQ(control.applied[0].server_id, core::server_id_candidate("i-2"));
+  // The file gives each server the id HAProxy has for it, so a reload keeps their places on a hashing ring.
+  EXPECT_NE(files.current.find("server i-1 127.0.0.2:80 id " + std::to_string(core::server_id_candidate("i-1")) +
+                               " check"),
+            std::string::npos)
+      << files.current;
+  EXPECT_NE(files.current.find("server i-2 127.0.0.3:80 id " + std::to_string(core::server_id_candidate("i-2")) +
+                               " check"),
+            std::string::npos)
+      << files.current;
   EXPECT_EQ(files.installs, 1);
 
   // Idle: nothing staged, installed, applied or reloaded.

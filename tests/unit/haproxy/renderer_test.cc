@@ -55,6 +55,20 @@ std::vector<std::string> lines(const std::string& s) {
   return out;
 }
 
+TEST(Render, WritesEachServersId) {
+  auto r = render(kTemplate, "haproxy.cfg.template",
+                  {app({{"i-0bbb", "127.0.0.3", 80, 700001}, {"i-0abc", "127.0.0.2", 80, 65536}})});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("    server i-0abc 127.0.0.2:80 id 65536 check inter 2s\n"
+                    "    server i-0bbb 127.0.0.3:80 id 700001 check inter 2s\n"),
+            std::string::npos)
+      << *r;
+  // The id is a server line's, not the structure's: a reload is not asked for because ids differ.
+  auto other = render(kTemplate, "haproxy.cfg.template", {app({{"i-0abc", "127.0.0.2", 80, 70000}})});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(structure_of(*r), structure_of(*other));
+}
+
 TEST(Render, InsertsAtTheEndOfTheSectionAndKeepsEveryOtherLine) {
   auto r = render(kTemplate, "haproxy.cfg.template",
                   {app({{"i-0bbb", "127.0.0.3", 80}, {"i-0abc", "127.0.0.2", 80}})});
