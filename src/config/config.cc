@@ -186,10 +186,23 @@ class Parser {
   // spaces and + - = . _ : / @), so an id of at most 107 of them without spaces (an instance id has 19).
   ClusterSettings parse_cluster(const YAML::Node& map) {
     ClusterSettings cl;
-    for (const auto& [key, v] : entries(map, "cluster", {"group", "node_id"})) {
+    for (const auto& [key, v] : entries(map, "cluster", {"group", "node_id", "peers"})) {
       std::string full = "cluster." + key;
       if (key == "group") {
         cl.group = string_value(v, full, true);
+      } else if (key == "peers") {
+        for (const auto& [pk, pv] : entries(v, full, {"section", "port"})) {
+          std::string pfull = full + "." + pk;
+          if (pk == "section") {
+            cl.peers_section = string_value(pv, pfull, true);
+            if (cl.peers_section.find_first_of(" \t#") != std::string::npos)
+              fail(pv, pfull, "expected the name of a peers section of the template, got " + kind(pv));
+          } else {
+            cl.peers_port = port_value(pv, pfull);
+          }
+        }
+        if (cl.peers_section.empty())
+          fail(v, full, "required key missing: section (a peers section of the template)");
       } else {
         cl.node_id = string_value(v, full, true);
         const auto& id = cl.node_id;

@@ -53,4 +53,16 @@ std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, con
   return out;
 }
 
+std::vector<DesiredServer> cluster_peers(const std::vector<GroupMembers>& groups, const std::string& group,
+                                         const std::string& self) {
+  std::vector<DesiredServer> out;
+  auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == group; });
+  if (g == groups.end() || !g->found) return out;
+  for (const auto& m : g->members)
+    if (!m.private_ipv4.empty() && (m.lifecycle_state == "InService" || m.instance_id == self))
+      out.push_back(DesiredServer{m.instance_id, m.private_ipv4, 0});
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  return out;
+}
+
 }  // namespace hasg::core

@@ -13,4 +13,10 @@ namespace hasg::core {
 // (core/server_id.h): the ids of a HAProxy started from the file.
 std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, const std::vector<GroupMembers>& groups);
 
+// The peers of a cluster (cluster.peers): its group's InService members with a private IPv4 address, and this node
+// (`self`) whatever its state, when discovery gave its address (a peers section must name its local peer). Sorted by
+// node id; empty when the group was not found.
+std::vector<DesiredServer> cluster_peers(const std::vector<GroupMembers>& groups, const std::string& group,
+                                         const std::string& self);
+
 }  // namespace hasg::core

@@ -29,6 +29,20 @@ std::vector<haproxy::ManagedBackend> managed_backends(const std::vector<core::De
   return out;
 }
 
+// The peers section's content (cluster.peers): the cluster's nodes as discovery saw them. A change of them changes
+// the configuration's structure, so the planner's structural path reloads HAProxy (validated first).
+haproxy::ManagedPeers managed_peers(const config::ClusterSettings& cluster,
+                                    const std::vector<core::GroupMembers>& groups) {
+  haproxy::ManagedPeers p;
+  if (!cluster.enabled() || cluster.peers_section.empty()) return p;
+  p.section = cluster.peers_section;
+  p.group = cluster.group;
+  p.port = cluster.peers_port;
+  p.self = cluster.node_id;
+  p.nodes = core::cluster_peers(groups, cluster.group, cluster.node_id);
+  return p;
+}
+
 // A lifecycle call that failed is tried again this soon (a heartbeat must not wait for the next interval).
 constexpr std::chrono::seconds kLifecycleRetry{5};
 
@@ -49,6 +63,7 @@ struct Syncer::Observed {
   std::vector<core::GroupMembers> groups;
   std::vector<core::DesiredBackend> desired;
   core::ClusterView cluster;
+  haproxy::ManagedPeers peers;  // section empty: no cluster.peers
   std::string template_text;
   std::string template_name;
   haproxy::TemplateInfo template_info;
@@ -118,8 +133,9 @@ Result<std::string> Syncer::render_only() {
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
   auto desired = core::desire(cfg_.backends, *groups);
+  const auto peers = managed_peers(cfg_.cluster, *groups);
   return haproxy::render(*tmpl, std::filesystem::path(cfg_.haproxy.template_path).filename().string(),
-                         managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }));
+                         managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }), &peers);
 }
 
 Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups) {
@@ -130,6 +146,16 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups)
     if (!d.hook_terminating.empty() && lifecycle_ != nullptr)
       d.hook_heartbeat_timeout = lifecycle_->heartbeat_timeout(d.group, d.hook_terminating);
   seen.cluster = cluster_view(seen.groups, seen.desired);
+  seen.peers = managed_peers(cfg_.cluster, seen.groups);
+  if (!seen.peers.section.empty()) {
+    const bool has_self = std::any_of(seen.peers.nodes.begin(), seen.peers.nodes.end(),
+                                      [&](const auto& n) { return n.name == seen.peers.self; });
+    if (!has_self)
+      spdlog::warn("cluster: this node ({}) is not among the discovered peers of group {}: HAProxy leaves peers {} "
+                   "out until it is (stick tables are not shared meanwhile)",
+                   seen.peers.self.empty() ? "id unknown" : seen.peers.self, cfg_.cluster.group,
+                   seen.peers.section);
+  }
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
   seen.template_text = std::move(*tmpl);
@@ -153,7 +179,8 @@ Result<Syncer::Observed> Syncer::observe(std::vector<core::GroupMembers> groups)
   auto bare = haproxy::render(seen.template_text, seen.template_name,
                               managed_backends(seen.desired, [](const core::DesiredBackend&) {
                                 return std::vector<core::DesiredServer>{};
-                              }));
+                              }),
+                              &seen.peers);
   if (!bare) return bare.error();
   seen.structure_changed = haproxy::structure_of(seen.current) != haproxy::structure_of(*bare);
   return seen;
@@ -212,7 +239,8 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
       seen->template_text, seen->template_name, managed_backends(seen->desired, [&](const core::DesiredBackend& d) {
         const core::ActualBackend* a = seen->haproxy_running ? find_actual(seen->actual, d.backend) : nullptr;
         return core::serving_after(d, a, report.plan, seen->template_info.declared_servers);
-      }));
+      }),
+      &seen->peers);
   if (!rendered) return fail(rendered.error());
   report.rendered = std::move(*rendered);
   report.config_changed = seen->current != report.rendered;

@@ -422,4 +422,25 @@ TEST(Config, ClusterGroupAndNodeId) {
             std::string::npos);
 }
 
+TEST(Config, ClusterPeers) {
+  const std::string head = std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n";
+  auto r = parse_config(head + "cluster: {group: lb, peers: {section: lb_peers, port: 10001}}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cluster.peers_section, "lb_peers");
+  EXPECT_EQ(r->cluster.peers_port, 10001);
+  r = parse_config(head + "cluster: {group: lb, peers: {section: lb_peers}}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cluster.peers_port, 10000) << "the default";
+  r = parse_config(head + "cluster: {group: lb}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cluster.peers_section, "") << "opt-in";
+  EXPECT_EQ(parse_error(head + "cluster: {group: lb, peers: {port: 10000}}\n").message,
+            "/etc/haproxy-asg.yaml:6: cluster.peers: required key missing: section (a peers section of the template)");
+  EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: lb, port: 70000}}\n")
+                .message.find("cluster.peers.port"),
+            std::string::npos);
+  EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: 'a b'}}\n").message.find("cluster.peers.section"),
+            std::string::npos);
+}
+
 }  // namespace hasg::config
