@@ -17,9 +17,9 @@ constexpr const char* kEc2Ns = "http://ec2.amazonaws.com/doc/2016-11-15/";
 class Ec2Api : public Service {
  public:
   explicit Ec2Api(SimState& state) : Service(state) {
-    on("DescribeInstances", [this](Call& c) { return describe_instances(c.params); });
-    on("CreateTags", [this](Call& c) { return create_tags(c.params); });
-    on("DescribeTags", [this](Call& c) { return describe_tags(c.params); });
+    on("DescribeInstances", [this](Call& c) { return dry_run(c) ? would_succeed() : describe_instances(c.params); });
+    on("CreateTags", [this](Call& c) { return dry_run(c) ? would_succeed() : create_tags(c.params); });
+    on("DescribeTags", [this](Call& c) { return dry_run(c) ? would_succeed() : describe_tags(c.params); });
   }
 
   std::string signing_name() const override { return "ec2"; }
@@ -47,6 +47,15 @@ class Ec2Api : public Service {
   }
 
  private:
+  // DryRun=true: "Checks whether you have the required permissions for the action, without actually making the
+  // request, and provides an error response. If you have the required permissions, the error response is
+  // DryRunOperation. Otherwise, it is UnauthorizedOperation." (every EC2 action's reference). A refusal is the
+  // router's `deny` fault, answered before the action runs, as IAM's is; the permitted answer is HTTP 412.
+  static bool dry_run(const Call& c) { return param(c.params, "DryRun") == "true"; }
+  static Answer would_succeed() {
+    return ec2_error(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.");
+  }
+
   Answer describe_instances(const Params& p) {
     auto ids = list_param(p, "InstanceId");
     std::set<std::string> id_filter, state_filter;

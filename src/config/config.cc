@@ -187,13 +187,26 @@ class Parser {
   // spaces and + - = . _ : / @), so an id of at most 107 of them without spaces (an instance id has 19).
   ClusterSettings parse_cluster(const YAML::Node& map) {
     ClusterSettings cl;
-    for (const auto& [key, v] : entries(map, "cluster", {"group", "node_id"})) {
+    for (const auto& [key, v] : entries(map, "cluster", {"group", "node_id", "peers"})) {
       std::string full = "cluster." + key;
       if (key == "group") {
         cl.group = string_value(v, full, true);
         if (cl.group.size() > 255 || !core::is_one_line(cl.group))
           fail(v, full, "a group name is 1-255 characters without control characters (newline, tab...), got " +
                             kind(v));
+      } else if (key == "peers") {
+        for (const auto& [pk, pv] : entries(v, full, {"section", "port"})) {
+          std::string pfull = full + "." + pk;
+          if (pk == "section") {
+            cl.peers_section = string_value(pv, pfull, true);
+            if (cl.peers_section.find_first_of(" \t#") != std::string::npos)
+              fail(pv, pfull, "expected the name of a peers section of the template, got " + kind(pv));
+          } else {
+            cl.peers_port = port_value(pv, pfull);
+          }
+        }
+        if (cl.peers_section.empty())
+          fail(v, full, "required key missing: section (a peers section of the template)");
       } else {
         cl.node_id = string_value(v, full, true);
         const auto& id = cl.node_id;
@@ -327,6 +340,11 @@ class Parser {
           // would cut the line, a ';' would start a second runtime command.
           if (!core::is_one_line(b.server_options) || b.server_options.find_first_of("#;") != std::string::npos)
             fail(v, full, "server options hold no control character (newline, tab...), '#' or ';', got " + kind(v));
+          // Each server's `id` is haproxy-asg's (core/server_id.h: the same on every load balancer); a second one
+          // would make HAProxy refuse the line.
+          for (auto w : split_ws(b.server_options))
+            if (w == "id")
+              fail(v, full, "must not set 'id': haproxy-asg gives each server a stable id derived from its instance id");
         } else if (key == "drain_timeout") {
           b.drain_timeout = duration_value(v, full);
         } else if (key == "address_family") {

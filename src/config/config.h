@@ -39,6 +39,10 @@ struct CloudWatchSettings {
 struct ClusterSettings {
   std::string group;    // key: group; the load balancers' own Auto Scaling group
   std::string node_id;  // key: node_id; this node's id in the group (its instance id); empty: read from IMDS
+  // key peers: {section, port} (opt-in): a `peers` section of the template filled with the cluster's nodes, so stick
+  // tables are shared. Empty section: none.
+  std::string peers_section;
+  int peers_port = 10000;
   bool enabled() const { return !group.empty(); }
   bool operator==(const ClusterSettings&) const = default;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/server_id.h"
+
 namespace hasg::core {
 
 std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, const std::vector<GroupMembers>& groups) {
@@ -38,9 +40,28 @@ std::vector<DesiredBackend> desire(const std::vector<BackendSpec>& backends, con
         }
       }
       std::sort(d.servers.begin(), d.servers.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+      // Ids as a HAProxy starting from this file gives them (the planner gives ids to servers added at runtime).
+      std::vector<std::string> names;
+      for (const auto& s : d.servers) names.push_back(s.name);
+      for (const auto& s : d.launching) names.push_back(s.name);
+      auto ids = assign_server_ids(std::move(names), {});
+      for (auto& s : d.servers) s.id = ids[s.name];
+      for (auto& s : d.launching) s.id = ids[s.name];
     }
     out.push_back(std::move(d));
   }
+  return out;
+}
+
+std::vector<DesiredServer> cluster_peers(const std::vector<GroupMembers>& groups, const std::string& group,
+                                         const std::string& self) {
+  std::vector<DesiredServer> out;
+  auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == group; });
+  if (g == groups.end() || !g->found) return out;
+  for (const auto& m : g->members)
+    if (!m.private_ipv4.empty() && (m.lifecycle_state == "InService" || m.instance_id == self))
+      out.push_back(DesiredServer{m.instance_id, m.private_ipv4, 0});
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
   return out;
 }
 

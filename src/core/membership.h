@@ -13,7 +13,8 @@ namespace hasg::core {
 
 // Servers of `desired.backend` that are in rotation after `plan` is applied to `actual` (null when HAProxy does not
 // run or lacks the backend: then simply the desired servers). Sorted by name; `unmanaged` servers are left out
-// (the template writes them itself).
+// (the template writes them itself). Each keeps the numeric id HAProxy has for it when that is a stable one
+// (core/server_id.h); one with another id, e.g. added by an older version, gets a free stable id for the file.
 std::vector<DesiredServer> serving_after(const DesiredBackend& desired, const ActualBackend* actual, const Plan& plan,
                                          const std::set<std::string>& unmanaged);
 

@@ -48,6 +48,8 @@
 #include <string_view>
 #include <tuple>
 
+#include "core/server_id.h"
+
 namespace hasg::core {
 namespace {
 
@@ -112,6 +114,25 @@ Op make_op(OpKind kind, const std::string& backend, const std::string& server, s
   return op;
 }
 
+// Ids for the servers this plan adds to a backend (ops from `first`): the ids of every server HAProxy holds there
+// (draining ones, the template's own) are taken, since `add server ... id N` is refused for an id in use (2.6
+// srv_parse_id(): "custom id N already used"); the rest follows assign_server_ids(). A server already there keeps
+// the id it has, even one that is not its stable id (added by an older version, or after a collision): an id
+// cannot change at runtime, and a del and an add would cut its connections for nothing the file cannot fix at the
+// next reload (core/membership.h).
+void assign_add_ids(const ActualBackend& have, std::vector<Op>& ops, std::size_t first) {
+  std::vector<std::string> names;
+  for (std::size_t i = first; i < ops.size(); ++i)
+    if (ops[i].kind == OpKind::Add) names.push_back(ops[i].server);
+  if (names.empty()) return;
+  std::set<int> taken;
+  for (const ActualServer& s : have.servers)
+    if (s.id > 0) taken.insert(s.id);
+  auto ids = assign_server_ids(std::move(names), taken);
+  for (std::size_t i = first; i < ops.size(); ++i)
+    if (ops[i].kind == OpKind::Add) ops[i].server_id = ids[ops[i].server];
+}
+
 void plan_backend(const DesiredBackend& want, const ActualBackend& have, const PlanInput& in, Plan& out) {
   const std::string& be = want.backend;
   auto managed = [&](const std::string& server) { return !in.unmanaged.contains(server_key(be, server)); };
@@ -120,6 +141,7 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
     return it == in.drains.end() ? nullptr : &it->second;
   };
 
+  const std::size_t first_op = out.ops.size();
   // First entry wins should a name appear twice, so that no server gets two ops of one kind.
   std::map<std::string_view, const ActualServer*> actual;
   for (const ActualServer& s : have.servers) actual.emplace(s.name, &s);
@@ -167,6 +189,8 @@ void plan_backend(const DesiredBackend& want, const ActualBackend& have, const P
       }
     }
   }
+  assign_add_ids(have, out.ops, first_op);
+
   auto lifecycle_of = [&](std::string_view server) -> const std::string* {
     auto it = want.lifecycle.find(std::string(server));
     return it == want.lifecycle.end() ? nullptr : &it->second;

@@ -118,6 +118,7 @@ struct DesiredServer {
   std::string name;     // the instance id
   std::string address;  // IPv4 or IPv6, no brackets
   int port = 0;
+  int id = 0;           // HAProxy's numeric server id (core/server_id.h); 0: none written
 
   bool operator==(const DesiredServer&) const = default;
 };
@@ -169,6 +170,7 @@ struct ActualServer {
   // Its last health check passed (false before the first one: not the starting state). After failed checks one
   // pass is not yet `up` (HAProxy needs `rise` in a row): a launch gate waits for check_passed && up.
   bool check_passed = false;
+  int id = 0;                 // srv_id: its numeric id (kept for its life: changing it takes a del and an add)
   bool operator==(const ActualServer&) const = default;
 };
 
@@ -220,6 +222,7 @@ struct Op {
   std::string result{};        // CompleteLifecycle: CONTINUE or ABANDON
   std::string tag_key{};       // RecordDrained: the tag written on the instance `server`, and its value
   std::string tag_value{};
+  int server_id = 0;           // Add: the server's numeric id (core/server_id.h), 0 for none
 
   bool operator==(const Op&) const = default;
 };

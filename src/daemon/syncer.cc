@@ -37,6 +37,20 @@ std::vector<haproxy::ManagedBackend> managed_backends(const std::vector<core::De
   return out;
 }
 
+// The peers section's content (cluster.peers): the cluster's nodes as discovery saw them. A change of them changes
+// the configuration's structure, so the planner's structural path reloads HAProxy (validated first).
+haproxy::ManagedPeers managed_peers(const config::ClusterSettings& cluster,
+                                    const std::vector<core::GroupMembers>& groups) {
+  haproxy::ManagedPeers p;
+  if (!cluster.enabled() || cluster.peers_section.empty()) return p;
+  p.section = cluster.peers_section;
+  p.group = cluster.group;
+  p.port = cluster.peers_port;
+  p.self = cluster.node_id;
+  p.nodes = core::cluster_peers(groups, cluster.group, cluster.node_id);
+  return p;
+}
+
 // A lifecycle call that failed is tried again this soon (a heartbeat must not wait for the next interval).
 constexpr std::chrono::seconds kLifecycleRetry{5};
 
@@ -94,6 +108,7 @@ EdgeFault reload_fault(const config::Config& cfg, const Error& e) {
 struct Syncer::Observed {
   std::vector<core::GroupMembers> groups;
   core::ClusterView cluster;
+  haproxy::ManagedPeers peers;  // section empty: no cluster.peers
   std::string template_text;
   bool haproxy_running = false;
   std::vector<core::ActualBackend> actual;  // empty when not running
@@ -183,8 +198,9 @@ Result<std::string> Syncer::render_only() {
   auto tmpl = files_.read_template();
   if (!tmpl) return tmpl.error();
   auto desired = core::desire(cfg_.backends, *groups);
+  const auto peers = managed_peers(cfg_.cluster, *groups);
   return haproxy::render(*tmpl, std::filesystem::path(cfg_.haproxy.template_path).filename().string(),
-                         managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }));
+                         managed_backends(desired, [](const core::DesiredBackend& d) { return d.servers; }), &peers);
 }
 
 Result<Syncer::Observed> Syncer::gather(std::vector<core::GroupMembers> groups, const core::SyncState& state,
@@ -196,6 +212,19 @@ Result<Syncer::Observed> Syncer::gather(std::vector<core::GroupMembers> groups, 
                                           ? lifecycle_->heartbeat_timeout(b.group, b.hook_terminating)
                                           : std::chrono::milliseconds{0});
   seen.cluster = cluster_view(seen.groups);
+  seen.peers = managed_peers(cfg_.cluster, seen.groups);
+  if (!seen.peers.section.empty()) {
+    const bool has_self = std::any_of(seen.peers.nodes.begin(), seen.peers.nodes.end(),
+                                      [&](const auto& n) { return n.name == seen.peers.self; });
+    // Logged when it starts, not at every cycle (a node is not its own peer while it boots, for example).
+    if (!has_self && !peers_self_missing_)
+      spdlog::warn("cluster: this node ({}) is not among the discovered peers of group {}: HAProxy leaves peers {} "
+                   "out until it is (stick tables are not shared meanwhile)",
+                   seen.peers.self.empty() ? "id unknown" : seen.peers.self, cfg_.cluster.group,
+                   seen.peers.section);
+    if (has_self && peers_self_missing_) spdlog::info("cluster: this node is among the peers of {} again", seen.peers.section);
+    peers_self_missing_ = !has_self;
+  }
   auto tmpl = files_.read_template();
   if (!tmpl) {
     out.faults.push_back(template_fault(cfg_, tmpl.error()));
@@ -246,7 +275,8 @@ Status Syncer::derive(Observed& seen, CycleOutcome& out) const {
   auto bare = haproxy::render(seen.template_text, seen.template_name,
                               managed_backends(seen.desired, [](const core::DesiredBackend&) {
                                 return std::vector<core::DesiredServer>{};
-                              }));
+                              }),
+                              &seen.peers);
   if (!bare) {
     out.faults.push_back(template_fault(cfg_, bare.error()));
     return bare.error();
@@ -334,7 +364,8 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
       seen->template_text, seen->template_name, managed_backends(seen->desired, [&](const core::DesiredBackend& d) {
         const core::ActualBackend* a = seen->haproxy_running ? find_actual(seen->actual, d.backend) : nullptr;
         return core::serving_after(d, a, report.plan, seen->template_info.declared_servers);
-      }));
+      }),
+      &seen->peers);
   if (!rendered) {
     out.faults.push_back(template_fault(cfg_, rendered.error()));
     return fail(rendered.error());

@@ -128,6 +128,7 @@ class Syncer {
     core::Plan plan;
   };
   std::optional<Computed> last_;
+  bool peers_self_missing_ = false;  // cluster.peers: this node was not among the peers at the last cycle
 };
 
 // Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one

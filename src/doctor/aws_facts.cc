@@ -7,6 +7,7 @@
 #include "aws/context.h"
 #include "aws/ec2.h"
 #include "aws/sqs.h"
+#include "core/types.h"
 #include "doctor/gather.h"
 
 namespace hasg::doctor {
@@ -118,6 +119,12 @@ AwsFacts gather_aws(const config::Config* cfg, std::unique_ptr<aws::Environment>
   // The hook the lifecycle calls are probed with (they are needed only when a backend owns one).
   const std::string hook = !with_hook ? "" : with_hook->hook_terminating.empty() ? with_hook->hook_launching
                                                                                 : with_hook->hook_terminating;
+  // The cluster's probes name this node (its instance id) when known.
+  const std::string node = !cfg->cluster.node_id.empty() ? cfg->cluster.node_id
+                           : !f.imds.instance_id.empty() ? f.imds.instance_id
+                                                         : "doctor";
+  const std::string tag_target =
+      !cfg->cluster.node_id.empty() || !f.imds.instance_id.empty() ? node : std::string(kMadeUpInstance);
   // One harmless call for each permission not probed above. A made-up instance waits on no hook and is in no group:
   // allowed, AWS answers ValidationError; denied, AccessDenied (authorization comes before the lookup).
   std::map<std::string, std::function<Probe()>> calls = {
@@ -154,6 +161,28 @@ AwsFacts gather_aws(const config::Config* cfg, std::unique_ptr<aws::Environment>
          return probe(std::string("SetInstanceHealth Healthy of made-up instance ") + kMadeUpInstance,
                       aws::set_instance_health(ctx->lifecycle(), kMadeUpInstance, "Healthy", true),
                       {"ValidationError"});
+       }},
+      // EC2's DryRun: a permitted call answers DryRunOperation (HTTP 412) and does nothing, a denied one
+      // UnauthorizedOperation (the DryRun parameter of every EC2 action). CreateTags is probed with a key of the
+      // drain records' shape, which the policy's aws:TagKeys condition allows, on this node's own instance when
+      // it is known (a made-up one otherwise: EC2 authorizes before it looks the instance up).
+      {"ec2:DescribeTags",
+       [&] {
+         return probe("DescribeTags (DryRun) of the drain records",
+                      status_of(ctx->discovery_ec2().call(
+                          "DescribeTags", {{"DryRun", "true"},
+                                           {"Filter.1.Name", "key"},
+                                           {"Filter.1.Value.1", core::drained_tag_key(node)}})),
+                      {"DryRunOperation"});
+       }},
+      {"ec2:CreateTags",
+       [&] {
+         return probe("CreateTags (DryRun) of " + core::drained_tag_key(node) + " on " + tag_target,
+                      status_of(ctx->discovery_ec2().call("CreateTags", {{"DryRun", "true"},
+                                                                         {"ResourceId.1", tag_target},
+                                                                         {"Tag.1.Key", core::drained_tag_key(node)},
+                                                                         {"Tag.1.Value", "doctor"}})),
+                      {"DryRunOperation", "InvalidInstanceID.NotFound"});
        }},
       {"sqs:ReceiveMessage",
        [&] {

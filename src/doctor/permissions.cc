@@ -27,6 +27,11 @@ std::vector<PermissionNeed> permissions_needed(const config::Config& cfg) {
     }
     if (b.health_feedback) need("autoscaling:SetInstanceHealth", "health_feedback of backend " + b.backend);
   }
+  if (cfg.cluster.enabled()) {
+    // The drain records of the cluster's nodes: tags on the departing instances (daemon/cluster_records.h).
+    need("ec2:DescribeTags", "cluster");
+    need("ec2:CreateTags", "cluster");
+  }
   if (cfg.cloudwatch.enabled) need("cloudwatch:PutMetricData", "cloudwatch");
   if (!cfg.events_queue_url.empty()) {
     need("sqs:ReceiveMessage", "events.queue_url");

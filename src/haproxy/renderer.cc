@@ -90,6 +90,15 @@ bool is_word(std::string_view s) {
   });
 }
 
+// Where lines appended to a section go: after its last directive (blank lines and comments before the next header
+// belong to what follows).
+size_t end_of_directives(const std::vector<std::string_view>& lines, const Section& s) {
+  size_t at = s.start + 1;
+  for (size_t i = s.start + 1; i < s.end; ++i)
+    if (!is_blank_or_comment(lines[i])) at = i + 1;
+  return at;
+}
+
 }  // namespace
 
 Result<TemplateInfo> inspect_template(std::string_view text, const std::string& filename) {
@@ -133,7 +142,7 @@ Result<std::vector<ConfigSection>> parse_sections(std::string_view text, const s
 }
 
 Result<std::string> render(std::string_view template_text, const std::string& template_name,
-                           const std::vector<ManagedBackend>& managed) {
+                           const std::vector<ManagedBackend>& managed, const ManagedPeers* peers) {
   if (trim(template_text).empty()) return make_error("TemplateError", template_name + ": the template is empty");
   auto lines = lines_of(template_text);
   for (size_t i = 0; i < lines.size(); ++i)
@@ -159,10 +168,7 @@ Result<std::string> render(std::string_view template_text, const std::string& te
       return make_error("TemplateError", template_name + ": no 'backend " + m.backend +
                                              "' section for managed backend '" + m.backend + "'");
     const Section& s = *it->second;
-    // After the section's last directive: blank lines and comments before the next header belong to what follows.
-    size_t at = s.start + 1;
-    for (size_t i = s.start + 1; i < s.end; ++i)
-      if (!is_blank_or_comment(lines[i])) at = i + 1;
+    const size_t at = end_of_directives(lines, s);
 
     std::string options(trim(m.server_options));
     // The group and the options go into the marker comment (the options into each server line too): a control
@@ -184,10 +190,54 @@ Result<std::string> render(std::string_view template_text, const std::string& te
                                                core::printable(srv.address) + "' (not one plain word)");
       std::string line = std::string(kIndent) + "server " + srv.name + " " +
                          core::endpoint(srv.address, srv.port != 0 ? srv.port : m.port);
+      if (srv.id > 0) line += " id " + std::to_string(srv.id);
       if (!options.empty()) line += " " + options;
       block.push_back(std::move(line));
     }
     inserts[at] = std::move(block);
+  }
+
+  if (peers != nullptr && !peers->section.empty()) {
+    auto find = [&](std::string_view keyword, std::string_view name) -> const Section* {
+      for (const auto& s : *sections)
+        if (s.keyword == keyword && (name.empty() || s.name == name)) return &s;
+      return nullptr;
+    };
+    const Section* ps = find("peers", peers->section);
+    if (ps == nullptr)
+      return make_error("TemplateError", template_name + ": no 'peers " + peers->section +
+                                             "' section for cluster.peers.section '" + peers->section + "'");
+    const Section* global = find("global", "");
+    if (global == nullptr || global->start > ps->start)
+      return make_error("TemplateError", template_name + ": 'peers " + peers->section +
+                                             "' needs a global section before it (haproxy-asg writes this node's "
+                                             "'localpeer' there; HAProxy ignores one after a peers section)");
+    for (size_t i = global->start + 1; i < global->end; ++i) {
+      auto w = words(lines[i], 1);
+      if (!w.empty() && w[0] == "localpeer")
+        return make_error("TemplateError", template_name + ":" + std::to_string(i + 1) +
+                                               ": remove 'localpeer': with cluster.peers haproxy-asg writes this "
+                                               "node's own (its node id)");
+    }
+    if (!peers->self.empty()) {
+      if (!is_word(peers->self))
+        return make_error("TemplateError", "cluster: cannot write localpeer '" + peers->self + "'");
+      auto& g = inserts[end_of_directives(lines, *global)];
+      g.push_back(std::string(kIndent) + "# haproxy-asg: this node's name in peers " + peers->section +
+                  " (managed; do not edit)");
+      g.push_back(std::string(kIndent) + "localpeer " + peers->self);
+    }
+    auto& block = inserts[end_of_directives(lines, *ps)];
+    block.push_back(std::string(kIndent) + "# haproxy-asg: peers of cluster group " + peers->group + ", port " +
+                    std::to_string(peers->port) + " (managed; do not edit)");
+    std::vector<core::DesiredServer> nodes = peers->nodes;
+    std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    for (const auto& n : nodes) {
+      if (!is_word(n.name) || !is_word(n.address))
+        return make_error("TemplateError", "peers '" + peers->section + "': cannot write peer '" + n.name +
+                                               "' with address '" + n.address + "'");
+      block.push_back(std::string(kIndent) + "peer " + n.name + " " + core::endpoint(n.address, peers->port));
+    }
   }
 
   std::vector<std::string> out;

@@ -19,7 +19,8 @@ struct ManagedBackend {
   std::string group;
   int port = 0;
   std::string server_options;
-  std::vector<core::DesiredServer> servers;  // as they should be written (a server's port 0 means `port`)
+  // As they should be written (a server's port 0 means `port`; an id > 0 is written as `id N`, before the options).
+  std::vector<core::DesiredServer> servers;
 };
 
 struct TemplateInfo {
@@ -39,11 +40,26 @@ struct ConfigSection {
 };
 Result<std::vector<ConfigSection>> parse_sections(std::string_view text, const std::string& filename);
 
-// The template with the managed servers inserted. Errors (code "TemplateError"): an empty template, a managed
-// backend without its section, a backend managed twice, a template that already holds haproxy-asg's markers (it
-// is a rendered file: rendering it again would duplicate the servers).
+// The cluster's nodes for a `peers` section of the template (cluster.peers), so stick tables are shared: a marker and
+// one `peer NODE ADDR:PORT` line per node at the end of that section, and `localpeer SELF` at the end of the global
+// section. HAProxy 2.6 listens on the peer line named like its local peer name and connects to the others; the
+// local name is the hostname unless `localpeer` (or -L) says otherwise, and a peers section without a line of that
+// name is removed with a warning ("Removing incomplete section 'peers lb' (no peer named 'X')", seen on 2.6.12).
+// `localpeer` is ignored after a peers section (configuration.txt 2.6), so the global section must come first.
+struct ManagedPeers {
+  std::string section;  // the template's peers section
+  std::string group;    // the cluster's group, for the marker
+  int port = 0;
+  std::string self;                        // this node's id; empty: unknown, no localpeer written
+  std::vector<core::DesiredServer> nodes;  // name = node id; written sorted by name
+};
+
+// The template with the managed servers inserted (and the peers, when given). Errors (code "TemplateError"): an
+// empty template, a managed backend without its section, a backend managed twice, a template that already holds
+// haproxy-asg's markers (it is a rendered file: rendering it again would duplicate the servers); for peers, a
+// missing peers section or global section, a global section after the peers section, a `localpeer` of its own.
 Result<std::string> render(std::string_view template_text, const std::string& template_name,
-                           const std::vector<ManagedBackend>& managed);
+                           const std::vector<ManagedBackend>& managed, const ManagedPeers* peers = nullptr);
 
 // The rendered text minus the managed server lines (marker lines kept).
 std::string structure_of(std::string_view rendered);

@@ -137,6 +137,9 @@ std::vector<Command> RuntimeClient::commands_for(const core::Op& op) {
       // srv_check_state 2 = configured, not enabled); "enable health" is refused ("Health check was not
       // configured...") unless "check" was given, so it is sent only then.
       std::string add = "add server " + bs + " " + core::endpoint(op.address, op.port);
+      // "id N" (2.6.12 accepts it on "add server": "show servers state" then shows srv_id N): the stable id every
+      // load balancer gives this instance, its place on a consistent-hashing ring (core/server_id.h).
+      if (op.server_id > 0) add += " id " + std::to_string(op.server_id);
       std::string_view opts = trim(op.server_options);
       if (!opts.empty()) add += " " + std::string(opts);
       std::vector<Command> cmds{{add, {}, Expect::ends_with("New server registered."), false}};
@@ -378,7 +381,7 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
   };
   const int c_be = col("be_name"), c_srv = col("srv_name"), c_addr = col("srv_addr"), c_op = col("srv_op_state"),
             c_admin = col("srv_admin_state"), c_port = col("srv_port"), c_chk_result = col("srv_check_result"),
-            c_chk_state = col("srv_check_state");
+            c_chk_state = col("srv_check_state"), c_id = col("srv_id");
   if (c_be < 0 || c_srv < 0 || c_addr < 0 || c_op < 0 || c_admin < 0 || c_port < 0)
     return make_error("ProtocolError", "\"show servers state\": header lacks a needed column: \"" +
                                            one_line(lines[i - 1]) + "\"");
@@ -417,6 +420,9 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     s.up = op == 1 || op == 2;
     s.check_enabled = (chk_state & kCheckEnabled) && !(chk_state & kCheckPaused);
     s.check_passed = s.check_enabled && chk_result == kCheckResultPassed;
+    // srv_id: the server's numeric id (its place on a consistent-hashing ring); 0 when the column is absent.
+    if (c_id >= 0 && static_cast<size_t>(c_id) < f.size() && !parse_int(f[static_cast<size_t>(c_id)], s.id))
+      return make_error("ProtocolError", "\"show servers state\": bad srv_id in \"" + one_line(line) + "\"");
     out[it->second].servers.push_back(std::move(s));
   }
   for (auto& b : out)

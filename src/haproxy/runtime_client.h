@@ -45,7 +45,7 @@ class RuntimeClient {
 
   // Applies ops in order, batched on as few connections as possible. Stops at the first failed command and says
   // which; what was applied before it stays applied (the next cycle sees it and plans from there).
-  // Op::Add -> "add server B/S ADDR:PORT OPTIONS", then "enable health B/S" when OPTIONS has "check" ("enable
+  // Op::Add -> "add server B/S ADDR:PORT [id N] OPTIONS", then "enable health B/S" when OPTIONS has "check" ("enable
   // agent B/S" when it has "agent-check"), then "set server B/S state ready" ("state drain" when op.hold: checks
   // run, no traffic, until an Op::Enable). Op::Remove -> "set server B/S state maint", "shutdown sessions server B/S",
   // "del server B/S" (the del is retried for up to 3 s while HAProxy answers "Server still has connections

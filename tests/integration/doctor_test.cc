@@ -8,6 +8,7 @@
 
 #include "sim_env.h"
 #include "support/haproxy_fixture.h"
+#include "unit/sim/sim_client.h"
 
 namespace hasg::test {
 namespace {
@@ -172,6 +173,47 @@ TEST_F(DoctorTest, DeniedCallsFailWithThePolicyLine) {
   // The permissions not denied still pass.
   EXPECT_EQ(o.status("aws.permission autoscaling:CompleteLifecycleAction"), "PASS");
   EXPECT_EQ(o.status("aws.permission sqs:DeleteMessage"), "PASS");
+}
+
+// cluster: the drain records' CreateTags and DescribeTags, probed with EC2's DryRun: allowed, EC2 answers
+// DryRunOperation and writes nothing; denied, UnauthorizedOperation.
+TEST_F(DoctorTest, ClusterTagPermissionsAreProbedWithDryRun) {
+  ASSERT_TRUE(haproxy_.start(haproxy_config())) << haproxy_.log();
+  ASSERT_TRUE(sim_->create_group("lb", 1).ok());
+  const std::string node = sim_->instances("lb").front().id;
+  const std::string cfg = yaml("", "cluster:\n  group: lb\n  node_id: " + node + "\n");
+  auto o = doctor({"--config", cfg});
+  EXPECT_EQ(o.exit_code, 0) << o.checks.dump(2);
+  for (const char* p : {"ec2:DescribeTags", "ec2:CreateTags"}) {
+    auto c = o.check(std::string("aws.permission ") + p);
+    EXPECT_EQ(c["status"], "PASS") << c;
+    EXPECT_NE(c["found"].get<std::string>().find("answered DryRunOperation"), std::string::npos) << c;
+  }
+  EXPECT_NE(o.check("aws.permission ec2:CreateTags")["found"].get<std::string>().find(
+                "haproxy-asg:drained:" + node + " on " + node),
+            std::string::npos);
+  EXPECT_EQ(sim_->calls("CreateTags"), 1u);
+  sim::test::SimClient client(*sim_);
+  auto tags = client.query("ec2", "DescribeTags", {{"Filter.1.Name", "resource-id"}, {"Filter.1.Value.1", node}},
+                           "2016-11-15");
+  ASSERT_EQ(tags.status, 200) << tags.body;
+  EXPECT_EQ(tags.body.find("haproxy-asg:drained:"), std::string::npos) << "a dry run writes no tag: " << tags.body;
+
+  sim_->inject({"CreateTags", sim::Fault::Kind::Deny, -1, 0});
+  sim_->inject({"DescribeTags", sim::Fault::Kind::Deny, -1, 0});
+  o = doctor({"--config", cfg});
+  EXPECT_EQ(o.exit_code, 1);
+  for (const char* p : {"ec2:DescribeTags", "ec2:CreateTags"}) {
+    auto c = o.check(std::string("aws.permission ") + p);
+    EXPECT_EQ(c["status"], "FAIL") << c;
+    EXPECT_NE(c["found"].get<std::string>().find("UnauthorizedOperation"), std::string::npos) << c;
+    EXPECT_NE(c["fix"].get<std::string>().find(std::string("\"") + p + "\""), std::string::npos) << c;
+  }
+  // Without cluster: neither is probed.
+  sim_->clear_faults();
+  o = doctor({"--config", yaml("")});
+  EXPECT_EQ(o.status("aws.permission ec2:CreateTags"), "ABSENT");
+  EXPECT_EQ(o.status("aws.permission ec2:DescribeTags"), "ABSENT");
 }
 
 TEST_F(DoctorTest, OperatorLevelSocketAndNoMasterFail) {

@@ -334,6 +334,14 @@ events:
   EXPECT_EQ(defaults->events_queue_url, "");
 }
 
+TEST(Config, ServerOptionsLeaveTheIdToHaproxyAsg) {
+  EXPECT_EQ(parse_error(std::string(kMinimalHead) +
+                        "backends: [{backend: b, group: g, port: 1, server_options: check id 7}]\n")
+                .message,
+            "/etc/haproxy-asg.yaml:5: backends[0].server_options: must not set 'id': haproxy-asg gives each server "
+            "a stable id derived from its instance id");
+}
+
 TEST(Config, LifecycleAndEventMistakesNameTheKey) {
   EXPECT_EQ(parse_error(std::string(kMinimalHead) +
                         "backends: [{backend: b, group: g, port: 1, lifecycle_hooks: {launching: up}}]\n")
@@ -442,6 +450,27 @@ TEST(Config, ClusterGroupAndNodeId) {
   EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
                                                     "cluster: {group: lb, nodes: 3}\n")
                 .message.find("unknown key"),
+            std::string::npos);
+}
+
+TEST(Config, ClusterPeers) {
+  const std::string head = std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n";
+  auto r = parse_config(head + "cluster: {group: lb, peers: {section: lb_peers, port: 10001}}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cluster.peers_section, "lb_peers");
+  EXPECT_EQ(r->cluster.peers_port, 10001);
+  r = parse_config(head + "cluster: {group: lb, peers: {section: lb_peers}}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cluster.peers_port, 10000) << "the default";
+  r = parse_config(head + "cluster: {group: lb}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cluster.peers_section, "") << "opt-in";
+  EXPECT_EQ(parse_error(head + "cluster: {group: lb, peers: {port: 10000}}\n").message,
+            "/etc/haproxy-asg.yaml:6: cluster.peers: required key missing: section (a peers section of the template)");
+  EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: lb, port: 70000}}\n")
+                .message.find("cluster.peers.port"),
+            std::string::npos);
+  EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: 'a b'}}\n").message.find("cluster.peers.section"),
             std::string::npos);
 }
 

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/server_id.h"
+
 namespace hasg::core {
 
 // Readable failures: gtest finds these by argument-dependent lookup.
@@ -98,6 +100,7 @@ Op add(std::string be, std::string srv, std::string addr, int port = 80) {
   op.port = port;
   op.server_options = "check inter 2s";
   op.reason = "new member " + op.address;
+  op.server_id = server_id_candidate(op.server);  // these tests' names do not collide (server_id_test.cc does)
   return op;
 }
 Op set_address(std::string be, std::string srv, std::string addr, int port, std::string reason) {

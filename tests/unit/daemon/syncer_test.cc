@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include "core/server_id.h"
 
 namespace hasg::daemon {
 namespace {
@@ -46,7 +47,8 @@ class FakeControl : public HaproxyControl {
       }
       applied.push_back(op);
       auto& v = actual[0].servers;
-      if (op.kind == core::OpKind::Add) v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0});
+      if (op.kind == core::OpKind::Add)
+        v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0, false, false, op.server_id});
       ++done;
     }
     return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};
@@ -109,7 +111,8 @@ struct SyncerTest : ::testing::Test {
     control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
     ASSERT_TRUE(run(false).ok());
     control.servers_error = Error{};
-    control.actual[0].servers = {{"i-1", "127.0.0.2", 80, core::AdminState::Ready, true, 0}};
+    control.actual[0].servers = {
+        {"i-1", "127.0.0.2", 80, core::AdminState::Ready, true, 0, false, false, core::server_id_candidate("i-1")}};
     files.stages = files.installs = 0;
   }
 
@@ -146,7 +149,16 @@ TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
   ASSERT_EQ(control.applied.size(), 1u);
   EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
   EXPECT_EQ(control.reloads, 0) << "membership only: the file is written, HAProxy is not reloaded";
-  EXPECT_NE(files.current.find("server i-2 127.0.0.3:80 check"), std::string::npos) << files.current;
+  EXPECT_EQ(control.applied[0].server_id, core::server_id_candidate("i-2"));
+  // The file gives each server the id HAProxy has for it, so a reload keeps their places on a hashing ring.
+  EXPECT_NE(files.current.find("server i-1 127.0.0.2:80 id " + std::to_string(core::server_id_candidate("i-1")) +
+                               " check"),
+            std::string::npos)
+      << files.current;
+  EXPECT_NE(files.current.find("server i-2 127.0.0.3:80 id " + std::to_string(core::server_id_candidate("i-2")) +
+                               " check"),
+            std::string::npos)
+      << files.current;
   EXPECT_EQ(files.installs, 1);
 
   // Idle: nothing staged, installed, applied or reloaded.
@@ -632,6 +644,70 @@ TEST_F(SkipTest, AHookHeartbeatFallingDueIsNotSkipped) {
   ASSERT_TRUE(outcome.report.ok());
   EXPECT_FALSE(outcome.report->skipped);
   EXPECT_EQ(lifecycle.beats.size(), beats + 1);
+}
+
+// cluster.peers: the cluster's nodes are structure. A node joining or leaving the cluster group reloads HAProxy
+// (validated first, like every reload); a cycle where they stay the same reloads nothing, whatever the servers do.
+TEST(SyncerPeers, AMembershipChangeOfTheClusterReloadsAndNothingElseDoes) {
+  auto cfg = test_config();
+  cfg.cluster.group = "lb";
+  cfg.cluster.node_id = "i-n1";
+  cfg.cluster.peers_section = "lb";
+  cfg.cluster.peers_port = 10000;
+  FakeProvider provider;
+  FakeControl control;
+  FakeFiles files;
+  files.tmpl = "global\n    log stderr local0\n\npeers lb\n\nbackend app\n    balance roundrobin\n";
+  Syncer syncer{cfg, provider, control, files};
+  core::SyncState state;
+  auto set_nodes = [&](std::vector<std::pair<std::string, std::string>> nodes) {
+    provider.set_members({{"i-1", "127.0.0.2"}});
+    core::GroupMembers lb{"lb", true, {}};
+    for (auto& [id, addr] : nodes)
+      lb.members.push_back({id, "lb", "InService", "Healthy", "z", "running", addr, "", true, ""});
+    provider.groups.push_back(lb);
+  };
+  auto cycle = [&] {
+    auto out = syncer.run(state, false);
+    state = out.state;
+    EXPECT_TRUE(out.report.ok()) << out.report.error().message;
+    return out.report.ok() ? *out.report : CycleReport{};
+  };
+  // HAProxy runs a file written for the two nodes.
+  set_nodes({{"i-n1", "127.0.1.2"}, {"i-n2", "127.0.1.3"}});
+  control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
+  cycle();
+  control.servers_error = Error{};
+  ASSERT_NE(files.current.find("    localpeer i-n1\n"), std::string::npos) << files.current;
+  ASSERT_NE(files.current.find("    peer i-n1 127.0.1.2:10000\n    peer i-n2 127.0.1.3:10000\n"), std::string::npos)
+      << files.current;
+  cycle();  // adds i-1 through the runtime API
+  EXPECT_EQ(control.reloads, 0);
+
+  // The app group changes, the cluster does not: runtime API only.
+  provider.groups[0].members.push_back({"i-2", "app", "InService", "Healthy", "z", "running", "127.0.0.3", "", true, ""});
+  auto r = cycle();
+  EXPECT_FALSE(r.plan.reload_needed) << r.plan.reload_reason;
+  EXPECT_EQ(control.reloads, 0);
+
+  // A third node joins: a reload, and the file names it.
+  auto app = provider.groups[0];
+  set_nodes({{"i-n1", "127.0.1.2"}, {"i-n2", "127.0.1.3"}, {"i-n3", "127.0.1.4"}});
+  provider.groups[0] = app;
+  r = cycle();
+  EXPECT_TRUE(r.plan.reload_needed);
+  EXPECT_EQ(r.plan.reload_reason, "the configuration's structure changed");
+  EXPECT_EQ(control.reloads, 1);
+  EXPECT_NE(files.current.find("    peer i-n3 127.0.1.4:10000\n"), std::string::npos) << files.current;
+  // Then nothing: no reload.
+  r = cycle();
+  EXPECT_FALSE(r.plan.reload_needed);
+  EXPECT_EQ(control.reloads, 1);
+  // A node leaving InService leaves the peers: a reload.
+  provider.groups[1].members[1].lifecycle_state = "Terminating:Wait";
+  r = cycle();
+  EXPECT_EQ(control.reloads, 2);
+  EXPECT_EQ(files.current.find("peer i-n2 "), std::string::npos) << files.current;
 }
 
 }  // namespace

@@ -38,6 +38,17 @@ TEST(DoctorPermissions, EveryFeatureAddsItsCalls) {
   EXPECT_EQ(needs[2].why, "lifecycle_hooks of backend a, lifecycle_hooks of backend b");
 }
 
+TEST(DoctorPermissions, ClusterAddsTheDrainRecordsTagCalls) {
+  config::Config cfg;
+  cfg.backends.push_back({});
+  cfg.backends[0].backend = "app";
+  cfg.cluster.group = "lb";
+  auto needs = permissions_needed(cfg);
+  EXPECT_EQ(actions(needs), (std::vector<std::string>{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances",
+                                                      "ec2:DescribeTags", "ec2:CreateTags"}));
+  EXPECT_EQ(needs[3].why, "cluster");
+}
+
 TEST(DoctorPermissions, Verdicts) {
   PermissionNeed need{"autoscaling:CompleteLifecycleAction", "lifecycle_hooks of backend app"};
   EXPECT_EQ(check_permission(need, Probe{"call", std::nullopt, {}}).status, Verdict::Pass);

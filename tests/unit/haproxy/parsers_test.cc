@@ -34,13 +34,13 @@ TEST(ParseServersState, CapturedOutput) {
   EXPECT_TRUE(be.exists);
   ASSERT_EQ(be.servers.size(), 6u);
   // Sorted by name: d1 d2 s1 s2 s3 v6.
-  EXPECT_EQ(be.servers[0], (core::ActualServer{"d1", "127.0.0.1", 18090, AdminState::Maint, false, 0}));
-  EXPECT_EQ(be.servers[1], (core::ActualServer{"d2", "127.0.0.1", 18091, AdminState::Ready, true, 0}));
-  EXPECT_EQ(be.servers[2], (core::ActualServer{"s1", "127.0.0.1", 18081, AdminState::Drain, true, 0}));
+  EXPECT_EQ(be.servers[0], (core::ActualServer{"d1", "127.0.0.1", 18090, AdminState::Maint, false, 0, false, false, 3}));
+  EXPECT_EQ(be.servers[1], (core::ActualServer{"d2", "127.0.0.1", 18091, AdminState::Ready, true, 0, false, false, 4}));
+  EXPECT_EQ(be.servers[2], (core::ActualServer{"s1", "127.0.0.1", 18081, AdminState::Drain, true, 0, false, false, 1}));
   // s2: checks enabled (check_state 6), last one failed (result 2). s3: paused by maintenance (check_state 14).
-  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0, true, false}));
-  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0, false, false}));
-  EXPECT_EQ(be.servers[5], (core::ActualServer{"v6", "::1", 18001, AdminState::Maint, false, 0}));
+  EXPECT_EQ(be.servers[3], (core::ActualServer{"s2", "127.0.0.1", 18082, AdminState::Ready, false, 0, true, false, 2}));
+  EXPECT_EQ(be.servers[4], (core::ActualServer{"s3", "127.0.0.1", 18083, AdminState::Maint, false, 0, false, false, 5}));
+  EXPECT_EQ(be.servers[5], (core::ActualServer{"v6", "::1", 18001, AdminState::Maint, false, 0, false, false, 6}));
   EXPECT_EQ((*r)[1].backend, "other");
   ASSERT_EQ((*r)[1].servers.size(), 1u);
   EXPECT_EQ((*r)[1].servers[0].address, "127.0.0.2");
@@ -77,6 +77,25 @@ TEST(ParseServersState, LastCheckResult) {
   EXPECT_FALSE(s[3].check_passed);
   EXPECT_FALSE(s[4].check_enabled);
   EXPECT_FALSE(s[4].check_passed);
+}
+
+// 2.6.12 after "add server be/i-a 127.0.0.1:18081 id 123456" (balance uri, hash-type consistent): srv_id is the
+// id given.
+TEST(ParseServersState, ReadsTheServerId) {
+  auto r = parse_servers_state(
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+      "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+      "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port "
+      "srv_check_addr srv_agent_addr srv_agent_port\n"
+      "3 be 123456 i-a 127.0.0.1 2 0 1 1 0 1 0 0 0 0 0 0 - 18081 - 0 0 - - 0\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  ASSERT_EQ((*r)[0].servers.size(), 1u);
+  EXPECT_EQ((*r)[0].servers[0].id, 123456);
+  auto bad = parse_servers_state(
+      "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_port\n3 be x s1 127.0.0.1 2 0 80\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("srv_id"), std::string::npos) << bad.error().message;
 }
 
 TEST(ParseServersState, EmptyBackendHasHeaderOnly) {

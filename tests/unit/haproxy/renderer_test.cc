@@ -55,6 +55,81 @@ std::vector<std::string> lines(const std::string& s) {
   return out;
 }
 
+TEST(Render, WritesEachServersId) {
+  auto r = render(kTemplate, "haproxy.cfg.template",
+                  {app({{"i-0bbb", "127.0.0.3", 80, 700001}, {"i-0abc", "127.0.0.2", 80, 65536}})});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("    server i-0abc 127.0.0.2:80 id 65536 check inter 2s\n"
+                    "    server i-0bbb 127.0.0.3:80 id 700001 check inter 2s\n"),
+            std::string::npos)
+      << *r;
+  // The id is a server line's, not the structure's: a reload is not asked for because ids differ.
+  auto other = render(kTemplate, "haproxy.cfg.template", {app({{"i-0abc", "127.0.0.2", 80, 70000}})});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(structure_of(*r), structure_of(*other));
+}
+
+const char* kPeersTemplate = R"(global
+    log /dev/log local0
+
+peers lb
+    # filled by haproxy-asg
+
+backend app
+    balance roundrobin
+    stick-table type string len 32 size 1k store gpc0 peers lb
+)";
+
+ManagedPeers lb_peers(std::vector<DesiredServer> nodes, std::string self = "i-0node1") {
+  return ManagedPeers{"lb", "haproxy-lb", 10000, std::move(self), std::move(nodes)};
+}
+
+TEST(RenderPeers, FillsThePeersSectionAndNamesTheLocalPeer) {
+  auto peers = lb_peers({{"i-0node2", "127.0.1.3", 0}, {"i-0node1", "127.0.1.2", 0}});
+  auto r = render(kPeersTemplate, "t.cfg", {app({{"i-0abc", "127.0.0.2", 80}})}, &peers);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, R"(global
+    log /dev/log local0
+    # haproxy-asg: this node's name in peers lb (managed; do not edit)
+    localpeer i-0node1
+
+peers lb
+    # haproxy-asg: peers of cluster group haproxy-lb, port 10000 (managed; do not edit)
+    peer i-0node1 127.0.1.2:10000
+    peer i-0node2 127.0.1.3:10000
+    # filled by haproxy-asg
+
+backend app
+    balance roundrobin
+    stick-table type string len 32 size 1k store gpc0 peers lb
+    # haproxy-asg: group app-asg, port 80, options: check inter 2s (managed; do not edit)
+    server i-0abc 127.0.0.2:80 check inter 2s
+)");
+  // The peers are structure (a change takes a reload), unlike the servers.
+  auto fewer = lb_peers({{"i-0node1", "127.0.1.2", 0}});
+  auto r2 = render(kPeersTemplate, "t.cfg", {app({{"i-0abc", "127.0.0.2", 80}})}, &fewer);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_NE(structure_of(*r), structure_of(*r2));
+  auto same = lb_peers({{"i-0node1", "127.0.1.2", 0}, {"i-0node2", "127.0.1.3", 0}});
+  auto r3 = render(kPeersTemplate, "t.cfg", {app({{"i-0def", "127.0.0.5", 80}})}, &same);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(structure_of(*r), structure_of(*r3));
+}
+
+TEST(RenderPeers, TemplateMistakesAreNamed) {
+  auto peers = lb_peers({{"i-0node1", "127.0.1.2", 0}});
+  auto err = [&](const std::string& tmpl) {
+    auto r = render(tmpl, "t.cfg", {app({})}, &peers);
+    EXPECT_FALSE(r.ok()) << tmpl;
+    return r.ok() ? std::string() : r.error().message;
+  };
+  EXPECT_EQ(err("global\nbackend app\n"), "t.cfg: no 'peers lb' section for cluster.peers.section 'lb'");
+  EXPECT_NE(err("peers lb\nglobal\nbackend app\n").find("needs a global section before it"), std::string::npos);
+  EXPECT_NE(err("backend app\npeers lb\n").find("needs a global section before it"), std::string::npos);
+  EXPECT_EQ(err("global\n    localpeer me\npeers lb\nbackend app\n"),
+            "t.cfg:2: remove 'localpeer': with cluster.peers haproxy-asg writes this node's own (its node id)");
+}
+
 TEST(Render, InsertsAtTheEndOfTheSectionAndKeepsEveryOtherLine) {
   auto r = render(kTemplate, "haproxy.cfg.template",
                   {app({{"i-0bbb", "127.0.0.3", 80}, {"i-0abc", "127.0.0.2", 80}})});

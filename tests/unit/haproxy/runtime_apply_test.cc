@@ -47,6 +47,10 @@ TEST(CommandsFor, EachKind) {
                                       "enable health be/i-1", "set server be/i-1 state ready"}));
   EXPECT_EQ(texts_for(add("i-1")),
             (std::vector<std::string>{"add server be/i-1 10.0.0.1:80", "set server be/i-1 state ready"}));
+  // The server's stable id (core/server_id.h) goes right after the address, before the options.
+  Op with_id = add("i-1", "check inter 2s");
+  with_id.server_id = 654321;
+  EXPECT_EQ(texts_for(with_id)[0], "add server be/i-1 10.0.0.1:80 id 654321 check inter 2s");
   // "check-ssl" alone does not turn checks on; only "check" does.
   EXPECT_EQ(texts_for(add("i-1", "check-ssl")).size(), 2u);
   Op v6{OpKind::Add, "be", "i-6", "fd00::1", 8080, "", ""};

@@ -166,7 +166,7 @@ TEST_F(RuntimeHaproxy, ServersOfKnownAndUnknownBackends) {
   auto r = c.servers({"be", "empty", "missing"});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   ASSERT_EQ(r->size(), 3u);
-  EXPECT_EQ((*r)[0], (core::ActualBackend{"be", true, {{"s1", "127.0.0.1", dead_port_, AdminState::Ready, true, 0}}}));
+  EXPECT_EQ((*r)[0], (core::ActualBackend{"be", true, {{"s1", "127.0.0.1", dead_port_, AdminState::Ready, true, 0, false, false, /*id=*/1}}}));
   EXPECT_EQ((*r)[1], (core::ActualBackend{"empty", true, {}}));
   EXPECT_EQ((*r)[2], (core::ActualBackend{"missing", false, {}}));
 }
