@@ -42,7 +42,7 @@ struct SimOptions {
   // The instance IMDS says it runs on (meta-data/instance-id): the load balancer's own, not in any group.
   // DescribeInstances describes it when asked by id, with these MetadataOptions (HttpTokens "required" or
   // "optional", HttpPutResponseHopLimit 1-64), as EC2 answers for an instance's IMDS settings.
-  std::string imds_instance_id = "i-0loadbalancer0000";
+  std::string imds_instance_id = "i-0ba1ba1ba1ba1ba10";
   std::string imds_http_tokens = "required";
   int imds_hop_limit = 2;
   std::vector<std::string> zones = {"us-east-1a", "us-east-1b", "us-east-1c"};

@@ -13,8 +13,10 @@ namespace {
 // Every field of these value types goes into the digest: one added without being hashed here could change a plan
 // unseen. The sizes catch a new field at compile time (update fingerprint() with it, then the size).
 static_assert(sizeof(core::Member) == 9 * sizeof(std::string) + 8, "core::Member changed: hash the new field below");
-static_assert(sizeof(core::GroupMembers) == sizeof(std::string) + 8 + sizeof(std::vector<core::Member>),
+static_assert(sizeof(core::GroupMembers) ==
+                  sizeof(std::string) + 8 + sizeof(std::vector<core::Member>) + sizeof(std::vector<core::RefusedValue>),
               "core::GroupMembers changed: hash the new field below");
+// (ActualServer's last int, `id`, fits in the padding after its two bools: this one cannot see it, hashed below.)
 static_assert(sizeof(core::ActualServer) == 2 * sizeof(std::string) + 24,
               "core::ActualServer changed: hash the new field below");
 static_assert(sizeof(core::ActualBackend) == sizeof(std::string) + 8 + sizeof(std::vector<core::ActualServer>),
@@ -95,6 +97,9 @@ CycleFingerprint fingerprint(const CycleInputs& in) {
         d.str(*f);
       d.flag(m.served);
     }
+    d.num(static_cast<long long>(g.refused.size()));
+    for (const auto& r : g.refused)
+      for (const std::string* f : {&r.instance_id, &r.field, &r.value, &r.reason}) d.str(*f);
   }
   d.str(in.template_text);
   d.str(in.current);
@@ -113,6 +118,7 @@ CycleFingerprint fingerprint(const CycleInputs& in) {
       d.i32(s.current_sessions);
       d.flag(s.check_enabled);
       d.flag(s.check_passed);
+      d.i32(s.id);
     }
   }
   const core::ClusterView& c = in.cluster;

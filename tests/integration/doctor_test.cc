@@ -273,7 +273,7 @@ TEST_F(DoctorImdsv1Test, ImdsV1AllowedWarns) {
   ASSERT_TRUE(haproxy_.start(haproxy_config())) << haproxy_.log();
   auto o = doctor({"--config", yaml()});
   EXPECT_EQ(o.status("aws.imds"), "WARN") << o.check("aws.imds");
-  EXPECT_EQ(o.check("aws.imds")["fix"], "aws ec2 modify-instance-metadata-options --instance-id i-0loadbalancer0000 "
+  EXPECT_EQ(o.check("aws.imds")["fix"], "aws ec2 modify-instance-metadata-options --instance-id i-0ba1ba1ba1ba1ba10 "
                                          "--http-tokens required");
   EXPECT_EQ(o.exit_code, 0);
 }

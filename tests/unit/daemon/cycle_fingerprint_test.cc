@@ -68,6 +68,10 @@ TEST(CycleFingerprint, AnyChangedFieldGivesAnotherDigest) {
       {"a server's sessions", [](Inputs& i) { i.actual[0].servers[0].current_sessions = 1; }},
       {"a server's checks", [](Inputs& i) { i.actual[0].servers[0].check_enabled = false; }},
       {"a server's last check", [](Inputs& i) { i.actual[0].servers[0].check_passed = false; }},
+      {"a server's id", [](Inputs& i) { i.actual[0].servers[0].id = 70000; }},
+      {"a value refused", [](Inputs& i) {
+         i.groups[0].refused.push_back({"i-x y", "InstanceId", "i-x y", "not an instance id"});
+       }},
       {"a server more", [](Inputs& i) { i.actual[0].servers.push_back(i.actual[0].servers[0]); }},
       {"the cluster on or off", [](Inputs& i) { i.cluster.enabled = false; }},
       {"this node's id", [](Inputs& i) { i.cluster.self = "lb-3"; }},

@@ -2,12 +2,15 @@
 // decoding and discovery (a fake HTTP client in place of AWS), then desire, the renderer and the sync cycle: an id
 // or address not in AWS's format is refused, logged once, counted, and the rest of the group is served.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <sstream>
 
 #include "core/desire.h"
+#include "core/server_id.h"
 #include "daemon/metrics.h"
 #include "daemon/prometheus_sink.h"
 #include "daemon/syncer.h"
@@ -117,8 +120,11 @@ TEST(HostileValues, FromAwsAnswersOnlyTheGoodMembersReachTheFile) {
   ASSERT_TRUE(rendered.ok()) << rendered.error().message;
   EXPECT_EQ(*rendered, std::string(kTemplate) +
                            "    # haproxy-asg: group app, port 80, options: check (managed; do not edit)\n"
-                           "    server i-0a1b2c3d4e5f60001 127.0.0.2:80 check\n"
-                           "    server i-0a1b2c3d4e5f60007 127.0.0.7:80 check\n");
+                           "    server i-0a1b2c3d4e5f60001 127.0.0.2:80 id " +
+                           std::to_string(core::server_id_candidate("i-0a1b2c3d4e5f60001")) +
+                           " check\n"
+                           "    server i-0a1b2c3d4e5f60007 127.0.0.7:80 id " +
+                           std::to_string(core::server_id_candidate("i-0a1b2c3d4e5f60007")) + " check\n");
 }
 
 class FakeProvider : public discovery::Provider {
@@ -129,7 +135,10 @@ class FakeProvider : public discovery::Provider {
 
 class FakeControl : public HaproxyControl {
  public:
-  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>&) override { return actual; }
+  Result<std::vector<core::ActualBackend>> servers(const std::vector<std::string>&,
+                                                   const std::set<std::string>&) override {
+    return actual;
+  }
   Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
     applied.insert(applied.end(), ops.begin(), ops.end());
     return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};

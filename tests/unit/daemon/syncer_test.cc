@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+
 #include "core/server_id.h"
 
 namespace hasg::daemon {

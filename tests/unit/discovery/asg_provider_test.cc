@@ -67,7 +67,7 @@ class AddressCache : public ::testing::Test {
       std::string xml = "<DescribeInstancesResponse><reservationSet><item><instancesSet>";
       for (const auto& id : describes.back())
         xml += "<item><instanceId>" + id + "</instanceId><instanceState><name>" + ec2_state[id] +
-               "</name></instanceState><privateIpAddress>127.180.0." + id.substr(2) +
+               "</name></instanceState><privateIpAddress>127.180.0." + id.substr(id.size() - 1) +
                "</privateIpAddress></item>";
       return response(200, xml + "</instancesSet></item></reservationSet></DescribeInstancesResponse>");
     });
@@ -85,53 +85,53 @@ class AddressCache : public ::testing::Test {
 };
 
 TEST_F(AddressCache, ARunningInstanceIsDescribedOnce) {
-  ec2_state = {{"i-1", "running"}, {"i-2", "running"}};
-  group({{"i-1"}, {"i-2"}});
-  EXPECT_EQ(served(), (std::set<std::string>{"i-1", "i-2"}));
-  EXPECT_EQ(served(), (std::set<std::string>{"i-1", "i-2"}));
+  ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}};
+  group({{"i-00000001"}, {"i-00000002"}});
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001", "i-00000002"}));
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001", "i-00000002"}));
   ASSERT_EQ(describes.size(), 1u);
   EXPECT_EQ(provider.cached_addresses(), 2u);
 }
 
 TEST_F(AddressCache, AnUnhealthyMemberIsAskedAboutAgainAndEvictedOnceItStopped) {
-  ec2_state = {{"i-1", "running"}, {"i-2", "running"}};
-  group({{"i-1"}, {"i-2"}});
+  ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}};
+  group({{"i-00000001"}, {"i-00000002"}});
   ASSERT_EQ(served().size(), 2u);
-  ec2_state["i-2"] = "stopped";
-  group({{"i-1"}, {"i-2", "InService", "Unhealthy"}});
-  EXPECT_EQ(served(), (std::set<std::string>{"i-1"}));
+  ec2_state["i-00000002"] = "stopped";
+  group({{"i-00000001"}, {"i-00000002", "InService", "Unhealthy"}});
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
   ASSERT_EQ(describes.size(), 2u);
-  EXPECT_EQ(describes[1], (std::set<std::string>{"i-2"})) << "only the unhealthy one is asked about again";
+  EXPECT_EQ(describes[1], (std::set<std::string>{"i-00000002"})) << "only the unhealthy one is asked about again";
   EXPECT_EQ(provider.cached_addresses(), 1u) << "a stopped instance leaves the cache";
   served();
   EXPECT_EQ(describes.size(), 3u) << "not cached: asked about again while it is not running";
 }
 
 TEST_F(AddressCache, AnInstanceThatLeftEveryGroupIsForgotten) {
-  ec2_state = {{"i-1", "running"}, {"i-2", "running"}};
-  group({{"i-1"}, {"i-2"}});
+  ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}};
+  group({{"i-00000001"}, {"i-00000002"}});
   ASSERT_EQ(served().size(), 2u);
-  group({{"i-1"}});
-  EXPECT_EQ(served(), (std::set<std::string>{"i-1"}));
+  group({{"i-00000001"}});
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
   EXPECT_EQ(provider.cached_addresses(), 1u);
   // Back in the group (a test can do what EC2 never does): described again, not taken from a stale entry.
-  group({{"i-1"}, {"i-2"}});
+  group({{"i-00000001"}, {"i-00000002"}});
   EXPECT_EQ(served().size(), 2u);
   EXPECT_EQ(describes.size(), 2u);
 }
 
 TEST_F(AddressCache, AFailedDescribeFailsDiscoveryAndKeepsTheCache) {
-  ec2_state = {{"i-1", "running"}, {"i-2", "running"}, {"i-3", "running"}};
-  group({{"i-1"}, {"i-2"}});
+  ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}, {"i-00000003", "running"}};
+  group({{"i-00000001"}, {"i-00000002"}});
   ASSERT_EQ(served().size(), 2u);
   ec2_fails = true;
-  group({{"i-3"}});  // i-1 and i-2 left, i-3 is new: its address cannot be had
+  group({{"i-00000003"}});  // i-1 and i-2 left, i-3 is new: its address cannot be had
   auto r = provider.discover({"app"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "RequestLimitExceeded");
   EXPECT_EQ(provider.cached_addresses(), 2u) << "nothing is forgotten on a failed discovery";
   ec2_fails = false;
-  EXPECT_EQ(served(), (std::set<std::string>{"i-3"}));
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000003"}));
   EXPECT_EQ(provider.cached_addresses(), 1u);
 }
 
