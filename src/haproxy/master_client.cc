@@ -51,16 +51,16 @@ Result<ProcInfo> parse_show_proc(const std::string& text) {
     auto w = split_ws(line);
     if (w.size() < 3) continue;
     int pid = 0;
-    if (!parse_int(w[0], pid)) continue;
+    if (!parse_int(w[0], pid) || pid <= 0) continue;
     if (w[1] == "master" && !have_master) {
       int reloads = 0, failed = 0;
-      if (!parse_int(w[2], reloads))
+      if (!parse_int(w[2], reloads) || reloads < 0)
         return make_error("ProtocolError", "show proc: bad reload count in \"" + std::string(line) + "\"");
       // "[failed: N]" follows the count since 2.5 or so; absent means 0.
       if (w.size() >= 5 && w[3] == "[failed:") {
         std::string_view n = w[4];
         if (!n.empty() && n.back() == ']') n.remove_suffix(1);
-        if (!parse_int(n, failed))
+        if (!parse_int(n, failed) || failed < 0)
           return make_error("ProtocolError", "show proc: bad failed count in \"" + std::string(line) + "\"");
       }
       info.master_pid = pid;

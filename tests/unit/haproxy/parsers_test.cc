@@ -294,6 +294,19 @@ TEST(ParseShowProc, Fresh) {
   EXPECT_EQ(*r, (ProcInfo{6426, 0, 0, {6427}, {}}));
 }
 
+// Counts are never negative, nor pids 0 or below (the show_proc fuzz target found "-1" taken as a reload count).
+TEST(ParseShowProc, RefusesNegativeCountsAndPids) {
+  const std::string head = "#<PID>          <type>          <reloads>       <uptime>        <version>\n";
+  EXPECT_FALSE(parse_show_proc(head + "6426            master          -1 [failed: 0]   0d00h00m08s     2.6.12\n").ok());
+  EXPECT_FALSE(parse_show_proc(head + "6426            master          1 [failed: -2]   0d00h00m08s     2.6.12\n").ok());
+  EXPECT_FALSE(parse_show_proc(head + "-5              master          1 [failed: 0]   0d00h00m08s     2.6.12\n").ok())
+      << "a master line with a pid below 1 is no master line";
+  auto r = parse_show_proc(head + "6426            master          1 [failed: 0]   0d00h00m08s     2.6.12\n# workers\n"
+                                  "0               worker          0               0d00h00m08s     2.6.12\n");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_TRUE(r->current_worker_pids.empty());
+}
+
 TEST(ParseShowProc, OldWorkersAreNotCurrent) {
   auto r = parse_show_proc(
       "#<PID>          <type>          <reloads>       <uptime>        <version>      \n"
