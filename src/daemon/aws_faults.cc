@@ -83,43 +83,42 @@ bool logged_as_fault(const Error& error) {
 }
 
 void AwsFaultReporter::discovery_ok() {
+  std::lock_guard lock(mu_);
   for (const char* key : {"aws.autoscaling", "aws.ec2"}) {
-    {
-      std::lock_guard lock(mu_);
-      failing_.erase(key);
-    }
+    failing_.erase(key);
     book_.resolve(key);
   }
 }
 
 void AwsFaultReporter::operator()(const aws::CallOutcome& outcome) {
   const std::string key = aws_fault_key(outcome.endpoint.signing_name, outcome.operation);
-  if (outcome.error == nullptr) {
-    if (key == "aws.autoscaling" || key == "aws.ec2") {
-      book_.resolve("aws.credentials");
-      return;  // resolved by discovery_ok()
+  // One lock around the bookkeeping and the book: a failure booked after another thread's success cleared its record
+  // would stay booked with nothing left to resolve it.
+  std::lock_guard lock(mu_);
+  std::optional<AwsFault> fault;
+  if (outcome.error != nullptr) fault = classify_aws_failure(outcome.endpoint, outcome.operation, *outcome.error);
+  if (outcome.error == nullptr || !fault) {
+    // AWS answered: a success, or a refusal of this one request its caller handles (a hook completed elsewhere).
+    book_.resolve("aws.credentials");  // whatever credentials it used work
+    if (key == "aws.autoscaling" || key == "aws.ec2") return;  // resolved by discovery_ok()
+    auto it = failing_.find(key);
+    if (it == failing_.end()) return;
+    // The edge answers again: its passing failures (throttling, 5xx, timeouts) are over, whichever call failed (a
+    // heartbeat that timed out may never be sent again once its drain ended); a call it denies stays failing until
+    // that call itself works (a DescribeTags that works says nothing of a CreateTags denied).
+    it->second.erase(outcome.operation);
+    std::erase_if(it->second, [](const auto& op) { return !op.second; });
+    if (it->second.empty()) {
+      failing_.erase(it);
+      book_.resolve(key);
     }
-    bool healed = false;
-    {
-      std::lock_guard lock(mu_);
-      auto it = failing_.find(key);
-      if (it != failing_.end()) {
-        it->second.erase(outcome.operation);
-        if (it->second.empty()) {
-          failing_.erase(it);
-          healed = true;
-        }
-      }
-    }
-    if (healed) book_.resolve(key);
-    book_.resolve("aws.credentials");  // a call went through: whatever credentials it used work
     return;
   }
-  auto fault = classify_aws_failure(outcome.endpoint, outcome.operation, *outcome.error);
-  if (!fault) return;
   if (fault->key != "aws.credentials") {
-    std::lock_guard lock(mu_);
-    failing_[fault->key].insert(outcome.operation);
+    const std::string& code = outcome.error->code;
+    const bool denied = code == "AccessDenied" || code == "AccessDeniedException" ||
+                        code == "UnauthorizedOperation" || code.starts_with("AccessDenied");
+    failing_[fault->key][outcome.operation] = denied;
   }
   book_.report(fault->key, outcome.error->message, fault->remedy);
 }

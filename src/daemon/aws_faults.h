@@ -44,8 +44,10 @@ std::optional<AwsFault> classify_aws_failure(const aws::ServiceEndpoint& endpoin
 // own line about it is debug, or a lasting outage would write one line per retry.
 bool logged_as_fault(const Error& error);
 
-// The listener. An edge stays failing until every operation that failed under its key has succeeded since (an
-// edge whose CreateTags is denied is not healed by its DescribeTags working); credentials are healed by any call.
+// The listener. An edge stays failing while an operation AWS denies under its key has not worked since (an edge
+// whose CreateTags is denied is not healed by its DescribeTags working); passing failures (throttling, 5xx,
+// timeouts) end with any answer of the edge, since the call that failed may never be made again; credentials are
+// healed by any call.
 class AwsFaultReporter {
  public:
   explicit AwsFaultReporter(FaultBook& book) : book_(book) {}
@@ -57,7 +59,7 @@ class AwsFaultReporter {
  private:
   FaultBook& book_;
   std::mutex mu_;
-  std::map<std::string, std::set<std::string>> failing_;  // key -> operations failing under it
+  std::map<std::string, std::map<std::string, bool>> failing_;  // key -> operation failing under it -> denied
 };
 
 }  // namespace hasg::daemon

@@ -164,8 +164,10 @@ void Daemon::cycle() {
     ++failures_;
     last_error_ = report.error().message;
     // Logged once when cycles start failing (and once when they work again), not at every retry; a failure at an
-    // edge that has its own key (booked above) is not booked twice.
-    if (!outcome.faults.empty() ||
+    // edge that has its own key (booked above, or by the AWS listener for discovery's calls) is not booked twice.
+    const bool aws_booked = !outcome.discovery_ok && (faults_.failing("aws.autoscaling") ||
+                                                      faults_.failing("aws.ec2") || faults_.failing("aws.credentials"));
+    if (!outcome.faults.empty() || aws_booked ||
         !faults_.report("cycle", "cycles fail, last good state kept: " + last_error_,
                         "retried with backoff; see the error for what to fix"))
       spdlog::debug("cycle failed (attempt {}), last good state kept: {}", failures_, last_error_);

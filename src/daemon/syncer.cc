@@ -218,8 +218,8 @@ Result<Syncer::Observed> Syncer::gather(std::vector<core::GroupMembers> groups, 
                                       [&](const auto& n) { return n.name == seen.peers.self; });
     // Logged when it starts, not at every cycle (a node is not its own peer while it boots, for example).
     if (!has_self && !peers_self_missing_)
-      spdlog::warn("cluster: this node ({}) is not among the discovered peers of group {}: HAProxy leaves peers {} "
-                   "out until it is (stick tables are not shared meanwhile)",
+      spdlog::warn("cluster: this node ({}) is not among the discovered peers of group {}: peers {} is written "
+                   "disabled until it is (stick tables are not shared meanwhile)",
                    seen.peers.self.empty() ? "id unknown" : seen.peers.self, cfg_.cluster.group,
                    seen.peers.section);
     if (has_self && peers_self_missing_) spdlog::info("cluster: this node is among the peers of {} again", seen.peers.section);

@@ -238,6 +238,13 @@ Result<std::string> render(std::string_view template_text, const std::string& te
                                                "' with address '" + n.address + "'");
       block.push_back(std::string(kIndent) + "peer " + n.name + " " + core::endpoint(n.address, peers->port));
     }
+    // Without this node among its peers (its id unknown, or its own address not discovered: at boot, or after a
+    // restart while it is not InService), HAProxy cannot use the section: 2.6.12 drops it with a warning at every
+    // `haproxy -c` ("Removing incomplete section"; v2.6.0's cfgparse.c has "unable to find local peer" as an error
+    // for a stick table naming it). Written `disabled`, the section is left out silently by every 2.6 (the same
+    // code): the node serves with local tables until it is among its peers (a validated reload then).
+    const bool has_self = std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) { return n.name == peers->self; });
+    if (peers->self.empty() || !has_self) block.push_back(std::string(kIndent) + "disabled");
   }
 
   std::vector<std::string> out;

@@ -88,6 +88,35 @@ TEST(AwsFaultReporter, ReportsOnceAndResolvesWhenEveryFailedOperationWorks) {
   EXPECT_FALSE(book.failing("aws.cluster"));
 }
 
+// A passing failure of a call that may never be made again (a heartbeat that timed out, then its drain ended) ends
+// with any answer of its edge, a handled refusal included (a completion AWS applied although our side timed out:
+// its retry is told there is no active action).
+TEST(AwsFaultReporter, PassingFailuresEndWithAnyAnswerOfTheEdge) {
+  FaultBook book;
+  AwsFaultReporter reporter(book);
+  const std::string heartbeat = "RecordLifecycleActionHeartbeat", complete = "CompleteLifecycleAction";
+  Error timeout = err("RequestTimeout", true);
+  reporter({kAutoScaling, heartbeat, &timeout});
+  ASSERT_TRUE(book.failing("aws.lifecycle"));
+  reporter({kAutoScaling, complete, nullptr});
+  EXPECT_FALSE(book.failing("aws.lifecycle")) << "the edge answers: the heartbeat's timeout is over";
+
+  reporter({kAutoScaling, complete, &timeout});
+  ASSERT_TRUE(book.failing("aws.lifecycle"));
+  Error handled = err("ValidationError");
+  reporter({kAutoScaling, complete, &handled});
+  EXPECT_FALSE(book.failing("aws.lifecycle")) << "a refusal its caller handles is an answer";
+
+  // A denial stays until that very call works, whatever else answers meanwhile.
+  Error denied = err("AccessDenied");
+  reporter({kAutoScaling, heartbeat, &denied});
+  reporter({kAutoScaling, complete, &timeout});
+  reporter({kAutoScaling, complete, nullptr});
+  EXPECT_TRUE(book.failing("aws.lifecycle"));
+  reporter({kAutoScaling, heartbeat, nullptr});
+  EXPECT_FALSE(book.failing("aws.lifecycle"));
+}
+
 TEST(AwsFaultReporter, AnyCallThroughHealsCredentials) {
   FaultBook book;
   AwsFaultReporter reporter(book);

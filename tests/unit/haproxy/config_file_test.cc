@@ -126,6 +126,49 @@ TEST(ValidateConfig, RenderedConfigPasses) {
   EXPECT_TRUE(st.ok()) << st.error().to_string() << "\n" << *rendered;
 }
 
+// cluster.peers with a stick table naming the section: HAProxy accepts the render whether this node is among its
+// peers (the section shared) or not yet (written `disabled`, which leaves the section out without a warning).
+TEST(ValidateConfig, RenderedPeersPassWithAndWithoutThisNode) {
+  const char* tmpl = R"(global
+    log stderr local0
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+peers lb
+
+frontend web
+    bind 127.0.0.1:18083
+    default_backend app
+
+backend app
+    stick-table type string len 32 size 1k store gpc0 peers lb
+)";
+  const ManagedBackend app{"app", "g", 18082, "", {{"i-0a", "127.0.0.2", 0}}};
+  struct Case {
+    const char* name;
+    std::vector<core::DesiredServer> nodes;
+    bool disabled;
+  };
+  for (const Case& c : {Case{"this node among its peers", {{"i-0node1", "127.0.0.1", 0}, {"i-0node2", "127.0.0.3", 0}}, false},
+                        Case{"this node's address not known", {{"i-0node2", "127.0.0.3", 0}}, true}}) {
+    test::TempDir dir;
+    const ManagedPeers peers{"lb", "lbs", 18084, "i-0node1", c.nodes};
+    auto rendered = render(tmpl, "haproxy.cfg.template", {app}, &peers);
+    ASSERT_TRUE(rendered.ok()) << c.name << ": " << rendered.error().to_string();
+    EXPECT_EQ(rendered->find("\n    disabled\n") != std::string::npos, c.disabled) << c.name << "\n" << *rendered;
+    write_file_atomic(dir.file("haproxy.cfg"), *rendered).value();
+    auto st = validate_config(kHaproxy, dir.file("haproxy.cfg"));
+    EXPECT_TRUE(st.ok()) << c.name << ": " << st.error().to_string() << "\n" << *rendered;
+    auto check = test::run_command({kHaproxy, "-c", "-f", dir.file("haproxy.cfg")});
+    EXPECT_EQ(check.out.find("Removing incomplete section"), std::string::npos) << c.name << ": " << check.out;
+    EXPECT_EQ(check.err.find("Removing incomplete section"), std::string::npos) << c.name << ": " << check.err;
+  }
+}
+
 TEST(ValidateConfig, BadPortQuotesHaproxy) {
   test::TempDir dir;
   std::string path = dir.file("haproxy.cfg");
