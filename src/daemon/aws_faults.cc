@@ -5,6 +5,9 @@
 namespace hasg::daemon {
 namespace {
 
+// IAM refused the call (each service names it its own way; EC2: UnauthorizedOperation).
+bool is_denied(std::string_view code) { return code.starts_with("AccessDenied") || code == "UnauthorizedOperation"; }
+
 bool one_of(std::string_view code, std::initializer_list<std::string_view> codes) {
   for (auto c : codes)
     if (code == c) return true;
@@ -55,8 +58,7 @@ std::optional<AwsFault> classify_aws_failure(const aws::ServiceEndpoint& endpoin
     return AwsFault{key, "AWS throttles this account's " + service +
                              " calls (retried with backoff): raise `interval`, or ask AWS for a higher limit; other "
                              "tools calling " + service + " in this account share it"};
-  if (code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation" ||
-      code.starts_with("AccessDenied"))
+  if (is_denied(code))
     return AwsFault{key, "allow " + iam_prefix(endpoint.signing_name) + ":" + std::string(operation) +
                              " to the role or user of these credentials (packaging/iam-policy.json lists every call)"};
   if (code == "RequestTimeout" || code == "ConnectionError")
@@ -115,10 +117,7 @@ void AwsFaultReporter::operator()(const aws::CallOutcome& outcome) {
     return;
   }
   if (fault->key != "aws.credentials") {
-    const std::string& code = outcome.error->code;
-    const bool denied = code == "AccessDenied" || code == "AccessDeniedException" ||
-                        code == "UnauthorizedOperation" || code.starts_with("AccessDenied");
-    failing_[fault->key][outcome.operation] = denied;
+    failing_[fault->key][outcome.operation] = is_denied(outcome.error->code);
   }
   book_.report(fault->key, outcome.error->message, fault->remedy);
 }
