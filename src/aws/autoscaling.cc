@@ -1,5 +1,6 @@
 #include "aws/autoscaling.h"
 
+#include <openssl/evp.h>
 #include <pugixml.hpp>
 
 #include <charconv>
@@ -67,8 +68,35 @@ Result<AsgPage> parse_describe_auto_scaling_groups(const std::string& xml) {
 
 Result<std::vector<AutoScalingGroup>> describe_auto_scaling_groups(QueryClient& client,
                                                                    const std::vector<std::string>& names) {
+  AsgAnswerMemo seen;
+  auto groups = describe_auto_scaling_groups(client, names, nullptr, seen);
+  if (!groups) return groups.error();
+  return std::move(**groups);
+}
+
+AnswerDigest answer_digest(std::string_view xml) {
+  // AWS ends every Query answer with <ResponseMetadata><RequestId>...</RequestId></ResponseMetadata>; text cannot
+  // hold a raw '<', so the last "<ResponseMetadata>" is that element.
+  if (auto at = xml.rfind("<ResponseMetadata>"); at != std::string_view::npos) xml = xml.substr(0, at);
+  AnswerDigest d{};
+  unsigned int len = 0;
+  EVP_Digest(xml.data(), xml.size(), d.data(), &len, EVP_sha256(), nullptr);
+  return d;
+}
+
+Result<std::optional<std::vector<AutoScalingGroup>>> describe_auto_scaling_groups(
+    QueryClient& client, const std::vector<std::string>& names, const AsgAnswerMemo* last, AsgAnswerMemo& seen) {
   constexpr size_t kMaxNames = 50;
+  seen = AsgAnswerMemo{names, {}, true};
+  if (last != nullptr && (!last->reusable || last->names != names)) last = nullptr;
+  // A page equal to last's is kept unparsed until a page differs (then all are parsed, in order) or the answer
+  // ends (then none is).
+  std::vector<std::string> held;
   std::vector<AutoScalingGroup> out;
+  bool parsing = last == nullptr;
+  auto take = [&](AsgPage& page) {
+    for (auto& g : page.groups) out.push_back(std::move(g));
+  };
   for (size_t start = 0; start < names.size(); start += kMaxNames) {
     std::string token;
     do {
@@ -79,18 +107,48 @@ Result<std::vector<AutoScalingGroup>> describe_auto_scaling_groups(QueryClient& 
       if (!token.empty()) params.emplace_back("NextToken", token);
       // Decoded inside the call: a malformed answer is a failed call (aws.autoscaling in the fault book).
       std::optional<AsgPage> page;
+      AnswerDigest digest{};
       auto body = client.call("DescribeAutoScalingGroups", params, [&](const std::string& xml) -> Status {
+        page.reset();
+        digest = answer_digest(xml);
+        const size_t index = seen.pages.size();
+        // The same bytes as last time's page, which carried no token: not parsed (yet).
+        if (!parsing && index < last->pages.size() && last->pages[index] == digest) return Ok{};
         auto p = parse_describe_auto_scaling_groups(xml);
         if (!p) return p.error();
         page = std::move(*p);
         return Ok{};
       });
       if (!body) return body.error();
-      for (auto& g : page->groups) out.push_back(std::move(g));
+      seen.pages.push_back(digest);
+      if (!page) {
+        held.push_back(std::move(*body));
+        token.clear();
+        continue;
+      }
+      if (!parsing) {
+        parsing = true;
+        for (const auto& xml : held) {
+          auto p = parse_describe_auto_scaling_groups(xml);
+          if (!p) return p.error();
+          take(*p);
+        }
+        held.clear();
+      }
+      take(*page);
       token = page->next_token;
+      if (!token.empty()) seen.reusable = false;
     } while (!token.empty());
   }
-  return out;
+  // Fewer pages than last time is a different answer too.
+  if (!parsing && seen.pages.size() == last->pages.size()) return std::optional<std::vector<AutoScalingGroup>>{};
+  if (!parsing)
+    for (const auto& xml : held) {
+      auto p = parse_describe_auto_scaling_groups(xml);
+      if (!p) return p.error();
+      take(*p);
+    }
+  return std::optional<std::vector<AutoScalingGroup>>{std::move(out)};
 }
 
 namespace {

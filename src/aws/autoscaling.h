@@ -2,7 +2,10 @@
 // (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html).
 #pragma once
 
+#include <array>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aws/query_client.h"
@@ -42,6 +45,28 @@ Result<AsgPage> parse_describe_auto_scaling_groups(const std::string& xml);
 // AutoScalingGroupNames), MaxRecords=100, following NextToken. Groups that do not exist are simply absent.
 Result<std::vector<AutoScalingGroup>> describe_auto_scaling_groups(QueryClient& client,
                                                                    const std::vector<std::string>& names);
+
+// SHA-256 of a DescribeAutoScalingGroups answer up to its ResponseMetadata (the RequestId differs at every call, the
+// rest only when a group does): two answers with the same digest say the same thing.
+using AnswerDigest = std::array<unsigned char, 32>;
+AnswerDigest answer_digest(std::string_view xml);
+
+// What one describe_auto_scaling_groups call was answered: the names asked for and each page's digest, in order.
+// `reusable` is false when a page carried a NextToken (an opaque token may differ from call to call; such answers
+// are always parsed).
+struct AsgAnswerMemo {
+  std::vector<std::string> names;
+  std::vector<AnswerDigest> pages;
+  bool reusable = true;
+};
+
+// As above, for a steady cycle: when `last` is given, asked for the same names, and every page of this answer has
+// the digest of the same page in `last`, nothing is parsed and the result is std::nullopt: "the same groups as
+// `last`". Otherwise every page is parsed (a page equal to last's too), as above. `seen` gets this call's memo.
+// Digesting is about a third of the parse's CPU (1.3 MB at 5,000 instances: ~1 ms against ~3.5), and no document
+// is built.
+Result<std::optional<std::vector<AutoScalingGroup>>> describe_auto_scaling_groups(
+    QueryClient& client, const std::vector<std::string>& names, const AsgAnswerMemo* last, AsgAnswerMemo& seen);
 
 // Lifecycle hooks (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeLifecycleHooks.html,
 // API_CompleteLifecycleAction.html, API_RecordLifecycleActionHeartbeat.html).

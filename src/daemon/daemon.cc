@@ -124,9 +124,6 @@ void Daemon::cycle() {
   next_due_ = outcome.report ? outcome.report->plan.next_due : outcome.next_due;
   state_ = std::move(outcome.state);
   double secs = seconds_since(start);
-  // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file) and then sleeps
-  // for an interval: give the freed pages back instead of keeping them resident until the next cycle.
-  malloc_trim(0);
   // Also after a failure: a reload that failed must stay pending across a restart.
   if (auto st = state_file_.save(state_); !st)
     faults_.report("state_file", st.error().message,
@@ -369,6 +366,10 @@ int Daemon::run() {
                cfg_.backends.size(), cfg_.interval.count(), listening);
   for (;;) {
     cycle();
+    // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file, the report it
+    // replaced) and then sleeps for an interval: give the freed pages back instead of keeping them resident until
+    // the next cycle. After cycle() has returned, so that its own locals are freed too.
+    malloc_trim(0);
     auto deadline = std::chrono::steady_clock::now() + next_wait();
     if (next_due_) {
       // Something timed (a heartbeat due, a launch timeout) needs a cycle before the interval ends.

@@ -1,6 +1,5 @@
 #include "discovery/asg_provider.h"
 
-
 #include "aws/autoscaling.h"
 #include "core/aws_values.h"
 #include "discovery/members.h"
@@ -8,13 +7,20 @@
 namespace hasg::discovery {
 
 Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<std::string>& groups) {
-  auto found = aws::describe_auto_scaling_groups(asg_, groups);
-  if (!found) return found.error();
+  aws::AsgAnswerMemo answer;
+  auto answered = aws::describe_auto_scaling_groups(asg_, groups, steady_ ? &steady_->answer : nullptr, answer);
+  if (!answered) {
+    steady_.reset();
+    return answered.error();
+  }
+  if (!answered->has_value()) return steady_->members;
+  steady_.reset();
+  const std::vector<aws::AutoScalingGroup>& found = **answered;
 
   std::lock_guard lock(mu_);
   const uint64_t cycle = ++cycle_;
   std::vector<std::string> unknown;
-  for (const auto& g : *found) {
+  for (const auto& g : found) {
     for (const auto& i : g.instances) {
       auto it = cache_.find(i.instance_id);
       if (it != cache_.end()) it->second.seen = cycle;
@@ -43,11 +49,15 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
   }
   // Forget instances that left every group.
   std::erase_if(cache_, [&](const auto& kv) { return kv.second.seen != cycle; });
-  return assemble_members(groups, *found, [&](const std::string& id) -> const aws::Ec2Instance* {
+  auto members = assemble_members(groups, found, [&](const std::string& id) -> const aws::Ec2Instance* {
     if (auto it = cache_.find(id); it != cache_.end()) return &it->second.instance;
     auto it = fresh.find(id);
     return it == fresh.end() ? nullptr : &it->second;
   });
+  // Asked EC2 nothing: the same answer next time makes the same members (an instance Auto Scaling calls unhealthy,
+  // or one not running yet, is asked about at every cycle, so its group's members are made again each time).
+  if (unknown.empty() && answer.reusable) steady_ = Steady{std::move(answer), members};
+  return members;
 }
 
 size_t AsgProvider::cached_addresses() const {

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <map>
-#include <unordered_map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "aws/autoscaling.h"
 #include "aws/ec2.h"
 #include "aws/query_client.h"
 #include "discovery/provider.h"
@@ -34,6 +36,14 @@ class AsgProvider : public Provider {
   };
   std::unordered_map<std::string, Cached> cache_;  // hashed: ids share long prefixes
   uint64_t cycle_ = 0;
+  // The last discovery that asked EC2 nothing: its Auto Scaling answer and the members made of it. When the next
+  // answer has the same bytes, so are its members (the cache they were made from has not changed either): they are
+  // handed out again, unparsed. Only discover() (the cycle's thread) touches it.
+  struct Steady {
+    aws::AsgAnswerMemo answer;
+    std::vector<core::GroupMembers> members;
+  };
+  std::optional<Steady> steady_;
 };
 
 }  // namespace hasg::discovery

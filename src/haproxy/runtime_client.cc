@@ -257,7 +257,10 @@ Result<std::vector<core::ActualBackend>> servers_from(const std::vector<std::str
         auto it = scur.find(core::server_key(ab.backend, s.name));
         if (it != scur.end()) s.current_sessions = it->second;
       }
-    std::sort(ab.servers.begin(), ab.servers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    // Sorted by parse_servers_state already, unless the answer held more than this backend.
+    auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
+    if (!std::is_sorted(ab.servers.begin(), ab.servers.end(), by_name))
+      std::sort(ab.servers.begin(), ab.servers.end(), by_name);
     out.push_back(std::move(ab));
   }
   return out;
@@ -391,11 +394,20 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
       static_cast<size_t>(std::max({c_be, c_srv, c_addr, c_op, c_admin, c_port, c_chk_result, c_chk_state})) + 1;
 
   std::vector<core::ActualBackend> out;
-  std::map<std::string, size_t> index;
+  std::map<std::string, size_t, std::less<>> index;
+  // One answer holds one backend's servers (one per line, 5,000 at a time): the fields of a line go into one reused
+  // vector, and the backend is looked up only when it changes from the line before.
+  std::vector<std::string_view> f;
+  // Only the columns read are split out (srv_port is the 19th of 25 in 2.6's format 1).
+  const size_t words = std::max(need, c_id >= 0 ? static_cast<size_t>(c_id) + 1 : 0);
+  f.reserve(words);
+  std::string_view last_be;
+  size_t at = 0;
   for (; i < lines.size(); ++i) {
     std::string_view line = trim(lines[i]);
     if (line.empty() || line[0] == '#') continue;
-    auto f = split_ws(line);
+    f.clear();
+    split_ws_into(line, f, words);
     int op = 0, admin = 0, port = 0, chk_result = 0, chk_state = 0;
     if (f.size() < need || !parse_int(f[static_cast<size_t>(c_op)], op) ||
         !parse_int(f[static_cast<size_t>(c_admin)], admin) || !parse_int(f[static_cast<size_t>(c_port)], port) ||
@@ -403,12 +415,17 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
         (has_check && (!parse_int(f[static_cast<size_t>(c_chk_result)], chk_result) ||
                        !parse_int(f[static_cast<size_t>(c_chk_state)], chk_state))))
       return make_error("ProtocolError", "\"show servers state\": malformed line \"" + one_line(line) + "\"");
-    std::string be(f[static_cast<size_t>(c_be)]);
-    auto [it, inserted] = index.emplace(be, out.size());
-    if (inserted) {
-      core::ActualBackend ab;
-      ab.backend = be;
-      out.push_back(std::move(ab));
+    const std::string_view be = f[static_cast<size_t>(c_be)];
+    if (out.empty() || be != last_be) {
+      auto it = index.find(be);
+      if (it == index.end()) {
+        it = index.emplace(std::string(be), out.size()).first;
+        core::ActualBackend ab;
+        ab.backend = std::string(be);
+        out.push_back(std::move(ab));
+      }
+      at = it->second;
+      last_be = be;
     }
     core::ActualServer s;
     s.name = std::string(f[static_cast<size_t>(c_srv)]);
@@ -423,7 +440,7 @@ Result<std::vector<core::ActualBackend>> parse_servers_state(const std::string& 
     // srv_id: the server's numeric id (its place on a consistent-hashing ring); 0 when the column is absent.
     if (c_id >= 0 && static_cast<size_t>(c_id) < f.size() && !parse_int(f[static_cast<size_t>(c_id)], s.id))
       return make_error("ProtocolError", "\"show servers state\": bad srv_id in \"" + one_line(line) + "\"");
-    out[it->second].servers.push_back(std::move(s));
+    out[at].servers.push_back(std::move(s));
   }
   for (auto& b : out)
     std::sort(b.servers.begin(), b.servers.end(), [](const auto& x, const auto& y) { return x.name < y.name; });

@@ -52,14 +52,18 @@ std::vector<std::string_view> lines_of(std::string_view text, bool strip_cr) {
 
 std::vector<std::string_view> split_ws(std::string_view s) {
   std::vector<std::string_view> out;
+  split_ws_into(s, out);
+  return out;
+}
+
+void split_ws_into(std::string_view s, std::vector<std::string_view>& out, size_t max_words) {
   size_t i = 0;
-  while (i < s.size()) {
+  for (size_t words = 0; i < s.size() && words < max_words; ++words) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     size_t b = i;
     while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
     if (i > b) out.push_back(s.substr(b, i - b));
   }
-  return out;
 }
 
 bool parse_int(std::string_view s, int& out) {

@@ -17,6 +17,9 @@ std::vector<std::string_view> split_view(std::string_view s, char sep, size_t ma
 std::vector<std::string_view> lines_of(std::string_view text, bool strip_cr = false);
 // Words separated by runs of spaces and tabs (HAProxy's answers are column-aligned with either).
 std::vector<std::string_view> split_ws(std::string_view s);
+// The same, appended to `out` (a caller splitting many lines reuses one vector), up to `max_words` words (the rest
+// of the line is not looked at).
+void split_ws_into(std::string_view s, std::vector<std::string_view>& out, size_t max_words = SIZE_MAX);
 // A whole decimal integer, surrounding whitespace allowed; false on anything else.
 bool parse_int(std::string_view s, int& out);
 bool starts_with_icase(std::string_view s, std::string_view prefix);

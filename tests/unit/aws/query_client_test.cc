@@ -222,6 +222,65 @@ TEST_F(QueryClientTest, DescribeGroupsFollowsNextTokenAndChunksNamesByFifty) {
   EXPECT_NE(reqs[3].body.find("member.20=g119&"), std::string::npos);
 }
 
+// A steady cycle's answer: the same bytes as last time (its RequestId aside) are not parsed again; anything else is,
+// every page of it, in order.
+TEST_F(QueryClientTest, DescribeGroupsParsesNothingWhenTheAnswerIsTheSameAsLastTime) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 60; ++i) names.push_back("g" + std::to_string(i));
+  int call = 0;
+  std::string second_chunk = "g50";
+  http.on("POST", std::string(kUrl) + "/", [&](const HttpRequest& req) -> Result<HttpResponse> {
+    std::string page = req.body.find("member.1=g0&") != std::string::npos ? asg_page({"g0"}, "")
+                                                                          : asg_page({second_chunk}, "");
+    // The RequestId differs at every call, as AWS's does.
+    const std::string meta = "<ResponseMetadata><RequestId>r" + std::to_string(++call) + "</RequestId></ResponseMetadata>";
+    page.insert(page.rfind("</DescribeAutoScalingGroupsResponse>"), meta);
+    return response(200, page);
+  });
+  AsgAnswerMemo first, second, third, fourth;
+  auto a = describe_auto_scaling_groups(client, names, nullptr, first);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(a->has_value());
+  ASSERT_EQ((*a)->size(), 2u);
+  EXPECT_EQ(first.pages.size(), 2u);
+  EXPECT_TRUE(first.reusable);
+
+  auto b = describe_auto_scaling_groups(client, names, &first, second);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_FALSE(b->has_value()) << "the same answer: nothing parsed";
+  EXPECT_EQ(second.pages, first.pages);
+
+  // The second page changes: both pages are parsed, in order.
+  second_chunk = "g51";
+  auto c = describe_auto_scaling_groups(client, names, &second, third);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->has_value());
+  ASSERT_EQ((*c)->size(), 2u);
+  EXPECT_EQ((*c)->at(0).name, "g0");
+  EXPECT_EQ((*c)->at(1).name, "g51");
+
+  // Other names asked for: parsed, even if the bytes were the same.
+  std::vector<std::string> fewer(names.begin(), names.end() - 1);
+  auto d = describe_auto_scaling_groups(client, fewer, &third, fourth);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE(d->has_value());
+}
+
+TEST_F(QueryClientTest, DescribeGroupsAlwaysParsesAnAnswerThatCarriedANextToken) {
+  http.on("POST", std::string(kUrl) + "/", [&](const HttpRequest& req) -> Result<HttpResponse> {
+    if (req.body.find("NextToken=t1") != std::string::npos) return response(200, asg_page({"b"}, ""));
+    return response(200, asg_page({"a"}, "t1"));
+  });
+  AsgAnswerMemo first, second;
+  auto a = describe_auto_scaling_groups(client, {"a", "b"}, nullptr, first);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_FALSE(first.reusable);
+  auto b = describe_auto_scaling_groups(client, {"a", "b"}, &first, second);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(b->has_value()) << "a token may differ at every call: parsed";
+  EXPECT_EQ((*b)->size(), 2u);
+}
+
 TEST_F(QueryClientTest, DescribeInstancesBatchesIdsInAFilter) {
   std::vector<std::string> ids;
   for (int i = 0; i < 450; ++i) ids.push_back("i-" + std::to_string(i));

@@ -21,15 +21,17 @@ struct Member {
   std::string id, lifecycle = "InService", health = "Healthy";
 };
 
-std::string groups_xml(const std::vector<Member>& members) {
+std::string groups_xml(const std::vector<Member>& members, const std::string& request_id = "") {
   std::string xml = "<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups><member>"
                     "<AutoScalingGroupName>app</AutoScalingGroupName><Instances>";
   for (const auto& m : members)
     xml += "<member><InstanceId>" + m.id + "</InstanceId><AvailabilityZone>us-east-1a</AvailabilityZone>"
            "<LifecycleState>" + m.lifecycle + "</LifecycleState><HealthStatus>" + m.health +
            "</HealthStatus></member>";
-  return xml + "</Instances></member></AutoScalingGroups></DescribeAutoScalingGroupsResult>"
-               "</DescribeAutoScalingGroupsResponse>";
+  xml += "</Instances></member></AutoScalingGroups></DescribeAutoScalingGroupsResult>";
+  if (!request_id.empty())
+    xml += "<ResponseMetadata><RequestId>" + request_id + "</RequestId></ResponseMetadata>";
+  return xml + "</DescribeAutoScalingGroupsResponse>";
 }
 
 // The ids a DescribeInstances request asked about (Filter.1.Value.N).
@@ -133,6 +135,39 @@ TEST_F(AddressCache, AFailedDescribeFailsDiscoveryAndKeepsTheCache) {
   ec2_fails = false;
   EXPECT_EQ(served(), (std::set<std::string>{"i-00000003"}));
   EXPECT_EQ(provider.cached_addresses(), 1u);
+}
+
+// A steady cycle: the same answer (but for its RequestId) gives the same members again, without asking EC2; any
+// change in the answer is seen at once, and an unhealthy member keeps being asked about.
+TEST_F(AddressCache, AnUnchangedAnswerGivesTheSameMembersAndAnyChangeIsSeen) {
+  ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}};
+  http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001"}, {"i-00000002"}}, "req-1"));
+  auto first = provider.discover({"app"});
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001"}, {"i-00000002"}}, "req-2"));
+  auto again = provider.discover({"app"});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(describes.size(), 1u);
+  // Another group asked for: not the same question, so not the same answer either.
+  auto wider = provider.discover({"app", "other"});
+  ASSERT_TRUE(wider.ok());
+  ASSERT_EQ(wider->size(), 2u);
+  EXPECT_FALSE(wider->at(1).found);
+
+  http.respond("POST", kAsgUrl, 200,
+               groups_xml({{"i-00000001"}, {"i-00000002", "Terminating:Wait"}}, "req-3"));
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
+  http.respond("POST", kAsgUrl, 200,
+               groups_xml({{"i-00000001"}, {"i-00000002", "Terminating:Wait"}}, "req-4"));
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
+  // Unhealthy: asked about at every cycle, whatever the answer.
+  http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001", "InService", "Unhealthy"}}, "req-5"));
+  served();
+  http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001", "InService", "Unhealthy"}}, "req-6"));
+  served();
+  ASSERT_EQ(describes.size(), 3u);
+  EXPECT_EQ(describes[2], (std::set<std::string>{"i-00000001"}));
 }
 
 }  // namespace
