@@ -33,10 +33,12 @@ std::string state_to_json(const core::SyncState& state) {
 namespace {
 
 // A time as state_to_json writes it: milliseconds since the epoch. nullopt for what no clock of ours gives (negative,
-// or past the year 9999): the clock counts nanoseconds in 64 bits, so a larger value would overflow on conversion
-// (found by the state_file fuzz target: fuzz/regressions/state_file/).
+// or past what the clock holds): the clock counts nanoseconds in 64 bits (to 2262-04-11), so a larger value would
+// overflow on conversion (found twice by the state_file fuzz target: a bound at the year 9999 still overflowed;
+// fuzz/regressions/state_file/).
 std::optional<core::TimePoint> time_of(const nlohmann::json& v) {
-  constexpr uint64_t kMaxMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  constexpr uint64_t kMaxMs = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(core::TimePoint::duration::max()).count());
   if (!v.is_number_integer()) return std::nullopt;
   if (v.is_number_unsigned() ? v.get<uint64_t>() > kMaxMs
                              : (v.get<int64_t>() < 0 || v.get<int64_t>() > int64_t{kMaxMs}))

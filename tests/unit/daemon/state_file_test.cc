@@ -55,18 +55,20 @@ TEST(StateFile, SkipsEntriesItCannotUseAndRefusesForeignText) {
 TEST(StateFile, TimesNoClockGivesAreSkipped) {
   std::vector<std::string> warnings;
   auto s = state_from_json(
-      R"({"drains": {"app/i-1": 9223372036854775807, "app/i-2": -1, "app/i-3": 253402300799999},
+      R"({"drains": {"app/i-1": 9223372036854775807, "app/i-2": -1, "app/i-3": 9223372036854,
+                     "app/i-4": 9223372036855, "app/i-5": 253402300799999},
           "hooks": {"g/h/i-1": {"group": "g", "hook": "h", "transition": "terminating",
                                 "since": -9223372036854775808, "last_beat": 18446744073709551615}},
           "down_since": {"app/i-1": 9223372036854775807, "app/i-3": 1}})",
       warnings);
   ASSERT_TRUE(s.ok()) << s.error().message;
   ASSERT_EQ(s->drains.size(), 1u);
-  EXPECT_EQ(s->drains.begin()->first, "app/i-3");  // 9999-12-31T23:59:59.999Z is the last time taken
+  // 2262-04-11T23:47:16.854Z is the last millisecond the clock holds; one more, or the year 9999, overflows.
+  EXPECT_EQ(s->drains.begin()->first, "app/i-3");
   EXPECT_TRUE(s->hooks.empty());
   ASSERT_EQ(s->down_since.size(), 1u);
   EXPECT_EQ(s->down_since.begin()->first, "app/i-3");
-  EXPECT_EQ(warnings.size(), 3u);  // two drains and the hook record
+  EXPECT_EQ(warnings.size(), 5u);  // four drains and the hook record
 }
 
 TEST(StateFile, SavedStateIsLoadedAfterARestart) {
