@@ -466,6 +466,11 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
       }
       report.runtime_commands = applied->commands;
       report.applied_ops = haproxy_ops;
+      for (size_t i : applied->deferred)
+        if (i < haproxy_ops.size())
+          spdlog::info("{}/{}: HAProxy still holds connections to it, so it stays in maintenance (no traffic) and "
+                       "is deleted by a next cycle",
+                       haproxy_ops[i].backend, haproxy_ops[i].server);
       // Drain times: servers that left the drain book through a Remove sent to HAProxy.
       for (const auto& op : report.applied_ops) {
         if (op.kind != core::OpKind::Remove) continue;

@@ -53,6 +53,10 @@ class RuntimeClient {
   struct ApplyResult {
     size_t applied = 0;          // ops fully applied
     size_t commands = 0;         // runtime commands sent
+    // Remove ops (indices into the ops given) whose "del server" HAProxy refused for connections still attached
+    // after brief retries: the server stays in maintenance (no traffic, sessions cut), counted as applied; the
+    // next cycle's plan removes it again.
+    std::vector<size_t> deferred;
   };
   Result<ApplyResult> apply(const std::vector<core::Op>& ops);
 

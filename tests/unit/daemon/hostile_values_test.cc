@@ -141,7 +141,7 @@ class FakeControl : public HaproxyControl {
   }
   Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
     applied.insert(applied.end(), ops.begin(), ops.end());
-    return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};
+    return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size(), {}};
   }
   Status reload() override { return Ok{}; }
   std::vector<core::ActualBackend> actual{{"app", true, {}}};

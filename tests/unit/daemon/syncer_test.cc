@@ -52,7 +52,7 @@ class FakeControl : public HaproxyControl {
         v.push_back({op.server, op.address, op.port, core::AdminState::Ready, true, 0, false, false, op.server_id});
       ++done;
     }
-    return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size()};
+    return haproxy::RuntimeClient::ApplyResult{ops.size(), ops.size(), {}};
   }
   Status reload() override {
     ++reloads;

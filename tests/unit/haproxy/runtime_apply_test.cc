@@ -121,6 +121,27 @@ TEST(Apply, DelRetriedWhileConnectionsClose) {
   EXPECT_EQ(t.calls[1], (std::vector<std::string>{"del server be/a"}));
 }
 
+// A del HAProxy keeps refusing (an idle pooled connection that outlives the retries) does not hold the cycle: the
+// server stays in maintenance, the op is reported deferred, and the ops after it are applied.
+TEST(Apply, DelStillRefusedAfterTheRetriesIsDeferred) {
+  FakeTransport t;
+  t.answer = [&](const std::string& c) -> std::string {
+    if (c == "del server be/a") return "Server still has connections attached to it, cannot remove it.";
+    if (c.rfind("del server", 0) == 0) return "Server deleted.";
+    return "";
+  };
+  RuntimeClient c(t);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c.apply({Op{OpKind::Remove, "be", "a", "", 0, "", ""}, Op{OpKind::Remove, "be", "b", "", 0, "", ""}});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->applied, 2u);
+  EXPECT_EQ(r->deferred, (std::vector<size_t>{0}));
+  EXPECT_GT(t.calls.size(), 2u) << "retried first";
+  EXPECT_EQ(t.calls.front().back(), "del server be/b") << "the whole batch was sent";
+  EXPECT_LT(took, std::chrono::seconds(2)) << "bounded retries, not the old 3 s";
+}
+
 // What a command expects and whether it is retried come from its fields, not from its text.
 TEST(Execute, ExpectAndRetryAreFieldsOfTheCommand) {
   FakeTransport t;
