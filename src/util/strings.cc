@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <limits>
 
 namespace hasg {
 
@@ -136,11 +137,16 @@ long long parse_duration_ms(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc() || n < 0) return -1;
   std::string_view unit(p, static_cast<size_t>(s.data() + s.size() - p));
-  if (unit.empty() || unit == "s") return n * 1000;
-  if (unit == "ms") return n;
-  if (unit == "m") return n * 60'000;
-  if (unit == "h") return n * 3'600'000;
-  return -1;
+  long long per = 0;
+  if (unit.empty() || unit == "s") per = 1000;
+  else if (unit == "ms") per = 1;
+  else if (unit == "m") per = 60'000;
+  else if (unit == "h") per = 3'600'000;
+  else return -1;
+  // More milliseconds than 64 bits hold is no duration (found by the config_yaml fuzz target: "interval:
+  // 599999999999999999" overflowed; fuzz/regressions/config_yaml/).
+  if (n > std::numeric_limits<long long>::max() / per) return -1;
+  return n * per;
 }
 
 }  // namespace hasg

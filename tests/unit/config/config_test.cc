@@ -222,6 +222,9 @@ TEST(Config, ValueChecks) {
   auto msg = [&](const std::string& tail) { return parse_error(std::string(kMinimalHead) + be + tail).message; };
   EXPECT_EQ(msg("interval: 50ms\n"), "/etc/haproxy-asg.yaml:6: interval: must be at least 100ms, got '50ms'");
   EXPECT_NE(msg("interval: soon\n").find("interval: expected a duration"), std::string::npos);
+  // More milliseconds than 64 bits hold (found by the config_yaml fuzz target: it overflowed).
+  EXPECT_NE(msg("interval: 599999999999999999\n").find("interval: expected a duration"), std::string::npos);
+  EXPECT_NE(msg("interval: 9223372036854775807h\n").find("interval: expected a duration"), std::string::npos);
   EXPECT_NE(msg("max_remove_share: 1.5\n").find("max_remove_share: expected a share"), std::string::npos);
   EXPECT_NE(msg("max_remove_share: 150%\n").find("max_remove_share: expected a share"), std::string::npos);
   EXPECT_NE(msg("max_remove_share: half\n").find("got 'half'"), std::string::npos);
