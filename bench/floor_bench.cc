@@ -7,7 +7,8 @@
 // DescribeAutoScalingGroups pages a cycle asks for (the configured groups, 50 names and 100 groups a page, as
 // aws/autoscaling.cc does), then measures the CPU time of this thread for:
 //   xml_parse_ms  parsing those pages (parse_describe_auto_scaling_groups, every page): the floor
-//   discovery_ms  the provider's whole discovery (signing, HTTP on loopback, the parse, members, address cache)
+//   discovery_ms  the provider's whole discovery as a steady cycle makes it (signing, HTTP on loopback, the answer's
+//                 digest; the parse and the members only when the answer changed: in a steady cycle, never)
 // each the mean over --rounds. Prints "name value" lines.
 #include <CLI/CLI.hpp>
 

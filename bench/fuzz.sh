@@ -52,8 +52,12 @@ while (($#)); do
 done
 ((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")
 
+if ! command -v clang++ >/dev/null && ! command -v clang++-14 >/dev/null ||
+   ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed"; then
+  "$ROOT/scripts/setup.sh" --fuzz || exit 1
+fi
 CLANG=$(command -v clang++ || command -v clang++-14) || {
-  echo "bench/fuzz.sh: clang++ is missing (scripts/setup.sh installs clang and libclang-rt-14-dev)" >&2; exit 1; }
+  echo "bench/fuzz.sh: clang++ is missing (scripts/setup.sh --fuzz installs clang and libclang-rt-14-dev)" >&2; exit 1; }
 
 # ---- build ---------------------------------------------------------------------------------------------------------
 if ((BUILD_FIRST)); then

@@ -944,7 +944,10 @@ EOF
   row "soak ${SOAK_S}s: failed requests" "$fail of $req ($rps req/s, $changes changes)" "0" "$(verdict "$fail == 0 && $req > 0")"
   row "soak: RssAnon last minute - minute 2 (median; max)" "$(fcalc %+.2f "($al - $a2) / 1024"); $(fcalc %+.2f "($almax - $a2max) / 1024") MB" "<= 1 MB" \
     "$(verdict "$al - $a2 <= 1024 && $almax - $a2max <= 1024 && $a2 > 0")"
-  row "soak: daemon descriptors first -> last minute (median; max)" "$f1 -> $fl; $f1max -> $flmax" "no growth" "$(verdict "$fl <= $f1 && $flmax <= $f1max")"
+  # Growth is judged on the median (the count between cycles: a leak of one a cycle would add ~500); a minute's
+  # maximum is whichever sample fell inside a cycle, with the up to 2 connections a cycle holds open (AWS, HAProxy's
+  # socket), so it may differ by those from one minute to another without anything leaking.
+  row "soak: daemon descriptors first -> last minute (median; max)" "$f1 -> $fl; $f1max -> $flmax" "no growth" "$(verdict "$fl <= $f1 && $flmax <= $f1max + 2")"
   row "soak: cycles over the 1 s interval" "$over of $n (all <= $within s by the histogram)" "0" "$(verdict "$over == 0 && $e1 - $e0 == 0")"
   row "soak: reloads" "$((r1 - r0))" "0" "$(verdict "$r1 - $r0 == 0")"
   cleanup

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need, from Debian 12's packages. Idempotent: does nothing when
 # everything is there already. dpkg-dev, lintian, man-db and systemd: building and checking the Debian package
-# (dpkg-shlibdeps, lintian, man pages, systemd-analyze). clang and libclang-rt-14-dev (libFuzzer, the sanitizers'
-# runtimes): bench/fuzz.sh.
+# (dpkg-shlibdeps, lintian, man pages, systemd-analyze). With --fuzz, also clang and libclang-rt-14-dev (libFuzzer,
+# the sanitizers' runtimes): bench/fuzz.sh asks for them; the tests do not need them (CI saves their download).
 set -euo pipefail
 
 packages=(
@@ -12,8 +12,8 @@ packages=(
   haproxy curl wrk socat jq openssl
   awscli python3-boto3 python3-botocore
   dpkg-dev lintian man-db systemd
-  clang libclang-rt-14-dev
 )
+[[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
