@@ -85,21 +85,27 @@ class Digest {
 
 CycleFingerprint fingerprint(const CycleInputs& in) {
   Digest d;
+  // The provider's generation stands for its members: equal generations, equal members (at 5,000 instances the
+  // members are half of what is hashed).
+  d.flag(in.groups_generation.has_value());
+  if (in.groups_generation) d.num(static_cast<long long>(*in.groups_generation));
   d.num(static_cast<long long>(in.groups.size()));
-  for (const auto& g : in.groups) {
-    d.str(g.group);
-    d.flag(g.found);
-    d.num(static_cast<long long>(g.members.size()));
-    for (const auto& m : g.members) {
-      for (const std::string* f : {&m.instance_id, &m.group, &m.lifecycle_state, &m.health_status,
-                                   &m.availability_zone, &m.instance_state, &m.private_ipv4, &m.ipv6,
-                                   &m.not_served_reason})
-        d.str(*f);
-      d.flag(m.served);
+  if (!in.groups_generation) {
+    for (const auto& g : in.groups) {
+      d.str(g.group);
+      d.flag(g.found);
+      d.num(static_cast<long long>(g.members.size()));
+      for (const auto& m : g.members) {
+        for (const std::string* f : {&m.instance_id, &m.group, &m.lifecycle_state, &m.health_status,
+                                     &m.availability_zone, &m.instance_state, &m.private_ipv4, &m.ipv6,
+                                     &m.not_served_reason})
+          d.str(*f);
+        d.flag(m.served);
+      }
+      d.num(static_cast<long long>(g.refused.size()));
+      for (const auto& r : g.refused)
+        for (const std::string* f : {&r.instance_id, &r.field, &r.value, &r.reason}) d.str(*f);
     }
-    d.num(static_cast<long long>(g.refused.size()));
-    for (const auto& r : g.refused)
-      for (const std::string* f : {&r.instance_id, &r.field, &r.value, &r.reason}) d.str(*f);
   }
   d.str(in.template_text);
   d.str(in.current);

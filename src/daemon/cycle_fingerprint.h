@@ -8,6 +8,8 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,7 @@ using CycleFingerprint = std::array<unsigned char, 32>;
 // What a cycle read before deciding, by reference.
 struct CycleInputs {
   const std::vector<core::GroupMembers>& groups;
+  std::optional<uint64_t> groups_generation;  // the provider's (Provider::generation): hashed instead of `groups`
   const std::string& template_text;
   const std::string& current;  // the configuration file now
   bool haproxy_running;

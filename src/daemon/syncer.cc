@@ -311,6 +311,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
 
   // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
   auto groups = provider_.discover(cfg_.groups());
+  const std::optional<uint64_t> generation = provider_.generation();
   out.discovery_ok = groups.ok();
   if (!groups) {
     out.report = groups.error();
@@ -332,8 +333,8 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   // Unchanged: the same inputs as the last computed cycle, which had nothing to do, and no timed rule of its plan
   // due yet (nor the clock gone back): the planner would decide the same nothing again.
   const CycleFingerprint inputs =
-      fingerprint({seen->groups, seen->template_text, seen->current, seen->haproxy_running, seen->actual,
-                   seen->cluster, seen->heartbeat_timeouts, state});
+      fingerprint({seen->groups, generation, seen->template_text, seen->current, seen->haproxy_running,
+                   seen->actual, seen->cluster, seen->heartbeat_timeouts, state});
   if (!dry_run && last_ && last_->inputs == inputs && now >= last_->at &&
       (!last_->stable_until || now < *last_->stable_until)) {
     report.skipped = true;

@@ -1,20 +1,29 @@
 #include "discovery/asg_provider.h"
 
+#include <atomic>
+
 #include "aws/autoscaling.h"
 #include "core/aws_values.h"
 #include "discovery/members.h"
 
 namespace hasg::discovery {
 
+namespace {
+// Process-wide, so that no two providers (a SIGHUP builds a new one) ever give the same generation.
+std::atomic<uint64_t> next_generation{1};
+}  // namespace
+
 Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<std::string>& groups) {
   aws::AsgAnswerMemo answer;
   auto answered = aws::describe_auto_scaling_groups(asg_, groups, steady_ ? &steady_->answer : nullptr, answer);
   if (!answered) {
     steady_.reset();
+    generation_ = next_generation++;
     return answered.error();
   }
   if (!answered->has_value()) return steady_->members;
   steady_.reset();
+  generation_ = next_generation++;
   const std::vector<aws::AutoScalingGroup>& found = **answered;
 
   std::lock_guard lock(mu_);

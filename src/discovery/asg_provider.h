@@ -22,6 +22,8 @@ class AsgProvider : public Provider {
  public:
   AsgProvider(aws::QueryClient& autoscaling, aws::QueryClient& ec2) : asg_(autoscaling), ec2_(ec2) {}
   Result<std::vector<core::GroupMembers>> discover(const std::vector<std::string>& groups) override;
+  // A new one at every discovery that made its members; the same when they were handed out again unchanged.
+  std::optional<uint64_t> generation() const override { return generation_; }
   size_t cached_addresses() const;
 
  private:
@@ -44,6 +46,7 @@ class AsgProvider : public Provider {
     std::vector<core::GroupMembers> members;
   };
   std::optional<Steady> steady_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace hasg::discovery

@@ -144,10 +144,20 @@ TEST_F(AddressCache, AnUnchangedAnswerGivesTheSameMembersAndAnyChangeIsSeen) {
   http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001"}, {"i-00000002"}}, "req-1"));
   auto first = provider.discover({"app"});
   ASSERT_TRUE(first.ok()) << first.error().message;
+  const auto first_generation = provider.generation();
+  ASSERT_TRUE(first_generation.has_value());
   http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001"}, {"i-00000002"}}, "req-2"));
   auto again = provider.discover({"app"});
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(*again, *first);
+  // The first discovery asked EC2 (its members are made of that answer too): made again from the cache, once.
+  const auto cached_generation = provider.generation();
+  EXPECT_NE(cached_generation, first_generation);
+  http.respond("POST", kAsgUrl, 200, groups_xml({{"i-00000001"}, {"i-00000002"}}, "req-2b"));
+  auto third = provider.discover({"app"});
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_EQ(*third, *first);
+  EXPECT_EQ(provider.generation(), cached_generation) << "the same answer, the same members: the same generation";
   EXPECT_EQ(describes.size(), 1u);
   // Another group asked for: not the same question, so not the same answer either.
   auto wider = provider.discover({"app", "other"});
@@ -158,6 +168,7 @@ TEST_F(AddressCache, AnUnchangedAnswerGivesTheSameMembersAndAnyChangeIsSeen) {
   http.respond("POST", kAsgUrl, 200,
                groups_xml({{"i-00000001"}, {"i-00000002", "Terminating:Wait"}}, "req-3"));
   EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
+  EXPECT_NE(provider.generation(), cached_generation) << "other members: another generation";
   http.respond("POST", kAsgUrl, 200,
                groups_xml({{"i-00000001"}, {"i-00000002", "Terminating:Wait"}}, "req-4"));
   EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
