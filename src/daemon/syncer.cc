@@ -313,11 +313,15 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   auto groups = provider_.discover(cfg_.groups());
   out.discovery_ok = groups.ok();
   if (!groups) {
+    // Nothing is concluded from it, but the hooks of instances draining on our termination hook are kept alive: a
+    // discovery that fails for longer than a hook's heartbeat timeout (throttled, 5xx) must not let the group
+    // terminate an instance HAProxy may still be draining (not in a dry run).
+    if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
     out.report = groups.error();
     return out;
   }
   log_refused(*groups);
-  // Past discovery, a failure still keeps the hooks of draining instances alive (not in a dry run).
+  // Past discovery too, a failure keeps the hooks of draining instances alive (not in a dry run).
   auto fail = [&](Error e) {
     last_.reset();
     if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
@@ -497,17 +501,20 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
 }
 
 std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, core::TimePoint now) {
-  // A cycle that failed after discovery decides nothing (completing a hook could let the group kill an instance
+  // A failed cycle, discovery's included, decides nothing (completing a hook could let the group kill an instance
   // still served), but an instance draining on our termination hook must not have it expire meanwhile: its
   // heartbeats go out on the same schedule as the planner's, and the loop wakes for the next one even while it
   // backs off.
   if (lifecycle_ == nullptr) return std::nullopt;
   std::optional<core::TimePoint> next;
+  bool unreachable = false;  // Auto Scaling did not answer one: the others would each wait their timeout too
   for (auto& [key, h] : state.hooks) {
     if (h.transition != "terminating" || h.completed) continue;
     const auto every = core::heartbeat_every(lifecycle_->heartbeat_timeout(h.group, h.hook));
     core::TimePoint due = h.last_beat + every;
-    if (now >= due) {
+    if (now >= due && unreachable) {
+      due = now + kLifecycleRetry;
+    } else if (now >= due) {
       const std::string instance = key.substr(key.rfind('/') + 1);
       Status st = lifecycle_->heartbeat(h.group, h.hook, instance);
       if (st || st.error().code == "NoActiveLifecycleAction") {
@@ -519,6 +526,7 @@ std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, 
         spdlog::log(level_of(st.error()), "lifecycle hook {} of {}: heartbeat for {} failed: {}", h.hook, h.group,
                     instance, st.error().message);
         due = now + kLifecycleRetry;
+        unreachable = st.error().code == "ConnectionError" || st.error().code == "RequestTimeout";
       }
     }
     if (!next || due < *next) next = due;

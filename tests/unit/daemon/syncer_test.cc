@@ -380,6 +380,7 @@ class FakeLifecycle : public LifecycleControl {
   }
   Status heartbeat(const std::string&, const std::string&, const std::string& i) override {
     beats.push_back(i);
+    if (beat_error) return *beat_error;
     return Ok{};
   }
   std::chrono::milliseconds heartbeat_timeout(const std::string&, const std::string&) override {
@@ -390,6 +391,7 @@ class FakeLifecycle : public LifecycleControl {
     return Ok{};
   }
   std::vector<std::string> completed, beats, reported;
+  std::optional<Error> beat_error;  // every heartbeat fails with it
 };
 
 TEST_F(SyncerTest, AFailedCycleStillKeepsDrainingInstancesHooksAlive) {
@@ -412,11 +414,38 @@ TEST_F(SyncerTest, AFailedCycleStillKeepsDrainingInstancesHooksAlive) {
   EXPECT_LE(*outcome.next_due, now + std::chrono::seconds(21)) << "i-2's heartbeat, due in 20 s";
   EXPECT_GE(outcome.state.hooks.at("app/drain/i-1").last_beat, now);
 
-  // A failed discovery decides nothing and sends nothing.
+  // A failed discovery decides nothing either, but the due heartbeat still goes out: a discovery failing for longer
+  // than the hook's heartbeat timeout must not let the group terminate an instance still draining.
   lifecycle.beats.clear();
   provider.fail = true;
   outcome = with_hooks.run(s, false);
-  EXPECT_TRUE(lifecycle.beats.empty());
+  ASSERT_FALSE(outcome.report.ok());
+  EXPECT_EQ(lifecycle.beats, std::vector<std::string>{"i-1"});
+  EXPECT_TRUE(lifecycle.completed.empty());
+  ASSERT_TRUE(outcome.next_due.has_value());
+  EXPECT_LE(*outcome.next_due, now + std::chrono::seconds(21));
+  EXPECT_GE(outcome.state.hooks.at("app/drain/i-1").last_beat, now);
+}
+
+// Auto Scaling does not answer a heartbeat of a failed cycle: the other due ones are not tried now (each would wait
+// its timeout too, holding up the loop), only again soon.
+TEST_F(SyncerTest, AFailedCycleStopsItsHeartbeatsAtAnUnreachableAutoScaling) {
+  FakeLifecycle lifecycle;
+  lifecycle.beat_error = make_error("RequestTimeout", "no answer within 3000 ms", true);
+  Syncer with_hooks{test_config(), provider, control, files, &lifecycle};
+  const auto now = core::Clock::now();
+  core::SyncState s;
+  for (const char* id : {"i-1", "i-2", "i-3"})
+    s.hooks[std::string("app/drain/") + id] = core::HookWait{"app", "drain", "terminating", now - std::chrono::seconds(25),
+                                                             now - std::chrono::seconds(25), false};
+  provider.fail = true;
+  auto outcome = with_hooks.run(s, false);
+  ASSERT_FALSE(outcome.report.ok());
+  EXPECT_EQ(lifecycle.beats.size(), 1u);
+  ASSERT_TRUE(outcome.next_due.has_value());
+  EXPECT_LE(*outcome.next_due, core::Clock::now() + std::chrono::seconds(5)) << "all three tried again within seconds";
+  EXPECT_GT(*outcome.next_due, now);
+  EXPECT_EQ(outcome.state.hooks.at("app/drain/i-1").last_beat, now - std::chrono::seconds(25)) << "not beaten";
 }
 
 // The unchanged cycle: once a computed cycle found nothing to do, the next ones with the same inputs skip desire,
