@@ -170,7 +170,9 @@ core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& gr
   }
   auto records = cluster_->drained({waiting.begin(), waiting.end()}, view.nodes);
   if (!records) {
-    spdlog::warn("cluster: cannot read the drain records (EC2 DescribeTags): {}", records.error().message);
+    // The fault book says it once (aws.cluster) when it is an outage; not at every cycle.
+    spdlog::log(level_of(records.error()), "cluster: cannot read the drain records (EC2 DescribeTags): {}",
+                records.error().message);
     view.complete = false;
     return view;
   }
