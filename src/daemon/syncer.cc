@@ -435,6 +435,9 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
   std::vector<core::Op> haproxy_ops;
   for (const auto& op : report.plan.ops)
     if (!core::is_lifecycle_op(op.kind)) haproxy_ops.push_back(op);
+  // Whether the membership goes through the runtime API: always without a reload; with one, only when the master
+  // could not be reached (below).
+  bool runtime_path = !reloading;
   if (reloading) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
@@ -447,18 +450,30 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
     }
     // From here the file is ahead of HAProxy until a reload succeeds; remembered, so a failed reload is retried
     // by the next cycles instead of being forgotten once the file matches the render.
+    // A retry is said when it works: a reload that cannot happen for a while (the master socket gone) would say it at
+    // every cycle, and the fault book says the failure once.
+    const bool retry = state.reload_pending;
     state.reload_pending = true;
-    spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
+    spdlog::log(retry ? spdlog::level::debug : spdlog::level::info, "reloading HAProxy: {}",
+                report.plan.reload_reason);
     if (auto st = haproxy_.reload(); !st) {
-      out.faults.push_back(reload_fault(cfg_, st.error()));
-      return st;
+      EdgeFault fault = reload_fault(cfg_, st.error());
+      out.faults.push_back(fault);
+      if (fault.key != "haproxy.master") return st;
+      // The master socket is gone or not set: no reload was started, and none can be until the operator acts. The
+      // workers run on and their runtime socket answers, so the membership goes on following the group through it
+      // (a scale-in drained, not left in rotation until its instance dies); the reload stays pending.
+      runtime_path = true;
+    } else {
+      if (retry) spdlog::info("reloaded HAProxy: {}", report.plan.reload_reason);
+      out.working.insert(out.working.end(), {"haproxy.master", "haproxy.reload", "haproxy.runtime"});
+      state.reload_pending = false;
+      state.reload_requested.clear();
+      report.reloaded = true;
+      state.drains = report.plan.drains;
     }
-    out.working.insert(out.working.end(), {"haproxy.master", "haproxy.reload", "haproxy.runtime"});
-    state.reload_pending = false;
-    state.reload_requested.clear();
-    report.reloaded = true;
-    state.drains = report.plan.drains;
-  } else {
+  }
+  if (runtime_path) {
     if (!seen.haproxy_running) state.reload_requested.clear();  // its next start loads the files as they are
     if (seen.haproxy_running && !haproxy_ops.empty()) {
       for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
@@ -484,7 +499,7 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
     }
     if (seen.haproxy_running) out.working.push_back("haproxy.runtime");
     state.drains = report.plan.drains;
-    if (report.config_changed && !file_blocked) {
+    if (report.config_changed && !file_blocked && !report.config_written) {
       if (auto st = files_.install(); !st) {
         out.faults.push_back(config_file_fault(cfg_, st.error()));
         if (!seen.haproxy_running) return st;  // the file is all there is to do: `once` before a start must fail

@@ -256,17 +256,47 @@ TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
   EXPECT_TRUE(working().contains("haproxy.runtime"));
 }
 
+// The master socket gone (or not set): no reload can start, but the workers' runtime socket answers, so the
+// membership still follows the group through it while the reload waits, pending, for the master to come back.
 TEST_F(SyncerTest, AReloadTheMasterSocketCannotTakeIsTheMastersFault) {
   files.tmpl += "    timeout queue 5s\n";
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
   control.reload_error = make_error("HaproxyNotRunning", "master.sock: connect: No such file or directory");
   auto r = run(false);
-  ASSERT_FALSE(r.ok());
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(faults(), std::set<std::string>{"haproxy.master"});
   EXPECT_NE(last.faults[0].remedy.find("-S"), std::string::npos) << last.faults[0].remedy;
   EXPECT_TRUE(state.reload_pending);
+  EXPECT_FALSE(r->reloaded);
+  ASSERT_EQ(control.applied.size(), 1u) << "the new member went in through the runtime API";
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
+  EXPECT_EQ(control.applied[0].server, "i-2");
+  EXPECT_EQ(files.installs, 1) << "installed once, for the reload";
+  EXPECT_NE(files.current.find("timeout queue 5s"), std::string::npos);
+  EXPECT_TRUE(working().contains("haproxy.runtime"));
+  EXPECT_FALSE(working().contains("haproxy.master"));
+
+  // Still gone: the reload is tried again each cycle; nothing is applied twice.
+  control.applied.clear();
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.master"});
+  EXPECT_TRUE(control.applied.empty());
+  EXPECT_EQ(control.reloads, 2);
+
+  // Another failed reload (the master answers, the new worker does not start) is no reason to bypass it: the
+  // cycle fails and nothing goes through the runtime API.
   control.reload_error = Error{};
+  control.reload_fails = true;
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-3", "127.0.0.4"}});
+  EXPECT_FALSE(run(false).ok());
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.reload"});
+  EXPECT_TRUE(control.applied.empty());
+
+  control.reload_fails = false;
   ASSERT_TRUE(run(false).ok());
   EXPECT_TRUE(working().contains("haproxy.master"));
+  EXPECT_FALSE(state.reload_pending);
 }
 
 // A batch refused halfway (the fake applies op by op, as HAProxy does): what was applied stays applied, the file is
