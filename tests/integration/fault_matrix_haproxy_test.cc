@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -273,6 +276,54 @@ TEST_F(FaultMatrixHaproxy, MasterReloadFailingKeepsTheOldWorkersAndIsRetried) {
   EXPECT_EQ(rig_->ready_servers(), before);
   EXPECT_NE(rig_->master("show proc").find("master"), std::string::npos);
   EXPECT_NE(read_file(rig_->config_file()).find("frontend extra"), std::string::npos);
+}
+
+// The master socket file removed while HAProxy runs, then a template change that needs a reload (a new backend):
+// no reload can be had. Said once; the workers run on with the old configuration, and the membership still follows
+// the group through the runtime API; once the socket is back, the pending reload happens by itself.
+TEST_F(FaultMatrixHaproxy, MasterSocketGoneMembershipStillFollowsAndTheReloadWaits) {
+  start_rig(196);
+  start_daemon();
+  // The socket keeps another name (the master listens on the inode, not the name), then the daemon's is removed.
+  const std::string sock = rig_->dir().file("master.sock");
+  const std::string kept = rig_->dir().file("master.kept");
+  ASSERT_EQ(::link(sock.c_str(), kept.c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::unlink(sock.c_str()), 0) << std::strerror(errno);
+  auto reloads = [&] {
+    std::smatch m;
+    const std::string out = HaproxyFixture::unix_request(kept, "show proc\n");
+    return std::regex_search(out, m, std::regex(R"(\d+\s+master\s+(\d+)\s+\[failed: (\d+)\])")) ? std::stoi(m[1])
+                                                                                                : -1;
+  };
+  ASSERT_EQ(reloads(), 0);
+  const std::string tmpl = rig_->dir().file("haproxy.cfg.template");
+  write_file(tmpl, read_file(tmpl) + "\nbackend extra\n    balance roundrobin\n");
+  expect_fault("haproxy.master", "cannot reload HAProxy: ", "(haproxy.master_socket)");
+  EXPECT_NE(read_file(rig_->config_file()).find("backend extra"), std::string::npos) << "the file is the new one";
+  EXPECT_EQ(rig_->runtime("show backend").find("extra"), std::string::npos) << "HAProxy runs the old one";
+
+  // The group changes meanwhile: HAProxy follows through the runtime API, a scale-out added, a scale-in drained.
+  ASSERT_TRUE(rig_->sim().set_desired("app", 4).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->ready_servers().size() == 4; })) << log();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 3).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->ready_servers().size() == 3; })) << log();
+  EXPECT_EQ(count_of(log(), " drain app/"), 1u) << log();
+  EXPECT_TRUE(rig_->in_service().contains(rig_->request())) << "the old configuration serves";
+  EXPECT_EQ(reloads(), 0);
+  EXPECT_EQ(count_of(log(), " error: haproxy.master: "), 1u) << log();
+  EXPECT_EQ(count_of(log(), " error: "), 1u) << "no other fault: " << log();
+
+  EXPECT_EQ(count_of(log(), "reloading HAProxy: "), 1u) << "the retries are not said at every cycle: " << log();
+
+  // The socket's name is back: the pending reload goes through by itself, and HAProxy runs the new configuration.
+  // (The master binds its socket afresh when it reloads: from then on, only the name reaches it.)
+  ASSERT_EQ(::link(kept.c_str(), sock.c_str()), 0) << std::strerror(errno);
+  expect_recovered("haproxy.master");
+  EXPECT_EQ(rig_->reloads(), 1);
+  EXPECT_EQ(count_of(log(), "reloaded HAProxy: a previous reload did not complete"), 1u) << log();
+  EXPECT_NE(rig_->runtime("show backend").find("extra"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->ready_servers().size() == 3; })) << log();
+  EXPECT_TRUE(rig_->in_service().contains(rig_->request()));
 }
 
 TEST_F(FaultMatrixHaproxy, InvalidTemplateKeepsTheLastGoodConfigAndNamesTheLine) {
