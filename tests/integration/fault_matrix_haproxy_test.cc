@@ -163,7 +163,7 @@ class FaultMatrixHaproxy : public ::testing::Test {
 };
 
 TEST_F(FaultMatrixHaproxy, HaproxyKilledMasterAndWorkers) {
-  start_rig(171);
+  start_rig(231);
   start_daemon();
   const auto before = rig_->ready_servers();
   ASSERT_EQ(before.size(), 3u);
@@ -172,7 +172,7 @@ TEST_F(FaultMatrixHaproxy, HaproxyKilledMasterAndWorkers) {
 }
 
 TEST_F(FaultMatrixHaproxy, HaproxyWorkerKilledTakesItsMasterWithIt) {
-  start_rig(172);
+  start_rig(232);
   start_daemon();
   const auto before = rig_->ready_servers();
   std::smatch m;
@@ -186,7 +186,7 @@ TEST_F(FaultMatrixHaproxy, HaproxyWorkerKilledTakesItsMasterWithIt) {
 }
 
 TEST_F(FaultMatrixHaproxy, HaproxyRestartedWithAnOldConfigIsRepairedFromItsOwnState) {
-  start_rig(173);
+  start_rig(233);
   start_daemon();
   const std::string old_file = read_file(rig_->config_file());
   const auto old_servers = rig_->ready_servers();
@@ -230,7 +230,7 @@ std::set<std::string> servers_via_master(const SyncRig& rig) {
 }
 
 TEST_F(FaultMatrixHaproxy, RuntimeSocketRemovedKeepsServingUntilHaproxyIsRestarted) {
-  start_rig(174);
+  start_rig(234);
   start_daemon();
   const auto before = rig_->ready_servers();
   ASSERT_TRUE(std::filesystem::remove(rig_->dir().file("admin.sock")));
@@ -254,7 +254,7 @@ TEST_F(FaultMatrixHaproxy, RuntimeSocketRemovedKeepsServingUntilHaproxyIsRestart
 }
 
 TEST_F(FaultMatrixHaproxy, MasterReloadFailingKeepsTheOldWorkersAndIsRetried) {
-  start_rig(175);
+  start_rig(235);
   start_daemon();
   const auto before = rig_->ready_servers();
   // A new frontend on a port something else holds: `haproxy -c` accepts it (it binds nothing), the reload fails
@@ -327,7 +327,7 @@ TEST_F(FaultMatrixHaproxy, MasterSocketGoneMembershipStillFollowsAndTheReloadWai
 }
 
 TEST_F(FaultMatrixHaproxy, InvalidTemplateKeepsTheLastGoodConfigAndNamesTheLine) {
-  start_rig(176);
+  start_rig(236);
   start_daemon();
   const auto before = rig_->ready_servers();
   const std::string file_before = read_file(rig_->config_file());
@@ -353,7 +353,7 @@ TEST_F(FaultMatrixHaproxy, InvalidTemplateKeepsTheLastGoodConfigAndNamesTheLine)
 TEST_F(FaultMatrixHaproxy, ConfigFileUnwritableStillFollowsTheGroupThroughTheRuntimeApi) {
   if (!can_make_read_only()) GTEST_SKIP() << "root without mount namespaces: cannot make a directory read-only";
   // haproxy.cfg is a link into conf/, the directory made read-only (HAProxy and `once` follow the link).
-  start_rig(177);
+  start_rig(237);
   const std::string conf = rig_->dir().file("conf");
   ASSERT_TRUE(std::filesystem::create_directory(conf));
   std::filesystem::rename(rig_->config_file(), conf + "/haproxy.cfg");
@@ -381,7 +381,7 @@ TEST_F(FaultMatrixHaproxy, ConfigFileUnwritableStillFollowsTheGroupThroughTheRun
 // as long as the drain does; the daemon keeps the drain in memory, and saves it once the directory is writable.
 TEST_F(FaultMatrixHaproxy, StateFileUnwritableKeepsDrainsInMemoryAndSavesThemLater) {
   if (!can_make_read_only()) GTEST_SKIP() << "root without mount namespaces: cannot make a directory read-only";
-  sim::SimOptions opt = SyncRig::options_for(178);
+  sim::SimOptions opt = SyncRig::options_for(238);
   opt.instance_delay_ms = 30000;
   opt.terminating = std::chrono::seconds(60);  // the leaving instance keeps answering: only the drain ends
   start_rig(opt, 2, "state_file: state/state.json\n", "30s");
@@ -429,7 +429,7 @@ TEST_F(FaultMatrixHaproxy, StateFileUnwritableKeepsDrainsInMemoryAndSavesThemLat
 }
 
 TEST_F(FaultMatrixHaproxy, SighupWithABadYamlKeepsTheOldConfigurationUntilAGoodOne) {
-  start_rig(179);
+  start_rig(239);
   start_daemon();
   const std::string good = read_file(yaml_path());
   write_file(yaml_path(), good + "max_remove_share: lots\n");
@@ -452,7 +452,7 @@ TEST_F(FaultMatrixHaproxy, SighupWithABadYamlKeepsTheOldConfigurationUntilAGoodO
 // from its first start, with a real session still open on it.
 TEST_F(FaultMatrixHaproxy, RestartMidDrainKeepsTheDrainsStartFromTheStateFile) {
   HookRigOptions o;
-  o.net = 180;
+  o.net = 240;
   o.delay_ms = 9000;  // a request still open when drain_timeout ends the drain
   o.http_checks = false;
   o.drain_timeout = "5s";
@@ -501,7 +501,7 @@ TEST_F(FaultMatrixHaproxy, RestartMidDrainKeepsTheDrainsStartFromTheStateFile) {
 // Issue 12, item 2: SIGHUP changing the `haproxy:` section: a new template path takes effect (one validated reload,
 // the file from the new template, the membership unchanged).
 TEST_F(FaultMatrixHaproxy, SighupChangingTheHaproxySectionTakesEffect) {
-  start_rig(181);
+  start_rig(241);
   start_daemon();
   const auto before = rig_->ready_servers();
   write_file(rig_->dir().file("other.template"), rig_->template_text("    timeout queue 7s\n"));
