@@ -1,5 +1,7 @@
 #include "daemon/aws_faults.h"
 
+#include <algorithm>
+
 #include "util/strings.h"
 
 namespace hasg::daemon {
@@ -92,34 +94,56 @@ void AwsFaultReporter::discovery_ok() {
   }
 }
 
-void AwsFaultReporter::operator()(const aws::CallOutcome& outcome) {
+void AwsFaultReporter::set_settle(std::chrono::milliseconds settle) {
+  std::lock_guard lock(mu_);
+  settle_ = settle;
+}
+
+void AwsFaultReporter::settle(Clock::time_point now) {
+  for (auto it = failing_.begin(); it != failing_.end();) {
+    const std::string& key = it->first;
+    // Discovery's keys end only with a whole discovery working (discovery_ok), which runs every cycle.
+    if (key == "aws.autoscaling" || key == "aws.ec2") {
+      ++it;
+      continue;
+    }
+    std::erase_if(it->second, [&](const auto& op) { return !op.second.denied && now - op.second.last >= settle_; });
+    if (it->second.empty()) {
+      book_.resolve(key, now);
+      it = failing_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void AwsFaultReporter::heard(const aws::CallOutcome& outcome, Clock::time_point now) {
   const std::string key = aws_fault_key(outcome.endpoint.signing_name, outcome.operation);
   // One lock around the bookkeeping and the book: a failure booked after another thread's success cleared its record
   // would stay booked with nothing left to resolve it.
   std::lock_guard lock(mu_);
+  settle(now);  // every call of any edge is a tick: discovery's run every cycle
   std::optional<AwsFault> fault;
   if (outcome.error != nullptr) fault = classify_aws_failure(outcome.endpoint, outcome.operation, *outcome.error);
   if (outcome.error == nullptr || !fault) {
     // AWS answered: a success, or a refusal of this one request its caller handles (a hook completed elsewhere).
-    book_.resolve("aws.credentials");  // whatever credentials it used work
+    book_.resolve("aws.credentials", now);  // whatever credentials it used work
     if (key == "aws.autoscaling" || key == "aws.ec2") return;  // resolved by discovery_ok()
     auto it = failing_.find(key);
     if (it == failing_.end()) return;
-    // The edge answers again: its passing failures (throttling, 5xx, timeouts) are over, whichever call failed (a
-    // heartbeat that timed out may never be sent again once its drain ended); a call it denies stays failing until
-    // that call itself works (a DescribeTags that works says nothing of a CreateTags denied).
     it->second.erase(outcome.operation);
-    std::erase_if(it->second, [](const auto& op) { return !op.second; });
     if (it->second.empty()) {
       failing_.erase(it);
-      book_.resolve(key);
+      book_.resolve(key, now);
     }
     return;
   }
-  if (fault->key != "aws.credentials") {
-    failing_[fault->key][outcome.operation] = is_denied(outcome.error->code);
-  }
-  book_.report(fault->key, outcome.error->message, fault->remedy);
+  if (fault->key != "aws.credentials") failing_[fault->key][outcome.operation] = {is_denied(outcome.error->code), now};
+  book_.report(fault->key, outcome.error->message, fault->remedy, now);
+}
+
+std::chrono::milliseconds settle_time(std::chrono::milliseconds interval, std::chrono::milliseconds cloudwatch_period) {
+  return std::max({AwsFaultReporter::kLeastSettle, 3 * interval, 2 * cloudwatch_period});
 }
 
 }  // namespace hasg::daemon

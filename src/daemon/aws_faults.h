@@ -14,6 +14,7 @@
 //   aws.imds         this instance's id from IMDS (cluster.node_id's default); reported by the daemon itself
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,22 +45,41 @@ std::optional<AwsFault> classify_aws_failure(const aws::ServiceEndpoint& endpoin
 // own line about it is debug, or a lasting outage would write one line per retry.
 bool logged_as_fault(const Error& error);
 
-// The listener. An edge stays failing while an operation AWS denies under its key has not worked since (an edge
-// whose CreateTags is denied is not healed by its DescribeTags working); passing failures (throttling, 5xx,
-// timeouts) end with any answer of the edge, since the call that failed may never be made again; credentials are
-// healed by any call.
+// The listener. An edge stays failing while an operation that failed under its key has not worked since: another
+// operation of the edge working says nothing of it (CreateTags throttled or denied while DescribeTags works, every
+// cycle). A passing failure (throttling, 5xx, timeouts) also ends once its operation has not been called for
+// `settle`: a call that may never be made again (a heartbeat whose drain ended, a completion or a report AWS applied
+// although the answer came too late) cannot heal itself, and would keep the edge failing. `settle` is longer than
+// the longest a call still needed waits for its retry (the interval, a backoff, a CloudWatch period). A denial stays
+// until that very call works. Credentials are healed by any call.
 class AwsFaultReporter {
  public:
-  explicit AwsFaultReporter(FaultBook& book) : book_(book) {}
-  void operator()(const aws::CallOutcome& outcome);
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kLeastSettle{120'000};
+
+  explicit AwsFaultReporter(FaultBook& book, std::chrono::milliseconds settle = kLeastSettle)
+      : book_(book), settle_(settle) {}
+  void operator()(const aws::CallOutcome& outcome) { heard(outcome, Clock::now()); }
+  void heard(const aws::CallOutcome& outcome, Clock::time_point now);
   // Discovery as a whole worked: aws.autoscaling and aws.ec2 are resolved here, not by one call's success (the first
   // page of a listing working says nothing of a later page that fails every cycle).
   void discovery_ok();
+  void set_settle(std::chrono::milliseconds settle);
 
  private:
+  struct Failing {
+    bool denied = false;
+    Clock::time_point last;  // its last failure
+  };
+  void settle(Clock::time_point now);  // ends passing failures not seen for settle_; under mu_
+
   FaultBook& book_;
   std::mutex mu_;
-  std::map<std::string, std::map<std::string, bool>> failing_;  // key -> operation failing under it -> denied
+  std::chrono::milliseconds settle_;
+  std::map<std::string, std::map<std::string, Failing>> failing_;  // key -> operation failing under it
 };
+
+// The daemon's `settle`: longer than any call it still needs waits for its retry.
+std::chrono::milliseconds settle_time(std::chrono::milliseconds interval, std::chrono::milliseconds cloudwatch_period);
 
 }  // namespace hasg::daemon

@@ -23,6 +23,11 @@ constexpr const char* kImdsRemedy =
     "timeout (IMDS is asked again before each cycle): set cluster.node_id, or check IMDS (HttpTokens, a hop limit "
     "of 2 in a container, AWS_EC2_METADATA_DISABLED)";
 
+// How long a passing AWS failure of a call not made again keeps its edge failing (AwsFaultReporter).
+std::chrono::milliseconds settle_of(const config::Config& cfg) {
+  return settle_time(cfg.interval, cfg.cloudwatch.enabled ? cfg.cloudwatch.period : std::chrono::milliseconds(0));
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -32,6 +37,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 Daemon::Daemon(std::string config_path, config::Config cfg, std::unique_ptr<discovery::AwsDiscovery> aws)
     : config_path_(std::move(config_path)), cfg_(std::move(cfg)), aws_(std::move(aws)), state_file_(cfg_.state_file) {
   started_ = std::chrono::steady_clock::now();
+  aws_faults_.set_settle(settle_of(cfg_));
   aws_->stats().set_listener([this](const aws::CallOutcome& outcome) { aws_faults_(outcome); });
   if (uses_group_calls(cfg_)) {
     lifecycle_ = std::make_unique<AwsLifecycleControl>(aws_->aws().lifecycle());
@@ -210,6 +216,7 @@ void Daemon::reload_config() {
                                  fresh->haproxy.master_socket != cfg_.haproxy.master_socket))
     spdlog::warn("SIGHUP: cloudwatch keeps reading HAProxy's counters on the old sockets until a restart");
   cert_watch_->set_paths(fresh->haproxy.runtime_socket, fresh->haproxy.config_path);
+  aws_faults_.set_settle(settle_of(*fresh));
   {
     std::lock_guard lock(mu_);
     cfg_ = *fresh;

@@ -170,7 +170,9 @@ core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& gr
   }
   auto records = cluster_->drained({waiting.begin(), waiting.end()}, view.nodes);
   if (!records) {
-    spdlog::warn("cluster: cannot read the drain records (EC2 DescribeTags): {}", records.error().message);
+    // The fault book says it once (aws.cluster) when it is an outage; not at every cycle.
+    spdlog::log(level_of(records.error()), "cluster: cannot read the drain records (EC2 DescribeTags): {}",
+                records.error().message);
     view.complete = false;
     return view;
   }
@@ -314,11 +316,15 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   const std::optional<uint64_t> generation = provider_.generation();
   out.discovery_ok = groups.ok();
   if (!groups) {
+    // Nothing is concluded from it, but the hooks of instances draining on our termination hook are kept alive: a
+    // discovery that fails for longer than a hook's heartbeat timeout (throttled, 5xx) must not let the group
+    // terminate an instance HAProxy may still be draining (not in a dry run).
+    if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
     out.report = groups.error();
     return out;
   }
   log_refused(*groups);
-  // Past discovery, a failure still keeps the hooks of draining instances alive (not in a dry run).
+  // Past discovery too, a failure keeps the hooks of draining instances alive (not in a dry run).
   auto fail = [&](Error e) {
     last_.reset();
     if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
@@ -430,6 +436,9 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
   std::vector<core::Op> haproxy_ops;
   for (const auto& op : report.plan.ops)
     if (!core::is_lifecycle_op(op.kind)) haproxy_ops.push_back(op);
+  // Whether the membership goes through the runtime API: always without a reload; with one, only when the master
+  // could not be reached (below).
+  bool runtime_path = !reloading;
   if (reloading) {
     // The file holds the whole wanted membership; the reload makes HAProxy run it, so no runtime commands.
     if (report.config_changed) {
@@ -442,18 +451,30 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
     }
     // From here the file is ahead of HAProxy until a reload succeeds; remembered, so a failed reload is retried
     // by the next cycles instead of being forgotten once the file matches the render.
+    // A retry is said when it works: a reload that cannot happen for a while (the master socket gone) would say it at
+    // every cycle, and the fault book says the failure once.
+    const bool retry = state.reload_pending;
     state.reload_pending = true;
-    spdlog::info("reloading HAProxy: {}", report.plan.reload_reason);
+    spdlog::log(retry ? spdlog::level::debug : spdlog::level::info, "reloading HAProxy: {}",
+                report.plan.reload_reason);
     if (auto st = haproxy_.reload(); !st) {
-      out.faults.push_back(reload_fault(cfg_, st.error()));
-      return st;
+      EdgeFault fault = reload_fault(cfg_, st.error());
+      out.faults.push_back(fault);
+      if (fault.key != "haproxy.master") return st;
+      // The master socket is gone or not set: no reload was started, and none can be until the operator acts. The
+      // workers run on and their runtime socket answers, so the membership goes on following the group through it
+      // (a scale-in drained, not left in rotation until its instance dies); the reload stays pending.
+      runtime_path = true;
+    } else {
+      if (retry) spdlog::info("reloaded HAProxy: {}", report.plan.reload_reason);
+      out.working.insert(out.working.end(), {"haproxy.master", "haproxy.reload", "haproxy.runtime"});
+      state.reload_pending = false;
+      state.reload_requested.clear();
+      report.reloaded = true;
+      state.drains = report.plan.drains;
     }
-    out.working.insert(out.working.end(), {"haproxy.master", "haproxy.reload", "haproxy.runtime"});
-    state.reload_pending = false;
-    state.reload_requested.clear();
-    report.reloaded = true;
-    state.drains = report.plan.drains;
-  } else {
+  }
+  if (runtime_path) {
     if (!seen.haproxy_running) state.reload_requested.clear();  // its next start loads the files as they are
     if (seen.haproxy_running && !haproxy_ops.empty()) {
       for (const auto& op : haproxy_ops) spdlog::info("{}", describe(op));
@@ -484,7 +505,7 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
     }
     if (seen.haproxy_running) out.working.push_back("haproxy.runtime");
     state.drains = report.plan.drains;
-    if (report.config_changed && !file_blocked) {
+    if (report.config_changed && !file_blocked && !report.config_written) {
       if (auto st = files_.install(); !st) {
         out.faults.push_back(config_file_fault(cfg_, st.error()));
         if (!seen.haproxy_running) return st;  // the file is all there is to do: `once` before a start must fail
@@ -503,17 +524,20 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
 }
 
 std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, core::TimePoint now) {
-  // A cycle that failed after discovery decides nothing (completing a hook could let the group kill an instance
+  // A failed cycle, discovery's included, decides nothing (completing a hook could let the group kill an instance
   // still served), but an instance draining on our termination hook must not have it expire meanwhile: its
   // heartbeats go out on the same schedule as the planner's, and the loop wakes for the next one even while it
   // backs off.
   if (lifecycle_ == nullptr) return std::nullopt;
   std::optional<core::TimePoint> next;
+  bool unreachable = false;  // Auto Scaling did not answer one: the others would each wait their timeout too
   for (auto& [key, h] : state.hooks) {
     if (h.transition != "terminating" || h.completed) continue;
     const auto every = core::heartbeat_every(lifecycle_->heartbeat_timeout(h.group, h.hook));
     core::TimePoint due = h.last_beat + every;
-    if (now >= due) {
+    if (now >= due && unreachable) {
+      due = now + kLifecycleRetry;
+    } else if (now >= due) {
       const std::string instance = key.substr(key.rfind('/') + 1);
       Status st = lifecycle_->heartbeat(h.group, h.hook, instance);
       if (st || st.error().code == "NoActiveLifecycleAction") {
@@ -525,6 +549,7 @@ std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, 
         spdlog::log(level_of(st.error()), "lifecycle hook {} of {}: heartbeat for {} failed: {}", h.hook, h.group,
                     instance, st.error().message);
         due = now + kLifecycleRetry;
+        unreachable = st.error().code == "ConnectionError" || st.error().code == "RequestTimeout";
       }
     }
     if (!next || due < *next) next = due;

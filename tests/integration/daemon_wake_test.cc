@@ -35,7 +35,7 @@ class ManualSource : public daemon::EventSource {
 };
 
 TEST(DaemonWake, AnEventRunsACycleAtOnceAndBurstsCoalesce) {
-  SyncRig rig(47, 2);  // 46 is DaemonTest.JsonLogsAreOneObjectPerLine's
+  SyncRig rig(48, 2);  // 41-47 are DaemonTest's
   // An hour between timed cycles: any cycle after the first one comes from a wake.
   const std::string yaml = rig.dir().file("haproxy-asg.yaml");
   std::string text = read_file(yaml);

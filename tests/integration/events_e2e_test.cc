@@ -49,7 +49,7 @@ std::string launch_successful(const std::string& group, const std::string& insta
 
 TEST_F(EventsE2E, AScaleInIsCompletedWithinASecondOrTwoAndEveryMessageEndsDeleted) {
   HookRigOptions o;
-  o.net = 71;
+  o.net = 75;
   o.interval = "30s";  // polling is only the safety net here
   o.terminating = 300ms;
   o.backend_yaml = "    lifecycle_hooks:\n      terminating: drain\n";
@@ -128,7 +128,7 @@ TEST_F(EventsE2E, AScaleInIsCompletedWithinASecondOrTwoAndEveryMessageEndsDelete
 
 TEST_F(EventsE2E, AMessageWhoseCycleFailedStaysUntilACycleSucceeds) {
   HookRigOptions o;
-  o.net = 72;
+  o.net = 76;
   HookRig r(o);
   auto url = r.sim().create_queue("events");
   ASSERT_TRUE(url.ok());

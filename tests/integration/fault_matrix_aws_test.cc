@@ -4,9 +4,11 @@
 // /healthz says it (503 once it outlasts the grace of three intervals), and once the fault ends the daemon recovers
 // by itself: HAProxy follows the change made to the group during the fault, /healthz is ok, "recovered" is logged.
 // README "Faults and what haproxy-asg does" is the table of these cases.
+#include <future>
 #include <regex>
 
 #include "sync_rig.h"
+#include "unit/sim/sim_client.h"
 
 namespace hasg::test {
 namespace {
@@ -26,18 +28,27 @@ class FaultMatrixAws : public ::testing::Test {
 
   // A rig at a 250 ms interval with `desired` instances; `second_group` adds group app2 (one instance) behind
   // backend app2.
-  // `backend_yaml`: more keys of backend app (indented by four spaces); `top_yaml`: more top-level keys.
+  // `backend_yaml`: more keys of backend app (indented by four spaces); `top_yaml`: more top-level keys. Slow
+  // instances (opt.instance_delay_ms) get TCP checks (an HTTP check would time out) and 60 s timeouts. The daemon
+  // listens on port 0: its start line says which port it got (no free port to race for under ctest -j).
   void start_rig(sim::SimOptions opt, int desired = 3, bool second_group = false, const std::string& backend_yaml = "",
-                 const std::string& top_yaml = "") {
-    listen_port_ = free_port();
+                 const std::string& top_yaml = "", const std::string& drain_timeout = "2s") {
+    // The instances listen on this test's own addresses (127.<instance_net>.x.y), where no other test binds.
     opt.instance_port = free_port();
-    std::string extra = backend_yaml + top_yaml + "listen: 127.0.0.1:" + std::to_string(listen_port_) + "\n";
+    std::string extra = backend_yaml + top_yaml + "listen: 127.0.0.1:0\n";
     if (second_group)
       extra = "  - backend: app2\n    group: app2\n    port: " + std::to_string(opt.instance_port) +
               "\n    server_options: check inter 500ms\n" + extra;
     rig_ = std::make_unique<SyncRig>(opt, desired, extra);
     const std::string yaml = rig_->dir().file("haproxy-asg.yaml");
-    write_file(yaml, std::regex_replace(read_file(yaml), std::regex("interval: 1s"), "interval: 250ms"));
+    std::string y = std::regex_replace(read_file(yaml), std::regex("interval: 1s"), "interval: 250ms");
+    write_file(yaml, std::regex_replace(y, std::regex("drain_timeout: 2s"), "drain_timeout: " + drain_timeout));
+    if (opt.instance_delay_ms > 0) {
+      // And HAProxy waits for their answers as long as they take.
+      std::string t = std::regex_replace(rig_->template_text(), std::regex("    option httpchk GET /\n"), "");
+      t = std::regex_replace(t, std::regex("timeout (client|server) 10s"), "timeout $1 60s");
+      write_file(rig_->dir().file("haproxy.cfg.template"), t);
+    }
     if (second_group) {
       ASSERT_TRUE(rig_->sim().create_group("app2", 1).ok());
       const std::string tmpl = rig_->dir().file("haproxy.cfg.template");
@@ -53,6 +64,7 @@ class FaultMatrixAws : public ::testing::Test {
     daemon_ = std::make_unique<Process>(std::vector<std::string>{binary_path("haproxy-asg"), "run", "--config",
                                                                  rig_->dir().file("haproxy-asg.yaml")},
                                         env_, log_path());
+    ASSERT_TRUE(wait_until([&] { return (listen_port_ = daemon_port_from_log(log())) != 0; })) << log();
     ASSERT_TRUE(wait_until([&] { return healthz().status != 0; })) << log();  // 503 too: a fault from the start
     ASSERT_TRUE(wait_until([&] { return converged(); })) << log();
   }
@@ -74,6 +86,14 @@ class FaultMatrixAws : public ::testing::Test {
     while (std::getline(in, line))
       if (line.find(text) != std::string::npos) return line;
     return "";
+  }
+
+  // The failures the "KEY: recovered after N s (M failure(s))" line counts (-1 without one): more than one says the
+  // fault was retried, and still logged once.
+  int failures_when_recovered(const std::string& key) const {
+    std::smatch m;
+    const std::string line = line_with(key + ": recovered after");
+    return std::regex_search(line, m, std::regex(R"(\((\d+) failure\(s\)\))")) ? std::stoi(m[1]) : -1;
   }
 
   Healthz healthz() const {
@@ -175,10 +195,97 @@ class FaultMatrixAws : public ::testing::Test {
     EXPECT_EQ(lines_with(error_line), 1) << log();
   }
 
+  // Lifecycle cases: a termination hook "drain" on group app, its default result ABANDON (a timeout shows as
+  // ABANDON, never as the daemon's CONTINUE). The daemon reads HeartbeatTimeout in real seconds and beats every third
+  // of it; the simulator counts it in SimOptions::hook_second.
+  void put_drain_hook(int heartbeat_timeout = 30) {
+    sim::LifecycleHookSpec hook;
+    hook.group = "app";
+    hook.name = "drain";
+    hook.transition = sim::kTerminatingTransition;
+    hook.heartbeat_timeout = heartbeat_timeout;
+    hook.default_result = "ABANDON";
+    ASSERT_TRUE(rig_->sim().put_lifecycle_hook(hook).ok());
+  }
+  std::optional<sim::LifecycleActionTimes> action(const std::string& instance) const {
+    auto v = rig_->sim().lifecycle_actions(instance);
+    if (v.empty()) return std::nullopt;
+    return v.back();
+  }
+  bool completed(const std::string& instance) const {
+    auto a = action(instance);
+    return a && a->completed.has_value();
+  }
+  int heartbeats(const std::string& instance) const {
+    auto a = action(instance);
+    return a ? a->heartbeats : 0;
+  }
+  // The newest member of group app (the simulator scales in newest first).
+  std::string newest() const {
+    std::string out;
+    for (const auto& i : rig_->sim().instances("app"))
+      if (i.id > out) out = i.id;
+    return out;
+  }
+  // HAProxy's current sessions on server `name` of backend app (scur, the fifth column of `show stat`).
+  int sessions(const std::string& name) const {
+    std::istringstream in(rig_->runtime("show stat app 4 -1"));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> col;
+      std::string c;
+      std::istringstream f(line);
+      while (std::getline(f, c, ',')) col.push_back(c);
+      if (col.size() > 4 && col[1] == name) return std::stoi(col[4]);
+    }
+    return -1;
+  }
+  // Scales group app from two to one while requests (answered after the instances' delay) are open on the leaving
+  // instance, the newest: returns it once HAProxy drains it and it waits in Terminating:Wait on the hook.
+  std::string scale_in_while_busy() {
+    const std::string leaving = newest();
+    for (int i = 0; i < 4; ++i)  // round robin puts two on each server
+      held_.push_back(std::async(std::launch::async, [url = rig_->frontend_url()] {
+        return run_command({"/usr/bin/curl", "-s", "--max-time", "60", url});
+      }));
+    EXPECT_TRUE(wait_until([&] { return sessions(leaving) >= 1; })) << "a request is open on " << leaving;
+    EXPECT_TRUE(rig_->sim().set_desired("app", 1).ok());
+    EXPECT_TRUE(wait_until([&] {
+      auto a = action(leaving);
+      return a && !a->completed && rig_->haproxy_servers()[leaving].ends_with(" drain");
+    })) << log();
+    return leaving;
+  }
+  // Stops the daemon, HAProxy and the simulator: the requests still held open end with them.
+  void end_held_requests() {
+    daemon_.reset();
+    client_.reset();
+    rig_.reset();
+    for (auto& f : held_) f.wait();
+    held_.clear();
+  }
+
+  // EC2 calls as another node of the cluster makes them (its drain record, reading the records).
+  aws::HttpResponse ec2(const std::string& action, const std::vector<std::pair<std::string, std::string>>& params) {
+    if (!client_) client_ = std::make_unique<sim::test::SimClient>(rig_->sim());
+    return client_->query("ec2", action, params, "2016-11-15");
+  }
+  // The drain records (tag keys) on `instance`, read with DescribeTags as any node reads them.
+  std::set<std::string> records(const std::string& instance) {
+    auto a = ec2("DescribeTags", {{"Filter.1.Name", "resource-id"}, {"Filter.1.Value.1", instance}});
+    EXPECT_EQ(a.status, 200) << a.body;
+    std::set<std::string> out;
+    std::regex key("<key>(haproxy-asg:drained:[^<]*)</key>");
+    for (std::sregex_iterator it(a.body.begin(), a.body.end(), key), end; it != end; ++it) out.insert((*it)[1]);
+    return out;
+  }
+
+  std::vector<std::future<CommandResult>> held_;  // before rig_: destroyed after HAProxy is gone
   int listen_port_ = 0;
   std::unique_ptr<SyncRig> rig_;
   EnvOverrides env_;
   std::unique_ptr<Process> daemon_;
+  std::unique_ptr<sim::test::SimClient> client_;
 };
 
 // Faults of discovery's calls, by the simulator: each edge under its key, each with its remedy.
@@ -413,7 +520,282 @@ TEST_F(FaultMatrixAws, CompleteLifecycleActionFailing) {
   EXPECT_EQ(action.back().result, "CONTINUE");
   ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 20s)) << healthz().body << log();
   EXPECT_EQ(lines_with("aws.lifecycle: recovered after"), 1) << log();
+  EXPECT_GE(failures_when_recovered("aws.lifecycle"), 2) << "retried: " << log();
   EXPECT_EQ(lines_with(error_line), 1) << log();
+}
+
+// RecordLifecycleActionHeartbeat fails while an instance drains on the termination hook for longer than the hook's
+// heartbeat timeout. HeartbeatTimeout 30, hook seconds of 600 ms: the simulator times the action out 18 s after its
+// last heartbeat, the daemon beats every 10 s. The heartbeat due at 10 s fails: said once, retried within seconds
+// (every cycle, not at the next beat); once AWS answers again it goes through, and the hook, kept alive past its
+// timeout, is completed CONTINUE when the drain ends (drain_timeout 22 s, a request still open on it).
+TEST_F(FaultMatrixAws, RecordLifecycleActionHeartbeatFailing) {
+  sim::SimOptions opt;
+  opt.instance_net = 190;
+  opt.instance_delay_ms = 40000;  // requests held open through the whole drain
+  opt.hook_second = std::chrono::milliseconds(600);
+  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "22s");
+  put_drain_hook(30);
+  start_daemon();
+  const std::string leaving = scale_in_while_busy();
+  ASSERT_FALSE(HasFailure());
+  const std::string staying = *rig_->ready_servers().begin();
+  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << "the first sight's heartbeat\n" << log();
+  rig_->sim().inject({"RecordLifecycleActionHeartbeat", K::ServerError, -1});
+
+  const std::string error_line = " error: aws.lifecycle: ";
+  ASSERT_TRUE(wait_until([&] { return lines_with(error_line) > 0; }, 15s)) << log();
+  const auto failed_at = std::chrono::steady_clock::now();
+  const uint64_t calls = rig_->sim().calls("RecordLifecycleActionHeartbeat");
+  // Retried within seconds: the next cycles send it again (three attempts each), not the next beat 10 s later.
+  ASSERT_TRUE(wait_until([&] { return rig_->sim().calls("RecordLifecycleActionHeartbeat") >= calls + 3; }, 3s))
+      << log();
+  Healthz h;
+  ASSERT_TRUE(wait_until([&] { return (h = healthz()).status == 503; }, 5s)) << h.status << " " << h.body;
+  EXPECT_NE(h.body.find("aws.lifecycle: failing for"), std::string::npos) << h.body;
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  EXPECT_NE(line_with(error_line).find("RecordLifecycleActionHeartbeat"), std::string::npos) << line_with(error_line);
+  EXPECT_NE(line_with(error_line).find("AWS's side"), std::string::npos) << line_with(error_line);
+  EXPECT_EQ(heartbeats(leaving), 1) << "none went through";
+  EXPECT_FALSE(completed(leaving));
+  EXPECT_TRUE(rig_->haproxy_servers()[leaving].ends_with(" drain")) << "still draining";
+  EXPECT_TRUE(rig_->ready_servers().contains(staying));
+  ASSERT_LT(std::chrono::steady_clock::now() - failed_at, 5s) << "too slow a machine: the action may time out";
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 2; }, 3s)) << log();
+  ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 5s)) << healthz().body << log();
+  EXPECT_EQ(lines_with("aws.lifecycle: recovered after"), 1) << log();
+  EXPECT_GE(failures_when_recovered("aws.lifecycle"), 2) << "retried: " << log();
+  // The drain ends at drain_timeout; the hook, past the 18 s its first heartbeat alone gave it, is ours to complete.
+  ASSERT_TRUE(wait_until([&] { return completed(leaving); }, 20s)) << log();
+  const auto a = *action(leaving);
+  EXPECT_EQ(a.completed_by, "CompleteLifecycleAction");
+  EXPECT_EQ(a.result, "CONTINUE");
+  EXPECT_GT(std::chrono::duration<double>(*a.completed - a.entered_wait).count(), 19.0)
+      << "the action outlived its heartbeat timeout";
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  EXPECT_TRUE(rig_->ready_servers().contains(staying));
+  end_held_requests();
+}
+
+// Heartbeats go on while cycles fail: DescribeAutoScalingGroups fails (so nothing is decided, and the hook is not
+// completed even once its drain timed out), yet the heartbeat due 10 s into the wait goes out; once discovery works
+// again, the hook is completed CONTINUE.
+TEST_F(FaultMatrixAws, HeartbeatsGoOnWhileDiscoveryFails) {
+  sim::SimOptions opt;
+  opt.instance_net = 191;
+  opt.instance_delay_ms = 40000;
+  opt.hook_second = std::chrono::milliseconds(600);
+  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "12s");
+  put_drain_hook(30);
+  start_daemon();
+  const std::string leaving = scale_in_while_busy();
+  ASSERT_FALSE(HasFailure());
+  const auto wait_began = action(leaving)->entered_wait;
+  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << log();
+  rig_->sim().inject({"DescribeAutoScalingGroups", K::ServerError, -1});
+  ASSERT_TRUE(wait_until([&] { return lines_with(" error: aws.autoscaling: ") > 0; }, 15s)) << log();
+
+  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 2; }, 15s)) << "the heartbeat due at 10 s\n" << log();
+  EXPECT_EQ(lines_with("heartbeat for " + leaving + " (the cycle failed)"), 1) << log();
+  // Past the drain timeout, still failing: not completed on a failed discovery.
+  ASSERT_TRUE(wait_until([&] { return std::chrono::steady_clock::now() > wait_began + 13s; }, 15s));
+  EXPECT_FALSE(completed(leaving)) << log();
+  Healthz h = healthz();
+  EXPECT_EQ(h.status, 503) << h.body;
+  EXPECT_NE(h.body.find("aws.autoscaling: failing for"), std::string::npos) << h.body;
+  EXPECT_EQ(lines_with(" error: aws.lifecycle: "), 0) << log();
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] { return completed(leaving); }, 20s)) << log();
+  const auto a = *action(leaving);
+  EXPECT_EQ(a.completed_by, "CompleteLifecycleAction");
+  EXPECT_EQ(a.result, "CONTINUE");
+  ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 10s)) << healthz().body << log();
+  EXPECT_EQ(lines_with("aws.autoscaling: recovered after"), 1) << log();
+  EXPECT_EQ(lines_with(" error: aws.autoscaling: "), 1) << log();
+  end_held_requests();
+}
+
+// SetInstanceHealth fails while health feedback reports an instance HAProxy sees DOWN: said once, retried each
+// cycle, nothing removed meanwhile; once AWS answers, the instance is reported Unhealthy and the group replaces it.
+TEST_F(FaultMatrixAws, SetInstanceHealthFailing) {
+  sim::SimOptions opt;
+  opt.instance_net = 192;
+  start_rig(opt, 3, false, "    health_feedback: {down_for: 1s, max_share: 50%}\n");
+  start_daemon();
+  const auto before = rig_->haproxy_servers();
+  rig_->sim().inject({"SetInstanceHealth", K::ServerError, -1});
+  const std::string victim = newest();
+  ASSERT_TRUE(rig_->sim().kill_server(victim).ok());
+
+  const std::string error_line = " error: aws.lifecycle: ";
+  ASSERT_TRUE(wait_until([&] { return lines_with(error_line) > 0; }, 15s)) << log();
+  const uint64_t calls = rig_->sim().calls("SetInstanceHealth");
+  ASSERT_TRUE(wait_until([&] { return rig_->sim().calls("SetInstanceHealth") >= calls + 3; }, 3s))
+      << "retried by the next cycles\n" << log();
+  Healthz h;
+  ASSERT_TRUE(wait_until([&] { return (h = healthz()).status == 503; }, 5s)) << h.status << " " << h.body;
+  EXPECT_NE(h.body.find("aws.lifecycle: failing for"), std::string::npos) << h.body;
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  EXPECT_NE(line_with(error_line).find("SetInstanceHealth"), std::string::npos) << line_with(error_line);
+  EXPECT_NE(line_with(error_line).find("AWS's side"), std::string::npos) << line_with(error_line);
+  EXPECT_TRUE(rig_->sim().health_reports().empty());
+  EXPECT_EQ(rig_->sim().unhealthy_replacements(), 0u);
+  for (const auto& [name, v] : before) EXPECT_TRUE(rig_->haproxy_servers().contains(name)) << name << " removed";
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& r : rig_->sim().health_reports())
+      if (r.instance_id == victim && r.health == "Unhealthy" && r.applied) return true;
+    return false;
+  }, 5s)) << log();
+  ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 5s)) << healthz().body << log();
+  EXPECT_EQ(lines_with("aws.lifecycle: recovered after"), 1) << log();
+  EXPECT_GE(failures_when_recovered("aws.lifecycle"), 2) << "retried: " << log();
+  // The group replaces it, and HAProxy follows.
+  ASSERT_TRUE(wait_until([&] {
+    return rig_->sim().unhealthy_replacements() == 1 && !rig_->haproxy_servers().contains(victim) && converged() &&
+           rig_->ready_servers().size() == 3;
+  }, 15s)) << log();
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+}
+
+// Cluster cases: this daemon is one of the two nodes of cluster group lb (the test plays the other, through EC2's
+// API, as its daemon would); app has two instances, a termination hook, and a drain_timeout far away (60 s), so a
+// completion here is never the timeout's.
+class FaultMatrixCluster : public FaultMatrixAws {
+ protected:
+  void start_cluster(int net) {
+    sim::SimOptions opt;
+    opt.instance_net = net;
+    start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "60s");
+    put_drain_hook(30);
+    ASSERT_TRUE(rig_->sim().create_group("lb", 2).ok());
+    auto nodes = rig_->sim().instances("lb");
+    self_ = nodes[0].id;
+    other_ = nodes[1].id;
+    const std::string yaml = rig_->dir().file("haproxy-asg.yaml");
+    write_file(yaml, read_file(yaml) + "cluster:\n  group: lb\n  node_id: " + self_ + "\n");
+    start_daemon();
+  }
+  // The other node records that it drained `instance`.
+  void other_node_drained(const std::string& instance) {
+    auto a = ec2("CreateTags", {{"ResourceId.1", instance},
+                                {"Tag.1.Key", "haproxy-asg:drained:" + other_},
+                                {"Tag.1.Value", "2026-12-01T00:00:00Z"}});
+    ASSERT_EQ(a.status, 200) << a.body;
+  }
+  std::string self_, other_;
+};
+
+// CreateTags fails: this node drained the leaving instance but cannot say so; the other node, which cannot see the
+// record, goes on waiting for it (and this node for the other's). Said once, retried each cycle; once EC2 answers,
+// the record is written, and the hook completes once the other node recorded its drain too.
+TEST_F(FaultMatrixCluster, CreateTagsFailing) {
+  start_cluster(193);
+  rig_->sim().inject({"CreateTags", K::ServerError, -1});
+  const std::string leaving = newest();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 1).ok());
+  const std::string error_line = " error: aws.cluster: ";
+  ASSERT_TRUE(wait_until([&] { return lines_with(error_line) > 0; }, 15s)) << log();
+  EXPECT_FALSE(rig_->haproxy_servers().contains(leaving)) << "drained and removed here";
+  // Retried by the next cycles (a call is five attempts, with EC2's retries).
+  const uint64_t calls = rig_->sim().calls("CreateTags");
+  ASSERT_TRUE(wait_until([&] { return rig_->sim().calls("CreateTags") >= calls + 5; }, 10s)) << log();
+  Healthz h;
+  ASSERT_TRUE(wait_until([&] { return (h = healthz()).status == 503; }, 5s)) << h.status << " " << h.body;
+  EXPECT_NE(h.body.find("aws.cluster: failing for"), std::string::npos) << h.body;
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  EXPECT_NE(line_with(error_line).find("CreateTags"), std::string::npos) << line_with(error_line);
+  EXPECT_TRUE(records(leaving).empty()) << "the other node sees no record of this one";
+  EXPECT_FALSE(completed(leaving));
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] { return records(leaving).contains("haproxy-asg:drained:" + self_); }, 5s)) << log();
+  ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 5s)) << healthz().body << log();
+  EXPECT_EQ(lines_with("aws.cluster: recovered after"), 1) << log();
+  EXPECT_GE(failures_when_recovered("aws.cluster"), 2) << "retried: " << log();
+  EXPECT_FALSE(completed(leaving)) << "still waiting for the other node";
+  other_node_drained(leaving);
+  ASSERT_TRUE(wait_until([&] { return completed(leaving); }, 5s)) << log();
+  EXPECT_EQ(action(leaving)->completed_by, "CompleteLifecycleAction");
+  EXPECT_EQ(action(leaving)->result, "CONTINUE");
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+}
+
+// DescribeTags fails: this node cannot read the cluster's records, so it completes nothing before the drain timeout,
+// although the other node has recorded its drain. Said once; once EC2 answers, the hook is completed at once.
+TEST_F(FaultMatrixCluster, DescribeTagsFailing) {
+  start_cluster(194);
+  const std::string leaving = newest();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 1).ok());
+  // Drained, removed and recorded here; then the records can no longer be read.
+  ASSERT_TRUE(wait_until([&] { return records(leaving).contains("haproxy-asg:drained:" + self_); }, 10s)) << log();
+  EXPECT_FALSE(completed(leaving));
+  rig_->sim().inject({"DescribeTags", K::ServerError, -1});
+  other_node_drained(leaving);
+
+  const std::string error_line = " error: aws.cluster: ";
+  ASSERT_TRUE(wait_until([&] { return lines_with(error_line) > 0; }, 15s)) << log();
+  const uint64_t calls = rig_->sim().calls("DescribeTags");
+  ASSERT_TRUE(wait_until([&] { return rig_->sim().calls("DescribeTags") >= calls + 5; }, 10s)) << log();
+  Healthz h;
+  ASSERT_TRUE(wait_until([&] { return (h = healthz()).status == 503; }, 5s)) << h.status << " " << h.body;
+  EXPECT_NE(h.body.find("aws.cluster: failing for"), std::string::npos) << h.body;
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  EXPECT_NE(line_with(error_line).find("DescribeTags"), std::string::npos) << line_with(error_line);
+  EXPECT_FALSE(completed(leaving)) << "every record is there, but this node cannot see them";
+  EXPECT_EQ(lines_with("cannot read the drain records"), 0) << "said once, by the error line: " << log();
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] { return completed(leaving); }, 5s)) << log();
+  EXPECT_EQ(action(leaving)->completed_by, "CompleteLifecycleAction");
+  EXPECT_EQ(action(leaving)->result, "CONTINUE");
+  ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 5s)) << healthz().body << log();
+  EXPECT_EQ(lines_with("aws.cluster: recovered after"), 1) << log();
+  EXPECT_GE(failures_when_recovered("aws.cluster"), 2) << "retried: " << log();
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  EXPECT_EQ(lines_with("every other node of the cluster drained it too (" + other_ + ")"), 1) << log();
+}
+
+// A lifecycle call outlives the lifecycle client's request timeout (3 s): Auto Scaling answers each heartbeat 4 s
+// late (each still takes effect, as a late answer of AWS's does). Reported with its code, RequestTimeout, once
+// every attempt timed out; once answers come in time again, the next heartbeat goes through, and the fault ends.
+TEST_F(FaultMatrixAws, LifecycleRequestTimeout) {
+  sim::SimOptions opt;
+  opt.instance_net = 195;
+  opt.instance_delay_ms = 40000;
+  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "20s");
+  put_drain_hook(30);
+  start_daemon();
+  rig_->sim().inject({"RecordLifecycleActionHeartbeat", K::Slow, -1, 4000});
+  const std::string leaving = scale_in_while_busy();  // the first sight's heartbeat is sent at once
+  ASSERT_FALSE(HasFailure());
+  const std::string error_line = " error: aws.lifecycle: ";
+  ASSERT_TRUE(wait_until([&] { return lines_with(error_line) > 0; }, 20s)) << log();
+  const std::string line = line_with(error_line);
+  EXPECT_NE(line.find("RecordLifecycleActionHeartbeat failed after 3 attempts: RequestTimeout"), std::string::npos)
+      << line;
+  EXPECT_NE(line.find("no answer within 3000 ms"), std::string::npos) << line;
+  EXPECT_NE(line.find("does not answer"), std::string::npos) << "the remedy: " << line;
+  Healthz h;
+  ASSERT_TRUE(wait_until([&] { return (h = healthz()).status == 503; }, 5s)) << h.status << " " << h.body;
+  EXPECT_NE(h.body.find("aws.lifecycle: failing for"), std::string::npos) << h.body;
+  EXPECT_TRUE(rig_->haproxy_servers()[leaving].ends_with(" drain"));
+  EXPECT_FALSE(completed(leaving));
+
+  rig_->sim().clear_faults();
+  ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 15s)) << healthz().body << log();
+  EXPECT_EQ(lines_with("aws.lifecycle: recovered after"), 1) << log();
+  EXPECT_EQ(lines_with("lifecycle hook drain of app: heartbeat for " + leaving + " (draining for"), 1)
+      << "the heartbeat answered in time went through: " << log();
+  EXPECT_EQ(lines_with(error_line), 1) << log();
+  ASSERT_TRUE(wait_until([&] { return completed(leaving); }, 20s)) << log();
+  EXPECT_EQ(action(leaving)->completed_by, "CompleteLifecycleAction");
+  EXPECT_EQ(action(leaving)->result, "CONTINUE");
+  end_held_requests();
 }
 
 }  // namespace

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -160,7 +163,7 @@ class FaultMatrixHaproxy : public ::testing::Test {
 };
 
 TEST_F(FaultMatrixHaproxy, HaproxyKilledMasterAndWorkers) {
-  start_rig(171);
+  start_rig(231);
   start_daemon();
   const auto before = rig_->ready_servers();
   ASSERT_EQ(before.size(), 3u);
@@ -169,7 +172,7 @@ TEST_F(FaultMatrixHaproxy, HaproxyKilledMasterAndWorkers) {
 }
 
 TEST_F(FaultMatrixHaproxy, HaproxyWorkerKilledTakesItsMasterWithIt) {
-  start_rig(172);
+  start_rig(232);
   start_daemon();
   const auto before = rig_->ready_servers();
   std::smatch m;
@@ -183,7 +186,7 @@ TEST_F(FaultMatrixHaproxy, HaproxyWorkerKilledTakesItsMasterWithIt) {
 }
 
 TEST_F(FaultMatrixHaproxy, HaproxyRestartedWithAnOldConfigIsRepairedFromItsOwnState) {
-  start_rig(173);
+  start_rig(233);
   start_daemon();
   const std::string old_file = read_file(rig_->config_file());
   const auto old_servers = rig_->ready_servers();
@@ -227,7 +230,7 @@ std::set<std::string> servers_via_master(const SyncRig& rig) {
 }
 
 TEST_F(FaultMatrixHaproxy, RuntimeSocketRemovedKeepsServingUntilHaproxyIsRestarted) {
-  start_rig(174);
+  start_rig(234);
   start_daemon();
   const auto before = rig_->ready_servers();
   ASSERT_TRUE(std::filesystem::remove(rig_->dir().file("admin.sock")));
@@ -251,7 +254,7 @@ TEST_F(FaultMatrixHaproxy, RuntimeSocketRemovedKeepsServingUntilHaproxyIsRestart
 }
 
 TEST_F(FaultMatrixHaproxy, MasterReloadFailingKeepsTheOldWorkersAndIsRetried) {
-  start_rig(175);
+  start_rig(235);
   start_daemon();
   const auto before = rig_->ready_servers();
   // A new frontend on a port something else holds: `haproxy -c` accepts it (it binds nothing), the reload fails
@@ -275,8 +278,56 @@ TEST_F(FaultMatrixHaproxy, MasterReloadFailingKeepsTheOldWorkersAndIsRetried) {
   EXPECT_NE(read_file(rig_->config_file()).find("frontend extra"), std::string::npos);
 }
 
+// The master socket file removed while HAProxy runs, then a template change that needs a reload (a new backend):
+// no reload can be had. Said once; the workers run on with the old configuration, and the membership still follows
+// the group through the runtime API; once the socket is back, the pending reload happens by itself.
+TEST_F(FaultMatrixHaproxy, MasterSocketGoneMembershipStillFollowsAndTheReloadWaits) {
+  start_rig(196);
+  start_daemon();
+  // The socket keeps another name (the master listens on the inode, not the name), then the daemon's is removed.
+  const std::string sock = rig_->dir().file("master.sock");
+  const std::string kept = rig_->dir().file("master.kept");
+  ASSERT_EQ(::link(sock.c_str(), kept.c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::unlink(sock.c_str()), 0) << std::strerror(errno);
+  auto reloads = [&] {
+    std::smatch m;
+    const std::string out = HaproxyFixture::unix_request(kept, "show proc\n");
+    return std::regex_search(out, m, std::regex(R"(\d+\s+master\s+(\d+)\s+\[failed: (\d+)\])")) ? std::stoi(m[1])
+                                                                                                : -1;
+  };
+  ASSERT_EQ(reloads(), 0);
+  const std::string tmpl = rig_->dir().file("haproxy.cfg.template");
+  write_file(tmpl, read_file(tmpl) + "\nbackend extra\n    balance roundrobin\n");
+  expect_fault("haproxy.master", "cannot reload HAProxy: ", "(haproxy.master_socket)");
+  EXPECT_NE(read_file(rig_->config_file()).find("backend extra"), std::string::npos) << "the file is the new one";
+  EXPECT_EQ(rig_->runtime("show backend").find("extra"), std::string::npos) << "HAProxy runs the old one";
+
+  // The group changes meanwhile: HAProxy follows through the runtime API, a scale-out added, a scale-in drained.
+  ASSERT_TRUE(rig_->sim().set_desired("app", 4).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->ready_servers().size() == 4; })) << log();
+  ASSERT_TRUE(rig_->sim().set_desired("app", 3).ok());
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->ready_servers().size() == 3; })) << log();
+  EXPECT_EQ(count_of(log(), " drain app/"), 1u) << log();
+  EXPECT_TRUE(rig_->in_service().contains(rig_->request())) << "the old configuration serves";
+  EXPECT_EQ(reloads(), 0);
+  EXPECT_EQ(count_of(log(), " error: haproxy.master: "), 1u) << log();
+  EXPECT_EQ(count_of(log(), " error: "), 1u) << "no other fault: " << log();
+
+  EXPECT_EQ(count_of(log(), "reloading HAProxy: "), 1u) << "the retries are not said at every cycle: " << log();
+
+  // The socket's name is back: the pending reload goes through by itself, and HAProxy runs the new configuration.
+  // (The master binds its socket afresh when it reloads: from then on, only the name reaches it.)
+  ASSERT_EQ(::link(kept.c_str(), sock.c_str()), 0) << std::strerror(errno);
+  expect_recovered("haproxy.master");
+  EXPECT_EQ(rig_->reloads(), 1);
+  EXPECT_EQ(count_of(log(), "reloaded HAProxy: a previous reload did not complete"), 1u) << log();
+  EXPECT_NE(rig_->runtime("show backend").find("extra"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return converged() && rig_->ready_servers().size() == 3; })) << log();
+  EXPECT_TRUE(rig_->in_service().contains(rig_->request()));
+}
+
 TEST_F(FaultMatrixHaproxy, InvalidTemplateKeepsTheLastGoodConfigAndNamesTheLine) {
-  start_rig(176);
+  start_rig(236);
   start_daemon();
   const auto before = rig_->ready_servers();
   const std::string file_before = read_file(rig_->config_file());
@@ -302,7 +353,7 @@ TEST_F(FaultMatrixHaproxy, InvalidTemplateKeepsTheLastGoodConfigAndNamesTheLine)
 TEST_F(FaultMatrixHaproxy, ConfigFileUnwritableStillFollowsTheGroupThroughTheRuntimeApi) {
   if (!can_make_read_only()) GTEST_SKIP() << "root without mount namespaces: cannot make a directory read-only";
   // haproxy.cfg is a link into conf/, the directory made read-only (HAProxy and `once` follow the link).
-  start_rig(177);
+  start_rig(237);
   const std::string conf = rig_->dir().file("conf");
   ASSERT_TRUE(std::filesystem::create_directory(conf));
   std::filesystem::rename(rig_->config_file(), conf + "/haproxy.cfg");
@@ -330,7 +381,7 @@ TEST_F(FaultMatrixHaproxy, ConfigFileUnwritableStillFollowsTheGroupThroughTheRun
 // as long as the drain does; the daemon keeps the drain in memory, and saves it once the directory is writable.
 TEST_F(FaultMatrixHaproxy, StateFileUnwritableKeepsDrainsInMemoryAndSavesThemLater) {
   if (!can_make_read_only()) GTEST_SKIP() << "root without mount namespaces: cannot make a directory read-only";
-  sim::SimOptions opt = SyncRig::options_for(178);
+  sim::SimOptions opt = SyncRig::options_for(238);
   opt.instance_delay_ms = 30000;
   opt.terminating = std::chrono::seconds(60);  // the leaving instance keeps answering: only the drain ends
   start_rig(opt, 2, "state_file: state/state.json\n", "30s");
@@ -378,7 +429,7 @@ TEST_F(FaultMatrixHaproxy, StateFileUnwritableKeepsDrainsInMemoryAndSavesThemLat
 }
 
 TEST_F(FaultMatrixHaproxy, SighupWithABadYamlKeepsTheOldConfigurationUntilAGoodOne) {
-  start_rig(179);
+  start_rig(239);
   start_daemon();
   const std::string good = read_file(yaml_path());
   write_file(yaml_path(), good + "max_remove_share: lots\n");
@@ -401,7 +452,7 @@ TEST_F(FaultMatrixHaproxy, SighupWithABadYamlKeepsTheOldConfigurationUntilAGoodO
 // from its first start, with a real session still open on it.
 TEST_F(FaultMatrixHaproxy, RestartMidDrainKeepsTheDrainsStartFromTheStateFile) {
   HookRigOptions o;
-  o.net = 180;
+  o.net = 240;
   o.delay_ms = 9000;  // a request still open when drain_timeout ends the drain
   o.http_checks = false;
   o.drain_timeout = "5s";
@@ -450,7 +501,7 @@ TEST_F(FaultMatrixHaproxy, RestartMidDrainKeepsTheDrainsStartFromTheStateFile) {
 // Issue 12, item 2: SIGHUP changing the `haproxy:` section: a new template path takes effect (one validated reload,
 // the file from the new template, the membership unchanged).
 TEST_F(FaultMatrixHaproxy, SighupChangingTheHaproxySectionTakesEffect) {
-  start_rig(181);
+  start_rig(241);
   start_daemon();
   const auto before = rig_->ready_servers();
   write_file(rig_->dir().file("other.template"), rig_->template_text("    timeout queue 7s\n"));

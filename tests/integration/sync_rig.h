@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <regex>
@@ -50,6 +51,11 @@ class SyncRig {
       EXPECT_TRUE(sim_->start().ok());
       EXPECT_TRUE(sim_->create_group("app", desired).ok());
     }
+    // HAProxy's frontend listens on an address of this test's own (127.<instance_net>.255.N: the simulator hands
+    // out .255.x only after 63,750 launches, and each rig of a process gets its own N): no other test binds there,
+    // so its port cannot be taken between free_port() and HAProxy's bind (HAProxy takes no port 0). The instances
+    // too listen on this test's own addresses.
+    frontend_host_ = "127." + std::to_string(opt.instance_net) + ".255." + std::to_string(1 + next_frontend() % 250);
     frontend_port_ = free_port();
     write_file(tmp_.file("haproxy.cfg.template"), template_text());
     write_file(tmp_.file("haproxy-asg.yaml"), "interval: 1s\n"
@@ -81,7 +87,7 @@ class SyncRig {
            "    timeout server 10s\n" + extra_defaults +
            "\n"
            "frontend web\n"
-           "    bind 127.0.0.1:" + std::to_string(frontend_port_) + "\n"
+           "    bind " + frontend_host_ + ":" + std::to_string(frontend_port_) + "\n"
            "    default_backend app\n"
            "\n"
            "# the managed backend: haproxy-asg writes its servers\n"
@@ -180,8 +186,7 @@ class SyncRig {
 
   // Sends a request through HAProxy; returns the instance id that answered ("" on failure).
   std::string request() const {
-    auto r = run_command({"/usr/bin/curl", "-s", "--max-time", "5",
-                          "http://127.0.0.1:" + std::to_string(frontend_port_) + "/"});
+    auto r = run_command({"/usr/bin/curl", "-s", "--max-time", "5", frontend_url()});
     std::string out = r.out;
     if (!out.empty() && out.back() == '\n') out.pop_back();
     return r.exit_code == 0 ? out : "";
@@ -193,7 +198,9 @@ class SyncRig {
     return opt;
   }
 
-  std::string frontend_url() const { return "http://127.0.0.1:" + std::to_string(frontend_port_) + "/"; }
+  std::string frontend_url() const { return "http://" + frontend_host_ + ":" + std::to_string(frontend_port_) + "/"; }
+  // An address only this rig listens on (its frontend's), for more listeners of the test's own.
+  const std::string& own_host() const { return frontend_host_; }
   sim::Simulator& sim() { return *sim_; }
   const TempDir& dir() const { return tmp_; }
   std::string config_file() const { return tmp_.file("haproxy.cfg"); }
@@ -202,6 +209,12 @@ class SyncRig {
   TempDir tmp_;
   std::unique_ptr<sim::Simulator> owned_sim_;
   sim::Simulator* sim_ = nullptr;
+  static int next_frontend() {
+    static std::atomic<int> n{0};
+    return n++;
+  }
+
+  std::string frontend_host_;
   int frontend_port_ = 0;
   std::unique_ptr<Process> haproxy_;
 };

@@ -18,9 +18,11 @@ class TlsRotation : public ::testing::Test {
   void SetUp() override {
     if (!HaproxyFixture::available() || access("/usr/bin/openssl", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0)
       GTEST_SKIP() << "needs /usr/sbin/haproxy, /usr/bin/openssl and /usr/bin/wrk";
-    listen_port_ = free_port();
+    // The daemon on port 0 (its start line says which it got); HTTPS on the rig's own address, where no other test
+    // can take the port.
+    rig_ = std::make_unique<SyncRig>(95, 2, "listen: 127.0.0.1:0\n");
+    https_host_ = rig_->own_host();
     https_port_ = free_port();
-    rig_ = std::make_unique<SyncRig>(62, 2, "listen: 127.0.0.1:" + std::to_string(listen_port_) + "\n");
     certs_ = rig_->dir().file("certs");
     ASSERT_EQ(mkdir(certs_.c_str(), 0700), 0);
     for (const char* cn : {"one", "two", "three", "l1", "l2"}) ASSERT_TRUE(make_cert(cn));
@@ -33,7 +35,7 @@ class TlsRotation : public ::testing::Test {
                    "\nglobal\n"
                    "    crt-base " + certs_ + "\n"
                    "\nfrontend https\n"
-                   "    bind 127.0.0.1:" + std::to_string(https_port_) +
+                   "    bind " + https_host_ + ":" + std::to_string(https_port_) +
                    " ssl crt site.pem crt-list " + certs_ + "/list.txt alpn h2,http/1.1\n"
                    "    default_backend app\n");
     auto once = rig_->cli({"once"});
@@ -42,6 +44,7 @@ class TlsRotation : public ::testing::Test {
     daemon_ = std::make_unique<Process>(
         std::vector<std::string>{binary_path("haproxy-asg"), "run", "--config", rig_->dir().file("haproxy-asg.yaml")},
         sim_env(rig_->sim()), log_path());
+    ASSERT_TRUE(wait_until([&] { return (listen_port_ = daemon_port_from_log(log())) != 0; })) << log();
     // The watch has looked once HAProxy's certificates have an expiry on /metrics.
     ASSERT_TRUE(wait_until([&] { return metric(expiry("site.pem")) > 0; }, std::chrono::seconds(15))) << log();
     ASSERT_TRUE(wait_until([&] { return rig_->ready_servers().size() == 2; })) << log();
@@ -67,7 +70,7 @@ class TlsRotation : public ::testing::Test {
 
   // The subject new handshakes get (with SNI `sni`).
   std::string served(const std::string& sni = "") {
-    std::vector<std::string> argv{"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(https_port_)};
+    std::vector<std::string> argv{"/usr/bin/openssl", "s_client", "-connect", https_host_ + ":" + std::to_string(https_port_)};
     if (!sni.empty()) argv.insert(argv.end(), {"-servername", sni});
     auto r = run_command(argv, {}, std::chrono::seconds(10));
     auto at = r.out.find("subject=CN = ");
@@ -93,7 +96,7 @@ class TlsRotation : public ::testing::Test {
   std::unique_ptr<Process> wrk(const std::string& out, bool new_connections) {
     std::vector<std::string> argv{"/usr/bin/wrk", "-t1", new_connections ? "-c2" : "-c4", "-d8s"};
     if (new_connections) argv.insert(argv.end(), {"-H", "Connection: close"});
-    argv.push_back("https://127.0.0.1:" + std::to_string(https_port_) + "/");
+    argv.push_back("https://" + https_host_ + ":" + std::to_string(https_port_) + "/");
     return std::make_unique<Process>(argv, EnvOverrides{}, rig_->dir().file(out));
   }
   // wrk's requests, and what counts as failed: socket errors and non-2xx/3xx answers.
@@ -112,6 +115,7 @@ class TlsRotation : public ::testing::Test {
   std::string log() const { return read_file(log_path()); }
 
   int listen_port_ = 0;
+  std::string https_host_;
   int https_port_ = 0;
   std::string certs_;
   std::unique_ptr<SyncRig> rig_;

@@ -88,33 +88,65 @@ TEST(AwsFaultReporter, ReportsOnceAndResolvesWhenEveryFailedOperationWorks) {
   EXPECT_FALSE(book.failing("aws.cluster"));
 }
 
-// A passing failure of a call that may never be made again (a heartbeat that timed out, then its drain ended) ends
-// with any answer of its edge, a handled refusal included (a completion AWS applied although our side timed out:
-// its retry is told there is no active action).
-TEST(AwsFaultReporter, PassingFailuresEndWithAnyAnswerOfTheEdge) {
+// A call that keeps failing keeps its edge failing, whatever else of the edge works meanwhile: CreateTags
+// throttled at every cycle while DescribeTags works is one fault, logged once, not one per cycle.
+TEST(AwsFaultReporter, ACallFailingEveryCycleIsNotHealedByAnotherOfItsEdge) {
   FaultBook book;
-  AwsFaultReporter reporter(book);
-  const std::string heartbeat = "RecordLifecycleActionHeartbeat", complete = "CompleteLifecycleAction";
-  Error timeout = err("RequestTimeout", true);
-  reporter({kAutoScaling, heartbeat, &timeout});
-  ASSERT_TRUE(book.failing("aws.lifecycle"));
-  reporter({kAutoScaling, complete, nullptr});
-  EXPECT_FALSE(book.failing("aws.lifecycle")) << "the edge answers: the heartbeat's timeout is over";
+  AwsFaultReporter reporter(book, std::chrono::seconds(120));
+  const std::string create = "CreateTags", describe = "DescribeTags";
+  Error throttled = err("RequestLimitExceeded", true);
+  auto t = AwsFaultReporter::Clock::now();
+  for (int cycle = 0; cycle < 100; ++cycle, t += std::chrono::seconds(5)) {
+    reporter.heard({kEc2, describe, nullptr}, t);
+    reporter.heard({kEc2, create, &throttled}, t + std::chrono::milliseconds(10));
+    ASSERT_TRUE(book.failing("aws.cluster")) << "cycle " << cycle;
+  }
+  EXPECT_EQ(book.active().front().occurrences, 100) << "one fault all along";
+  reporter.heard({kEc2, create, nullptr}, t);
+  EXPECT_FALSE(book.failing("aws.cluster"));
+}
 
-  reporter({kAutoScaling, complete, &timeout});
+// A passing failure of a call that may never be made again (a heartbeat that timed out, then its drain ended) ends
+// once that call has not been made for the settle time (every call of any edge ticks); its own answer ends it at
+// once, a handled refusal included (a completion AWS applied although our side timed out: its retry is told there
+// is no active action). A denial stays until that very call works.
+TEST(AwsFaultReporter, PassingFailuresOfACallNoLongerMadeSettle) {
+  FaultBook book;
+  const auto settle = std::chrono::seconds(120);
+  AwsFaultReporter reporter(book, settle);
+  const std::string heartbeat = "RecordLifecycleActionHeartbeat", complete = "CompleteLifecycleAction",
+                    discovery = "DescribeAutoScalingGroups";
+  Error timeout = err("RequestTimeout", true);
+  auto t = AwsFaultReporter::Clock::now();
+  reporter.heard({kAutoScaling, heartbeat, &timeout}, t);
+  ASSERT_TRUE(book.failing("aws.lifecycle"));
+  reporter.heard({kAutoScaling, complete, nullptr}, t + std::chrono::seconds(1));
+  EXPECT_TRUE(book.failing("aws.lifecycle")) << "another call of the edge answering says nothing of the heartbeat";
+  reporter.heard({kAutoScaling, discovery, nullptr}, t + settle - std::chrono::seconds(1));
+  EXPECT_TRUE(book.failing("aws.lifecycle"));
+  reporter.heard({kAutoScaling, discovery, nullptr}, t + settle);
+  EXPECT_FALSE(book.failing("aws.lifecycle")) << "not made again for the settle time: over";
+
+  t += 2 * settle;
+  reporter.heard({kAutoScaling, complete, &timeout}, t);
   ASSERT_TRUE(book.failing("aws.lifecycle"));
   Error handled = err("ValidationError");
-  reporter({kAutoScaling, complete, &handled});
+  reporter.heard({kAutoScaling, complete, &handled}, t + std::chrono::seconds(1));
   EXPECT_FALSE(book.failing("aws.lifecycle")) << "a refusal its caller handles is an answer";
 
-  // A denial stays until that very call works, whatever else answers meanwhile.
   Error denied = err("AccessDenied");
-  reporter({kAutoScaling, heartbeat, &denied});
-  reporter({kAutoScaling, complete, &timeout});
-  reporter({kAutoScaling, complete, nullptr});
-  EXPECT_TRUE(book.failing("aws.lifecycle"));
-  reporter({kAutoScaling, heartbeat, nullptr});
+  reporter.heard({kAutoScaling, heartbeat, &denied}, t);
+  reporter.heard({kAutoScaling, discovery, nullptr}, t + 10 * settle);
+  EXPECT_TRUE(book.failing("aws.lifecycle")) << "a denial does not settle";
+  reporter.heard({kAutoScaling, heartbeat, nullptr}, t + 10 * settle);
   EXPECT_FALSE(book.failing("aws.lifecycle"));
+}
+
+TEST(AwsFaultReporter, SettleTimeOutlastsEveryRetry) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(settle_time(milliseconds(5'000), milliseconds(0)), AwsFaultReporter::kLeastSettle);
+  EXPECT_EQ(settle_time(milliseconds(300'000), milliseconds(60'000)), milliseconds(900'000));
+  EXPECT_EQ(settle_time(milliseconds(5'000), milliseconds(3'600'000)), milliseconds(7'200'000));
 }
 
 TEST(AwsFaultReporter, AnyCallThroughHealsCredentials) {

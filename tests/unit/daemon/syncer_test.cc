@@ -256,17 +256,47 @@ TEST_F(SyncerTest, ASocketErrorIsNotHaproxyBeingAbsent) {
   EXPECT_TRUE(working().contains("haproxy.runtime"));
 }
 
+// The master socket gone (or not set): no reload can start, but the workers' runtime socket answers, so the
+// membership still follows the group through it while the reload waits, pending, for the master to come back.
 TEST_F(SyncerTest, AReloadTheMasterSocketCannotTakeIsTheMastersFault) {
   files.tmpl += "    timeout queue 5s\n";
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
   control.reload_error = make_error("HaproxyNotRunning", "master.sock: connect: No such file or directory");
   auto r = run(false);
-  ASSERT_FALSE(r.ok());
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(faults(), std::set<std::string>{"haproxy.master"});
   EXPECT_NE(last.faults[0].remedy.find("-S"), std::string::npos) << last.faults[0].remedy;
   EXPECT_TRUE(state.reload_pending);
+  EXPECT_FALSE(r->reloaded);
+  ASSERT_EQ(control.applied.size(), 1u) << "the new member went in through the runtime API";
+  EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
+  EXPECT_EQ(control.applied[0].server, "i-2");
+  EXPECT_EQ(files.installs, 1) << "installed once, for the reload";
+  EXPECT_NE(files.current.find("timeout queue 5s"), std::string::npos);
+  EXPECT_TRUE(working().contains("haproxy.runtime"));
+  EXPECT_FALSE(working().contains("haproxy.master"));
+
+  // Still gone: the reload is tried again each cycle; nothing is applied twice.
+  control.applied.clear();
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.master"});
+  EXPECT_TRUE(control.applied.empty());
+  EXPECT_EQ(control.reloads, 2);
+
+  // Another failed reload (the master answers, the new worker does not start) is no reason to bypass it: the
+  // cycle fails and nothing goes through the runtime API.
   control.reload_error = Error{};
+  control.reload_fails = true;
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-3", "127.0.0.4"}});
+  EXPECT_FALSE(run(false).ok());
+  EXPECT_EQ(faults(), std::set<std::string>{"haproxy.reload"});
+  EXPECT_TRUE(control.applied.empty());
+
+  control.reload_fails = false;
   ASSERT_TRUE(run(false).ok());
   EXPECT_TRUE(working().contains("haproxy.master"));
+  EXPECT_FALSE(state.reload_pending);
 }
 
 // A batch refused halfway (the fake applies op by op, as HAProxy does): what was applied stays applied, the file is
@@ -380,6 +410,7 @@ class FakeLifecycle : public LifecycleControl {
   }
   Status heartbeat(const std::string&, const std::string&, const std::string& i) override {
     beats.push_back(i);
+    if (beat_error) return *beat_error;
     return Ok{};
   }
   std::chrono::milliseconds heartbeat_timeout(const std::string&, const std::string&) override {
@@ -390,6 +421,7 @@ class FakeLifecycle : public LifecycleControl {
     return Ok{};
   }
   std::vector<std::string> completed, beats, reported;
+  std::optional<Error> beat_error;  // every heartbeat fails with it
 };
 
 TEST_F(SyncerTest, AFailedCycleStillKeepsDrainingInstancesHooksAlive) {
@@ -412,11 +444,38 @@ TEST_F(SyncerTest, AFailedCycleStillKeepsDrainingInstancesHooksAlive) {
   EXPECT_LE(*outcome.next_due, now + std::chrono::seconds(21)) << "i-2's heartbeat, due in 20 s";
   EXPECT_GE(outcome.state.hooks.at("app/drain/i-1").last_beat, now);
 
-  // A failed discovery decides nothing and sends nothing.
+  // A failed discovery decides nothing either, but the due heartbeat still goes out: a discovery failing for longer
+  // than the hook's heartbeat timeout must not let the group terminate an instance still draining.
   lifecycle.beats.clear();
   provider.fail = true;
   outcome = with_hooks.run(s, false);
-  EXPECT_TRUE(lifecycle.beats.empty());
+  ASSERT_FALSE(outcome.report.ok());
+  EXPECT_EQ(lifecycle.beats, std::vector<std::string>{"i-1"});
+  EXPECT_TRUE(lifecycle.completed.empty());
+  ASSERT_TRUE(outcome.next_due.has_value());
+  EXPECT_LE(*outcome.next_due, now + std::chrono::seconds(21));
+  EXPECT_GE(outcome.state.hooks.at("app/drain/i-1").last_beat, now);
+}
+
+// Auto Scaling does not answer a heartbeat of a failed cycle: the other due ones are not tried now (each would wait
+// its timeout too, holding up the loop), only again soon.
+TEST_F(SyncerTest, AFailedCycleStopsItsHeartbeatsAtAnUnreachableAutoScaling) {
+  FakeLifecycle lifecycle;
+  lifecycle.beat_error = make_error("RequestTimeout", "no answer within 3000 ms", true);
+  Syncer with_hooks{test_config(), provider, control, files, &lifecycle};
+  const auto now = core::Clock::now();
+  core::SyncState s;
+  for (const char* id : {"i-1", "i-2", "i-3"})
+    s.hooks[std::string("app/drain/") + id] = core::HookWait{"app", "drain", "terminating", now - std::chrono::seconds(25),
+                                                             now - std::chrono::seconds(25), false};
+  provider.fail = true;
+  auto outcome = with_hooks.run(s, false);
+  ASSERT_FALSE(outcome.report.ok());
+  EXPECT_EQ(lifecycle.beats.size(), 1u);
+  ASSERT_TRUE(outcome.next_due.has_value());
+  EXPECT_LE(*outcome.next_due, core::Clock::now() + std::chrono::seconds(5)) << "all three tried again within seconds";
+  EXPECT_GT(*outcome.next_due, now);
+  EXPECT_EQ(outcome.state.hooks.at("app/drain/i-1").last_beat, now - std::chrono::seconds(25)) << "not beaten";
 }
 
 // The unchanged cycle: once a computed cycle found nothing to do, the next ones with the same inputs skip desire,
