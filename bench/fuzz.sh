@@ -41,7 +41,8 @@ while (($#)); do
     --max-time) MAX_TIME=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
     --max-len) MAX_LEN=$2; shift ;;
-    --jobs) JOBS=$2; shift ;;
+    --jobs) JOBS=$2; shift
+            [[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "bench/fuzz.sh: --jobs wants a number >= 1, got '$JOBS'" >&2; exit 2; } ;;
     -*) echo "bench/fuzz.sh: unknown option '$1'" >&2; exit 2 ;;
     *)
       [[ " ${ALL_TARGETS[*]} " == *" $1 "* ]] || {
@@ -114,11 +115,12 @@ run_target() {
   [[ $verdict == ok ]]
 }
 
-status=0
+# The verdicts come from the row files, not from the jobs' exit statuses (two jobs ending together while `wait -n`
+# waits report one status: the other would be lost).
 running=()
 for t in "${TARGETS[@]}"; do
   while ((${#running[@]} >= JOBS)); do
-    wait -n || status=1
+    wait -n
     alive=()
     for p in "${running[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
     running=("${alive[@]}")
@@ -128,11 +130,13 @@ for t in "${TARGETS[@]}"; do
   run_target "$t" &
   running+=($!)
 done
-for p in "${running[@]}"; do wait "$p" || status=1; done
+wait
 
+status=0
 echo
 printf '%-15s %12s %9s %8s %8s %8s  %s\n' target executions exec/s seconds crashes corpus verdict
 for t in "${TARGETS[@]}"; do
-  if [[ -f $BUILD/fuzz-work/$t/row ]]; then cat "$BUILD/fuzz-work/$t/row"; else echo "$t: no result"; status=1; fi
+  row=$BUILD/fuzz-work/$t/row
+  if [[ -f $row ]]; then cat "$row"; [[ $(awk '{print $NF}' "$row") == ok ]] || status=1; else echo "$t: no result"; status=1; fi
 done
 exit $status

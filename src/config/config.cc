@@ -88,6 +88,10 @@ class Parser {
   std::chrono::milliseconds duration_value(const YAML::Node& n, const std::string& key) const {
     long long ms = n.IsScalar() ? parse_duration_ms(n.Scalar()) : -1;
     if (ms < 0) fail(n, key, "expected a duration like 5s, 500ms, 2m or 1h, got " + kind(n));
+    // At most a year: every duration is added to a clock that counts nanoseconds in 64 bits (292 years from 1970),
+    // or multiplied by a few; a longer one would overflow there, and no interval or timeout needs one.
+    constexpr long long kMaxMs = 366LL * 24 * 3'600'000;
+    if (ms > kMaxMs) fail(n, key, "expected a duration of at most a year (8784h), got '" + n.Scalar() + "'");
     return std::chrono::milliseconds(ms);
   }
 

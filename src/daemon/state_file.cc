@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <optional>
 
 #include "util/files.h"
@@ -43,7 +44,9 @@ std::optional<core::TimePoint> time_of(const nlohmann::json& v) {
   if (v.is_number_unsigned() ? v.get<uint64_t>() > kMaxMs
                              : (v.get<int64_t>() < 0 || v.get<int64_t>() > int64_t{kMaxMs}))
     return std::nullopt;
-  return core::TimePoint(std::chrono::milliseconds(v.get<int64_t>()));
+  // A time after now is no start of anything this daemon saw: taken as now, so that adding a timeout to it cannot
+  // overflow either (a time near 2262 would).
+  return std::min(core::TimePoint(std::chrono::milliseconds(v.get<int64_t>())), core::Clock::now());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "core/aws_values.h"
 #include "core/desire.h"
@@ -488,13 +489,26 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
       }
       report.runtime_commands = applied->commands;
       report.applied_ops = haproxy_ops;
-      for (size_t i : applied->deferred)
+      // A del HAProxy refused for idle connections still attached: the server is in maintenance with its sessions
+      // cut (it serves nothing, so its drain has ended and a hook may complete), and the next cycle deletes it (the
+      // plan removes a server in maintenance that is not a member); that delete is the one counted as applied. The
+      // next cycle comes within a second.
+      std::set<size_t> deferred(applied->deferred.begin(), applied->deferred.end());
+      for (size_t i : deferred)
         if (i < haproxy_ops.size())
-          spdlog::info("{}/{}: HAProxy still holds connections to it, so it stays in maintenance (no traffic) and "
-                       "is deleted by a next cycle",
+          spdlog::info("{}/{}: HAProxy still holds idle connections to it, so it stays in maintenance (no traffic) "
+                       "and is deleted by the next cycle",
                        haproxy_ops[i].backend, haproxy_ops[i].server);
-      // Drain times: servers that left the drain book through a Remove sent to HAProxy.
-      for (const auto& op : report.applied_ops) {
+      if (!deferred.empty()) {
+        report.applied_ops.clear();
+        for (size_t i = 0; i < haproxy_ops.size(); ++i)
+          if (!deferred.contains(i)) report.applied_ops.push_back(haproxy_ops[i]);
+        const core::TimePoint soon = core::Clock::now() + std::chrono::seconds(1);
+        report.plan.next_due = report.plan.next_due ? std::min(*report.plan.next_due, soon) : soon;
+      }
+      // Drain times: servers that left the drain book through a Remove sent to HAProxy (a deferred delete too: its
+      // traffic ended with it).
+      for (const auto& op : haproxy_ops) {
         if (op.kind != core::OpKind::Remove) continue;
         std::string key = core::server_key(op.backend, op.server);
         auto it = state.drains.find(key);

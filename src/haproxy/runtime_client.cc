@@ -4,6 +4,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <string_view>
@@ -25,11 +26,12 @@ constexpr size_t kOpsPerBatch = 500;
 // idle keep-alive connection to the server also blocks it; 2.6.12 then answers "Server still has connections
 // attached to it, cannot remove it." (seen with one request in flight: deleted on the retry ~20 ms later; with an
 // idle pooled connection to a static server: deleted ~1 s later). The server is already in maintenance (no new
-// traffic, its sessions cut), so the del alone is retried briefly, then left to the next cycle: its plan removes a
-// server in maintenance that is not a member. Waiting here instead (3 s, before) made cycles outlast their interval
-// under load (the soak: 19 of 465 over 1 s).
+// traffic, its sessions cut), so the del alone is retried briefly (300 ms for all the dels of an apply()), then left
+// to the next cycle: its plan removes a server in maintenance that is not a member. Waiting here instead (3 s a del,
+// before) made cycles outlast their interval under load (the soak: 19 of 465 over 1 s).
 constexpr std::string_view kStillConnected = "Server still has connections attached to it";
-constexpr std::chrono::milliseconds kDelRetryFor{300};
+constexpr std::chrono::milliseconds kDelRetryFor{3000};       // a caller that cannot leave it to a next cycle
+constexpr std::chrono::milliseconds kDelRetryPerApply{300};   // apply(): for all its dels together
 
 // srv_admin_state bits (HAProxy 2.6 enum srv_admin): 0x01 forced maint ("set server state maint"), 0x02 inherited
 // from a tracked server, 0x04 "disabled" in the config (always with 0x01: seen as 5), 0x20 address resolution
@@ -95,11 +97,14 @@ Command simple(std::string text) { return Command{std::move(text), {}, Expect::e
 
 // Sends `cmds` on one connection and checks the answers in order: `on_ok(k)` after command k succeeded, and the
 // first unexpected answer is an Error completed by `context(k)`. `sent` counts every command sent, retries too.
-// A "del server" HAProxy still refuses for its connections after the retries is passed to `on_deferred(k)` when
-// given (then it counts as done: the caller says the server stays in maintenance), else it is an Error.
+// A "del server" HAProxy still refuses for its connections is retried until `*retry_until` (set at the first
+// refusal, shared by the caller's batches: the wait is bounded for all its dels together, not for each); then, when
+// `on_deferred` is given, it is passed to it (and counts as done: the caller says the server stays in maintenance),
+// else it is an Error. Without `retry_until`, each refused command has kDelRetryFor.
 template <typename OnOk, typename Context>
 Status run_batch(RuntimeTransport& t, const std::vector<Command>& cmds, size_t& sent, OnOk&& on_ok,
-                 Context&& context, const std::function<void(size_t)>& on_deferred = nullptr) {
+                 Context&& context, const std::function<void(size_t)>& on_deferred = nullptr,
+                 std::optional<std::chrono::steady_clock::time_point>* retry_until = nullptr) {
   auto answers = t.send(cmds);
   if (!answers) return answers.error();
   for (size_t k = 0; k < cmds.size(); ++k) {
@@ -107,6 +112,10 @@ Status run_batch(RuntimeTransport& t, const std::vector<Command>& cmds, size_t& 
     std::string& answer = (*answers)[k];
     if (cmds[k].retry_while_connected && answer.find(kStillConnected) != std::string::npos) {
       auto deadline = std::chrono::steady_clock::now() + kDelRetryFor;
+      if (retry_until != nullptr) {
+        if (!*retry_until) *retry_until = std::chrono::steady_clock::now() + kDelRetryPerApply;
+        deadline = **retry_until;
+      }
       for (int attempt = 0;
            answer.find(kStillConnected) != std::string::npos && std::chrono::steady_clock::now() < deadline;
            ++attempt) {
@@ -194,6 +203,7 @@ std::vector<Command> RuntimeClient::ssl_cert_update(const std::string& file, con
 
 Result<RuntimeClient::ApplyResult> RuntimeClient::apply(const std::vector<core::Op>& ops) {
   ApplyResult res;
+  std::optional<std::chrono::steady_clock::time_point> retry_until;
   for (size_t first = 0; first < ops.size(); first += kOpsPerBatch) {
     size_t last = std::min(ops.size(), first + kOpsPerBatch);
     std::vector<Command> cmds;
@@ -214,7 +224,7 @@ Result<RuntimeClient::ApplyResult> RuntimeClient::apply(const std::vector<core::
                  core::to_string(op.kind) + " " + op.backend + "/" + op.server + "; " + std::to_string(op_of[k]) +
                  " ops applied before it";
         },
-        [&](size_t k) { res.deferred.push_back(op_of[k]); });
+        [&](size_t k) { res.deferred.push_back(op_of[k]); }, &retry_until);
     if (!st) {
       Error e = st.error();
       if (e.code != "HaproxyCommandFailed")  // the transport failed: say where in the list

@@ -225,6 +225,9 @@ TEST(Config, ValueChecks) {
   // More milliseconds than 64 bits hold (found by the config_yaml fuzz target: it overflowed).
   EXPECT_NE(msg("interval: 599999999999999999\n").find("interval: expected a duration"), std::string::npos);
   EXPECT_NE(msg("interval: 9223372036854775807h\n").find("interval: expected a duration"), std::string::npos);
+  // Fits in 64-bit milliseconds, but not once added to a nanosecond clock: at most a year.
+  EXPECT_NE(msg("interval: 8785h\n").find("interval: expected a duration of at most a year (8784h), got '8785h'"),
+            std::string::npos);
   EXPECT_NE(msg("max_remove_share: 1.5\n").find("max_remove_share: expected a share"), std::string::npos);
   EXPECT_NE(msg("max_remove_share: 150%\n").find("max_remove_share: expected a share"), std::string::npos);
   EXPECT_NE(msg("max_remove_share: half\n").find("got 'half'"), std::string::npos);

@@ -1,6 +1,7 @@
 // RuntimeClient over a fake transport: the commands each op becomes, answer checking, batching, servers().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "haproxy/runtime_client.h"
@@ -126,20 +127,24 @@ TEST(Apply, DelRetriedWhileConnectionsClose) {
 TEST(Apply, DelStillRefusedAfterTheRetriesIsDeferred) {
   FakeTransport t;
   t.answer = [&](const std::string& c) -> std::string {
-    if (c == "del server be/a") return "Server still has connections attached to it, cannot remove it.";
+    if (c == "del server be/a" || c == "del server be/c")
+      return "Server still has connections attached to it, cannot remove it.";
     if (c.rfind("del server", 0) == 0) return "Server deleted.";
     return "";
   };
   RuntimeClient c(t);
   const auto start = std::chrono::steady_clock::now();
-  auto r = c.apply({Op{OpKind::Remove, "be", "a", "", 0, "", ""}, Op{OpKind::Remove, "be", "b", "", 0, "", ""}});
+  auto r = c.apply({Op{OpKind::Remove, "be", "a", "", 0, "", ""}, Op{OpKind::Remove, "be", "b", "", 0, "", ""},
+                    Op{OpKind::Remove, "be", "c", "", 0, "", ""}});
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(r->applied, 2u);
-  EXPECT_EQ(r->deferred, (std::vector<size_t>{0}));
+  EXPECT_EQ(r->applied, 3u);
+  EXPECT_EQ(r->deferred, (std::vector<size_t>{0, 2}));
   EXPECT_GT(t.calls.size(), 2u) << "retried first";
-  EXPECT_EQ(t.calls.front().back(), "del server be/b") << "the whole batch was sent";
-  EXPECT_LT(took, std::chrono::seconds(2)) << "bounded retries, not the old 3 s";
+  EXPECT_EQ(t.calls.front().back(), "del server be/c") << "the whole batch was sent";
+  // One wait for all the dels of the apply (300 ms), not one each: the second refused del is deferred at once.
+  EXPECT_EQ(std::count(t.calls.begin(), t.calls.end(), std::vector<std::string>{"del server be/c"}), 0);
+  EXPECT_LT(took, std::chrono::seconds(1)) << "bounded retries, not 3 s a del";
 }
 
 // What a command expects and whether it is retried come from its fields, not from its text.
