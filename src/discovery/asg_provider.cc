@@ -9,7 +9,7 @@
 namespace hasg::discovery {
 
 namespace {
-// Process-wide, so that no two providers (a SIGHUP builds a new one) ever give the same generation.
+// Process-wide, so that no two providers ever give the same generation.
 std::atomic<uint64_t> next_generation{1};
 }  // namespace
 
