@@ -942,8 +942,11 @@ EOF
   detail "soak: $req requests, $rps req/s; non-2xx/3xx $bad, socket errors $serr; $changes group changes; $(fcalc %.0f "$c1 - $c0") cycles ok ($(fcalc %.0f "$k1 - $k0") skipped as unchanged), $(fcalc %.0f "$e1 - $e0") failed; reloads $((r1 - r0))"
   detail "soak: RssAnon median (max) $(fcalc %.1f "$a2 / 1024") ($(fcalc %.1f "$a2max / 1024")) MB in minute 2, $(fcalc %.1f "$al / 1024") ($(fcalc %.1f "$almax / 1024")) MB in the last minute; VmRSS at the end $rss_end MB; descriptors median (max) $f1 ($f1max) in the first minute, $fl ($flmax) in the last (a sample every 5 s)"
   row "soak ${SOAK_S}s: failed requests" "$fail of $req ($rps req/s, $changes changes)" "0" "$(verdict "$fail == 0 && $req > 0")"
+  # Judged on the medians, what the daemon holds between cycles; a minute's maximum is whichever of its 12 samples
+  # fell inside a cycle that changed something (several MB more, given back by malloc_trim when it ends), reported
+  # beside them.
   row "soak: RssAnon last minute - minute 2 (median; max)" "$(fcalc %+.2f "($al - $a2) / 1024"); $(fcalc %+.2f "($almax - $a2max) / 1024") MB" "<= 1 MB" \
-    "$(verdict "$al - $a2 <= 1024 && $almax - $a2max <= 1024 && $a2 > 0")"
+    "$(verdict "$al - $a2 <= 1024 && $a2 > 0")"
   # Growth is judged on the median (the count between cycles: a leak of one a cycle would add ~500); a minute's
   # maximum is whichever sample fell inside a cycle, with the up to 2 connections a cycle holds open (AWS, HAProxy's
   # socket), so it may differ by those from one minute to another without anything leaking.

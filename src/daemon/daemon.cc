@@ -130,6 +130,14 @@ void Daemon::cycle() {
   next_due_ = outcome.report ? outcome.report->plan.next_due : outcome.next_due;
   state_ = std::move(outcome.state);
   double secs = seconds_since(start);
+  // A cycle longer than the interval delays the next one: said, with what it did (an operator sizing `interval`, or
+  // a machine starved of CPU, wants to know).
+  if (secs * 1000 > static_cast<double>(cfg_.interval.count()) && outcome.report) {
+    const auto& r = *outcome.report;
+    spdlog::warn("cycle took {:.2f} s, longer than the interval ({} ms): {} op(s) applied, {} runtime command(s){}{}",
+                 secs, cfg_.interval.count(), r.applied_ops.size(), r.runtime_commands,
+                 r.config_changed ? ", a new configuration validated (haproxy -c)" : "", r.reloaded ? ", reloaded" : "");
+  }
   // Also after a failure: a reload that failed must stay pending across a restart.
   if (auto st = state_file_.save(state_); !st)
     faults_.report("state_file", st.error().message,
