@@ -227,19 +227,8 @@ class FaultMatrixAws : public ::testing::Test {
       if (i.id > out) out = i.id;
     return out;
   }
-  // HAProxy's current sessions on server `name` of backend app (scur, the fifth column of `show stat`).
-  int sessions(const std::string& name) const {
-    std::istringstream in(rig_->runtime("show stat app 4 -1"));
-    std::string line;
-    while (std::getline(in, line)) {
-      std::vector<std::string> col;
-      std::string c;
-      std::istringstream f(line);
-      while (std::getline(f, c, ',')) col.push_back(c);
-      if (col.size() > 4 && col[1] == name) return std::stoi(col[4]);
-    }
-    return -1;
-  }
+  // HAProxy's current sessions on server `name` of backend app.
+  int sessions(const std::string& name) const { return rig_->sessions("app", name); }
   // Scales group app from two to one while requests (answered after the instances' delay) are open on the leaving
   // instance, the newest: returns it once HAProxy drains it and it waits in Terminating:Wait on the hook.
   std::string scale_in_while_busy() {

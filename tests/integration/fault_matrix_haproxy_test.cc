@@ -399,19 +399,8 @@ TEST_F(FaultMatrixHaproxy, StateFileUnwritableKeepsDrainsInMemoryAndSavesThemLat
     requests.push_back(std::async(std::launch::async, [url = rig_->frontend_url()] {
       return run_command({"/usr/bin/curl", "-s", "--max-time", "40", url});
     }));
-  // HAProxy's current sessions on the leaving server (scur, the fifth column of `show stat`).
-  auto sessions = [&] {
-    std::istringstream in(rig_->runtime("show stat app 4 -1"));
-    std::string line;
-    while (std::getline(in, line)) {
-      std::vector<std::string> col;
-      std::string c;
-      std::istringstream f(line);
-      while (std::getline(f, c, ',')) col.push_back(c);
-      if (col.size() > 4 && col[1] == leaving) return std::stoi(col[4]);
-    }
-    return -1;
-  };
+  // HAProxy's current sessions on the leaving server.
+  auto sessions = [&] { return rig_->sessions("app", leaving); };
   ASSERT_TRUE(wait_until([&] { return sessions() >= 1; })) << "a request is open on " << leaving;
   ASSERT_TRUE(rig_->sim().set_desired("app", 1).ok());
   ASSERT_TRUE(wait_until([&] { return rig_->haproxy_servers()[leaving].ends_with(" drain"); })) << log();

@@ -128,6 +128,19 @@ class SyncRig {
   std::string master(const std::string& cmd) const {
     return HaproxyFixture::unix_request(tmp_.file("master.sock"), cmd + "\n");
   }
+  // HAProxy's current sessions on `server` of `backend` (scur, the fifth column of `show stat`); -1 when not there.
+  int sessions(const std::string& backend, const std::string& server) const {
+    std::istringstream in(runtime("show stat " + backend + " 4 -1"));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> col;
+      std::string c;
+      std::istringstream f(line);
+      while (std::getline(f, c, ',')) col.push_back(c);
+      if (col.size() > 4 && col[1] == server) return std::stoi(col[4]);
+    }
+    return -1;
+  }
   int reloads() const {
     std::smatch m;
     std::string out = master("show proc");
