@@ -208,14 +208,9 @@ class FaultMatrixAws : public ::testing::Test {
     ASSERT_TRUE(rig_->sim().put_lifecycle_hook(hook).ok());
   }
   std::optional<sim::LifecycleActionTimes> action(const std::string& instance) const {
-    auto v = rig_->sim().lifecycle_actions(instance);
-    if (v.empty()) return std::nullopt;
-    return v.back();
+    return rig_->lifecycle_action(instance);
   }
-  bool completed(const std::string& instance) const {
-    auto a = action(instance);
-    return a && a->completed.has_value();
-  }
+  bool completed(const std::string& instance) const { return rig_->hook_completed(instance); }
   int heartbeats(const std::string& instance) const {
     auto a = action(instance);
     return a ? a->heartbeats : 0;

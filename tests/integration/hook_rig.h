@@ -123,14 +123,9 @@ class HookRig {
   }
 
   std::optional<sim::LifecycleActionTimes> action(const std::string& instance) const {
-    auto v = rig_->sim().lifecycle_actions(instance);
-    if (v.empty()) return std::nullopt;
-    return v.back();
+    return rig_->lifecycle_action(instance);
   }
-  bool completed(const std::string& instance) const {
-    auto a = action(instance);
-    return a && a->completed.has_value();
-  }
+  bool completed(const std::string& instance) const { return rig_->hook_completed(instance); }
   int timeouts() const {
     int n = 0;
     for (const auto& a : rig_->sim().lifecycle_actions())

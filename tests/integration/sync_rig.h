@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -128,18 +129,9 @@ class SyncRig {
   std::string master(const std::string& cmd) const {
     return HaproxyFixture::unix_request(tmp_.file("master.sock"), cmd + "\n");
   }
-  // HAProxy's current sessions on `server` of `backend` (scur, the fifth column of `show stat`); -1 when not there.
+  // HAProxy's current sessions on `server` of `backend`; -1 when not there.
   int sessions(const std::string& backend, const std::string& server) const {
-    std::istringstream in(runtime("show stat " + backend + " 4 -1"));
-    std::string line;
-    while (std::getline(in, line)) {
-      std::vector<std::string> col;
-      std::string c;
-      std::istringstream f(line);
-      while (std::getline(f, c, ',')) col.push_back(c);
-      if (col.size() > 4 && col[1] == server) return std::stoi(col[4]);
-    }
-    return -1;
+    return HaproxyFixture::sessions_in(runtime("show stat " + backend + " 4 -1"), server);
   }
   int reloads() const {
     std::smatch m;
@@ -215,6 +207,16 @@ class SyncRig {
   // An address only this rig listens on (its frontend's), for more listeners of the test's own.
   const std::string& own_host() const { return frontend_host_; }
   sim::Simulator& sim() { return *sim_; }
+  // The last lifecycle action of `instance` in the simulator, and whether it was completed.
+  std::optional<sim::LifecycleActionTimes> lifecycle_action(const std::string& instance) const {
+    auto v = sim_->lifecycle_actions(instance);
+    if (v.empty()) return std::nullopt;
+    return v.back();
+  }
+  bool hook_completed(const std::string& instance) const {
+    auto a = lifecycle_action(instance);
+    return a && a->completed.has_value();
+  }
   const TempDir& dir() const { return tmp_; }
   std::string config_file() const { return tmp_.file("haproxy.cfg"); }
 

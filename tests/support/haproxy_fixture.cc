@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <sstream>
 #include <string_view>
+#include <vector>
 
 namespace hasg::test {
 
@@ -105,6 +107,19 @@ std::string HaproxyFixture::unix_request(const std::string& path, const std::str
   }
   close(fd);
   return out;
+}
+
+int HaproxyFixture::sessions_in(const std::string& show_stat, const std::string& server) {
+  std::istringstream in(show_stat);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> col;
+    std::string c;
+    std::istringstream f(line);
+    while (std::getline(f, c, ',')) col.push_back(c);
+    if (col.size() > 4 && col[1] == server) return std::stoi(col[4]);
+  }
+  return -1;
 }
 
 }  // namespace hasg::test

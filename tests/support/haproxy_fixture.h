@@ -54,6 +54,8 @@ class HaproxyFixture {
   // Sends `text` to a unix socket and reads the answer until EOF (or `timeout` without progress).
   static std::string unix_request(const std::string& path, const std::string& text,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The current sessions of `server` in a `show stat` answer (scur, its fifth column); -1 when it is not there.
+  static int sessions_in(const std::string& show_stat, const std::string& server);
 
  private:
   TempDir dir_;

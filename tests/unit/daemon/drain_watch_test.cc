@@ -44,16 +44,7 @@ class DrainWatchTest : public ::testing::Test {
   }
 
   int scur(const std::string& server) const {
-    std::istringstream in(haproxy_.runtime("show stat app 4 -1"));
-    std::string line;
-    while (std::getline(in, line)) {
-      std::vector<std::string> col;
-      std::string c;
-      std::istringstream f(line);
-      while (std::getline(f, c, ',')) col.push_back(c);
-      if (col.size() > 4 && col[1] == server) return std::stoi(col[4]);
-    }
-    return -1;
+    return test::HaproxyFixture::sessions_in(haproxy_.runtime("show stat app 4 -1"), server);
   }
 
   // A client request through HAProxy, held open by the silent backend.
