@@ -105,6 +105,15 @@ Result<std::optional<std::vector<AutoScalingGroup>>> describe_auto_scaling_group
   auto take = [&](AsgPage& page) {
     for (auto& g : page.groups) out.push_back(std::move(g));
   };
+  auto parse_held = [&]() -> Status {
+    for (const auto& xml : held) {
+      auto p = parse_describe_auto_scaling_groups(xml);
+      if (!p) return p.error();
+      take(*p);
+    }
+    held.clear();
+    return Ok{};
+  };
   for (size_t start = 0; start < names.size(); start += kMaxNames) {
     std::string token;
     do {
@@ -136,12 +145,7 @@ Result<std::optional<std::vector<AutoScalingGroup>>> describe_auto_scaling_group
       }
       if (!parsing) {
         parsing = true;
-        for (const auto& xml : held) {
-          auto p = parse_describe_auto_scaling_groups(xml);
-          if (!p) return p.error();
-          take(*p);
-        }
-        held.clear();
+        if (auto st = parse_held(); !st) return st.error();
       }
       take(*page);
       token = page->next_token;
@@ -151,11 +155,7 @@ Result<std::optional<std::vector<AutoScalingGroup>>> describe_auto_scaling_group
   // Fewer pages than last time is a different answer too.
   if (!parsing && seen.pages.size() == last->pages.size()) return std::optional<std::vector<AutoScalingGroup>>{};
   if (!parsing)
-    for (const auto& xml : held) {
-      auto p = parse_describe_auto_scaling_groups(xml);
-      if (!p) return p.error();
-      take(*p);
-    }
+    if (auto st = parse_held(); !st) return st.error();
   return std::optional<std::vector<AutoScalingGroup>>{std::move(out)};
 }
 

@@ -16,14 +16,10 @@ std::atomic<uint64_t> next_generation{1};
 Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<std::string>& groups) {
   aws::AsgAnswerMemo answer;
   auto answered = aws::describe_auto_scaling_groups(asg_, groups, steady_ ? &steady_->answer : nullptr, answer);
-  if (!answered) {
-    steady_.reset();
-    generation_ = next_generation++;
-    return answered.error();
-  }
-  if (!answered->has_value()) return steady_->members;
+  if (answered && !answered->has_value()) return steady_->members;  // the same answer: the same members
   steady_.reset();
   generation_ = next_generation++;
+  if (!answered) return answered.error();
   const std::vector<aws::AutoScalingGroup>& found = **answered;
 
   std::lock_guard lock(mu_);
