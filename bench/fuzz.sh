@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# bench/fuzz.sh: builds the libFuzzer targets (fuzz/*_fuzz.cc) with clang, ASan and UBSan, runs each in turn and
+# bench/fuzz.sh: builds the libFuzzer targets (fuzz/*_fuzz.cc) with clang, ASan and UBSan, runs them (--jobs at a time) and
 # prints one line per target: executions, exec/s, seconds, crashes (crash/leak/timeout/oom files and sanitizer
 # reports), corpus size.
 #
-#   bench/fuzz.sh                          # every target, 10,000,000 executions each (tens of minutes)
+#   bench/fuzz.sh                          # every target, 10,000,000 executions each (hours on 2 cores)
 #   bench/fuzz.sh aws_xml template         # only these targets
 #   bench/fuzz.sh --runs 100000            # a short run while developing
 #   bench/fuzz.sh --no-build --max-time 600 --timeout 5 --max-len 1024 --jobs 2
@@ -30,7 +30,7 @@ BUILD_FIRST=1
 ALL_TARGETS=()
 for f in "$ROOT"/fuzz/*_fuzz.cc; do ALL_TARGETS+=("$(basename "$f" _fuzz.cc)"); done
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 TARGETS=()
 while (($#)); do
