@@ -134,9 +134,11 @@ void Daemon::cycle() {
   // a machine starved of CPU, wants to know).
   if (secs * 1000 > static_cast<double>(cfg_.interval.count()) && outcome.report) {
     const auto& r = *outcome.report;
-    spdlog::warn("cycle took {:.2f} s, longer than the interval ({} ms): {} op(s) applied, {} runtime command(s){}{}",
+    spdlog::warn("cycle took {:.2f} s, longer than the interval ({} ms): {} op(s) applied, {} runtime command(s){}{}; "
+                 "AWS {:.2f} s, HAProxy's state and the files {:.2f} s, haproxy -c {:.2f} s, applying {:.2f} s",
                  secs, cfg_.interval.count(), r.applied_ops.size(), r.runtime_commands,
-                 r.config_changed ? ", a new configuration validated (haproxy -c)" : "", r.reloaded ? ", reloaded" : "");
+                 r.config_validated ? ", a configuration validated (haproxy -c)" : "", r.reloaded ? ", reloaded" : "",
+                 r.phases.discover, r.phases.observe, r.phases.validate, r.phases.apply);
   }
   // Also after a failure: a reload that failed must stay pending across a restart.
   if (auto st = state_file_.save(state_); !st)

@@ -104,8 +104,13 @@ class DiskFiles : public ConfigFiles {
     return Ok{};
   }
 
+  Status stage_unchecked(const std::string& text) override {
+    staged_text_ = text;
+    return Ok{};
+  }
+
   Status install() override {
-    if (!staged_text_) return make_error("NothingStaged", "internal error: install() without a validated stage()");
+    if (!staged_text_) return make_error("NothingStaged", "internal error: install() without a stage()");
     // write_file_atomic keeps the file's mode and owner and replaces a symlink's target, not the link: a
     // haproxy.cfg holding stats passwords must not become world-readable because haproxy-asg rewrote it.
     auto st = write_file_atomic(s_.config_path, *staged_text_);
@@ -116,7 +121,7 @@ class DiskFiles : public ConfigFiles {
  private:
   config::HaproxySettings s_;
   std::string staged_;                      // where a render is validated
-  std::optional<std::string> staged_text_;  // what passed validation, until installed
+  std::optional<std::string> staged_text_;  // what passed validation (or needed none), until installed
 };
 
 }  // namespace

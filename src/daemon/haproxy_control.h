@@ -37,6 +37,8 @@ class ConfigFiles {
   virtual Result<std::string> read_current() = 0;
   // Writes `text` beside the configuration and validates it with `haproxy -c`; nothing is replaced yet.
   virtual Status stage(const std::string& text) = 0;
+  // Takes `text` as staged without `haproxy -c`: only for a render haproxy::admits() after one that passed it.
+  virtual Status stage_unchecked(const std::string& text) = 0;
   // Atomically replaces the configuration with what was staged.
   virtual Status install() = 0;
 };

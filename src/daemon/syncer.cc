@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <set>
 
@@ -16,6 +17,10 @@
 namespace hasg::daemon {
 
 namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 // A failed AWS call the fault book already logged (once) is debug here; any other stays a warning.
 spdlog::level::level_enum level_of(const Error& e) {
@@ -313,7 +318,10 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   CycleOutcome out{CycleReport{}, state, false, std::nullopt, {}, {}};
 
   // Discover. A failed discovery ends the cycle here: nothing may be concluded from it.
+  auto phase_start = std::chrono::steady_clock::now();
   auto groups = provider_.discover(cfg_.groups());
+  CycleReport::Phases phases;
+  phases.discover = seconds_since(phase_start);
   const std::optional<uint64_t> generation = provider_.generation();
   out.discovery_ok = groups.ok();
   if (!groups) {
@@ -332,9 +340,12 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
     out.report = std::move(e);
     return out;
   };
+  phase_start = std::chrono::steady_clock::now();
   auto seen = gather(std::move(*groups), state, out);
   if (!seen) return fail(seen.error());
+  phases.observe = seconds_since(phase_start);
   CycleReport report;
+  report.phases = phases;
   report.haproxy_running = seen->haproxy_running;
 
   // Unchanged: the same inputs as the last computed cycle, which had nothing to do, and no timed rule of its plan
@@ -387,8 +398,10 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
   }
   for (const auto& w : report.plan.warnings) spdlog::warn("{}", w);
 
-  // Apply.
+  // Apply (its `haproxy -c` timed apart).
+  phase_start = std::chrono::steady_clock::now();
   if (auto st = apply(*seen, report, out); !st) return fail(st.error());
+  report.phases.apply = seconds_since(phase_start) - report.phases.validate;
   // A cycle that found nothing to do (and had nothing to say) is the reference the next ones compare with. The
   // state it hands on must be the state it got: otherwise the next cycle's input differs anyway.
   if (report.plan.empty() && report.plan.warnings.empty() && !report.config_changed && report.lifecycle.empty() &&
@@ -406,13 +419,22 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
   // the membership still goes through the Runtime API, so that a scale-in is drained rather than left in rotation
   // until its instance dies. The file follows once it can be written.
   bool file_blocked = false;
+  const auto validate_start = std::chrono::steady_clock::now();
   if (report.config_changed) {
-    if (auto st = files_.stage(report.rendered); !st) {
+    // Validated unless only the membership changed since a render that passed (haproxy::admits()), and HAProxy
+    // runs (it takes the change through the runtime API; the file is for a later reload, which validates again, or
+    // a restart). A reload, or a file HAProxy is about to start from, is always validated.
+    haproxy::RenderShape shape = haproxy::shape_of(report.rendered);
+    const bool unchecked =
+        !reloading && seen.haproxy_running && validated_ && haproxy::admits(*validated_, shape);
+    if (auto st = unchecked ? files_.stage_unchecked(report.rendered) : files_.stage(report.rendered); !st) {
       out.faults.push_back(stage_fault(cfg_, st.error()));
       if (st.error().code == "InvalidConfig" || reloading || !seen.haproxy_running) return st;
       file_blocked = true;
     } else {
       out.working.push_back("template");
+      report.config_validated = !unchecked;
+      if (!unchecked) validated_ = std::move(shape);
     }
   } else if (reloading) {
     // A reload of the file as it is (asked for by the certificate watch, or retried) is validated too: `haproxy -c`
@@ -430,10 +452,13 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
     } else {
       out.working.push_back("template");
       out.working.push_back("haproxy.config_file");
+      report.config_validated = true;
+      validated_ = haproxy::shape_of(report.rendered);
     }
   } else {
     out.working.push_back("template");  // rendered, and what it renders is the file HAProxy was given
   }
+  report.phases.validate = seconds_since(validate_start);
   std::vector<core::Op> haproxy_ops;
   for (const auto& op : report.plan.ops)
     if (!core::is_lifecycle_op(op.kind)) haproxy_ops.push_back(op);

@@ -16,6 +16,7 @@
 #include "core/planner.h"
 #include "core/types.h"
 #include "daemon/cluster_records.h"
+#include "haproxy/renderer.h"
 #include "daemon/cycle_fingerprint.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/lifecycle_control.h"
@@ -43,6 +44,7 @@ struct CycleReport {
   std::string rendered;                     // the configuration this cycle wants on disk
   bool config_changed = false;              // rendered differs from the current file
   bool config_written = false;
+  bool config_validated = false;            // `haproxy -c` ran on it (a membership-only change needs none)
   bool reloaded = false;
   size_t runtime_commands = 0;
   std::vector<core::Op> applied_ops;        // sent through the Runtime API (none when a reload did the work)
@@ -53,6 +55,15 @@ struct CycleReport {
   // Nothing had changed since the last computed cycle, which had nothing to do: desire, plan, render and apply were
   // skipped (plan is that cycle's, rendered is empty).
   bool skipped = false;
+  // Where the cycle's time went, in seconds (a cycle longer than its interval is logged with them): asking AWS,
+  // reading HAProxy's state and the files, `haproxy -c` on a changed render, and carrying out the plan (runtime
+  // commands, a reload, lifecycle calls). The rest (plan, render) is the cycle's own computing.
+  struct Phases {
+    double discover = 0;
+    double observe = 0;
+    double validate = 0;
+    double apply = 0;
+  } phases;
 
   // Anything to do? (what `plan` exits 2 for)
   bool changes() const { return config_changed || !plan.empty(); }
@@ -128,6 +139,8 @@ class Syncer {
     core::Plan plan;
   };
   std::optional<Computed> last_;
+  // The shape of the last render `haproxy -c` accepted (in this process: a file edited by hand is never trusted).
+  std::optional<haproxy::RenderShape> validated_;
   bool peers_self_missing_ = false;  // cluster.peers: this node was not among the peers at the last cycle
 };
 

@@ -257,20 +257,57 @@ Result<std::string> render(std::string_view template_text, const std::string& te
   return join_lines(out);
 }
 
-std::string structure_of(std::string_view rendered) {
+namespace {
+
+// The one scan behind structure_of() and shape_of(): the text minus the managed server lines; with `blocks`, each
+// managed block's server lines too.
+std::string scan_managed(std::string_view rendered, std::vector<std::vector<std::string_view>>* blocks) {
   std::vector<std::string> out;
   bool in_managed_block = false;
   for (auto line : lines_of(rendered)) {
     if (is_marker(line)) {
       in_managed_block = true;
+      if (blocks != nullptr) blocks->emplace_back();
     } else if (in_managed_block) {
       auto w = words(line, 1);
-      if (!w.empty() && w[0] == "server") continue;
+      if (!w.empty() && w[0] == "server") {
+        if (blocks != nullptr) blocks->back().push_back(line);
+        continue;
+      }
       in_managed_block = false;
     }
     out.emplace_back(line);
   }
   return join_lines(out);
+}
+
+}  // namespace
+
+std::string structure_of(std::string_view rendered) { return scan_managed(rendered, nullptr); }
+
+RenderShape shape_of(std::string_view rendered) {
+  std::vector<std::vector<std::string_view>> blocks;
+  RenderShape shape;
+  shape.structure = scan_managed(rendered, &blocks);
+  for (const auto& block : blocks) {
+    shape.servers.push_back(block.size());
+    std::set<std::string_view> names, ids;
+    for (auto line : block) {
+      auto w = words(line, 5);  // server NAME ADDR:PORT [id N]
+      if (w.size() < 3 || !names.insert(w[1]).second) shape.unique = false;
+      if (w.size() == 5 && w[3] == "id" && !ids.insert(w[4]).second) shape.unique = false;
+    }
+  }
+  return shape;
+}
+
+bool admits(const RenderShape& validated, const RenderShape& next) {
+  if (!validated.unique || !next.unique || next.structure != validated.structure ||
+      next.servers.size() != validated.servers.size())
+    return false;
+  for (size_t i = 0; i < next.servers.size(); ++i)
+    if (next.servers[i] > 0 && validated.servers[i] == 0) return false;
+  return true;
 }
 
 }  // namespace hasg::haproxy

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "core/server_id.h"
 
@@ -14,6 +16,7 @@ namespace {
 class FakeProvider : public discovery::Provider {
  public:
   Result<std::vector<core::GroupMembers>> discover(const std::vector<std::string>&) override {
+    std::this_thread::sleep_for(delay);
     if (fail) return make_error("InternalFailure", "Auto Scaling DescribeAutoScalingGroups failed");
     return groups;
   }
@@ -25,6 +28,7 @@ class FakeProvider : public discovery::Provider {
   }
   std::vector<core::GroupMembers> groups;
   bool fail = false;
+  std::chrono::milliseconds delay{0};  // AWS taking its time
 };
 
 class FakeControl : public HaproxyControl {
@@ -38,6 +42,7 @@ class FakeControl : public HaproxyControl {
   // As HAProxy does: op by op, each applied before the next is sent; with fail_at_op, that op is refused and the
   // rest never sent (RuntimeClient stops at the first unexpected answer).
   Result<haproxy::RuntimeClient::ApplyResult> apply(const std::vector<core::Op>& ops) override {
+    std::this_thread::sleep_for(apply_delay);
     size_t done = 0;
     for (const auto& op : ops) {
       if (fail_at_op >= 0 && done == static_cast<size_t>(fail_at_op)) {
@@ -61,6 +66,7 @@ class FakeControl : public HaproxyControl {
     return Ok{};
   }
   int fail_at_op = -1;
+  std::chrono::milliseconds apply_delay{0};
   Error reload_error;
   std::vector<core::ActualBackend> actual{{"app", true, {}}};
   std::set<std::string> sessions_of;  // what the last servers() call asked sessions for
@@ -76,13 +82,20 @@ class FakeFiles : public ConfigFiles {
   Result<std::string> read_current() override { return current; }
   Status stage(const std::string& text) override {
     ++stages;
+    std::this_thread::sleep_for(stage_delay);
     if (unwritable) return make_error("IOError", "cannot write /etc/haproxy/haproxy.cfg.haproxy-asg-new: No space left on device");
     if (invalid) return make_error("InvalidConfig", "rejected by haproxy -c");
     staged = text;
     return Ok{};
   }
+  Status stage_unchecked(const std::string& text) override {
+    ++unchecked;
+    staged = text;
+    return Ok{};
+  }
   Status install() override {
     if (!staged) return make_error("NothingStaged", "install() without stage()");
+    if (unwritable) return make_error("IOError", "cannot write /etc/haproxy/haproxy.cfg: No space left on device");
     current = *staged;
     staged.reset();
     ++installs;
@@ -91,10 +104,12 @@ class FakeFiles : public ConfigFiles {
   std::string tmpl = "defaults\n    mode http\n\nbackend app\n    balance roundrobin\n";
   std::string current;
   std::optional<std::string> staged;
-  int stages = 0;
+  int stages = 0;     // validated with `haproxy -c`
+  int unchecked = 0;  // taken without it (a membership change after a validated render)
   int installs = 0;
   bool invalid = false;
   bool unwritable = false;  // a full disk or a read-only directory
+  std::chrono::milliseconds stage_delay{0};  // `haproxy -c` on a big file
 };
 
 config::Config test_config() {
@@ -150,6 +165,9 @@ TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
   ASSERT_EQ(control.applied.size(), 1u);
   EXPECT_EQ(control.applied[0].kind, core::OpKind::Add);
   EXPECT_EQ(control.reloads, 0) << "membership only: the file is written, HAProxy is not reloaded";
+  EXPECT_EQ(files.stages, 0) << "membership only, after a validated render: no haproxy -c";
+  EXPECT_EQ(files.unchecked, 1);
+  EXPECT_FALSE(r->config_validated);
   EXPECT_EQ(control.applied[0].server_id, core::server_id_candidate("i-2"));
   // The file gives each server the id HAProxy has for it, so a reload keeps their places on a hashing ring.
   EXPECT_NE(files.current.find("server i-1 127.0.0.2:80 id " + std::to_string(core::server_id_candidate("i-1")) +
@@ -167,10 +185,81 @@ TEST_F(SyncerTest, MembershipGoesThroughTheRuntimeApiThenTheFile) {
   r = run(false);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->changes());
-  EXPECT_EQ(files.stages, 1);
+  EXPECT_EQ(files.stages + files.unchecked, 1);
   EXPECT_EQ(files.installs, 1);
   EXPECT_TRUE(control.applied.empty());
   EXPECT_EQ(control.reloads, 0);
+}
+
+// A cycle longer than its interval is logged with these: each phase's time goes to that phase, haproxy -c's not to
+// applying.
+TEST_F(SyncerTest, ACycleSaysWhereItsTimeWent) {
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  provider.delay = std::chrono::milliseconds(50);
+  files.stage_delay = std::chrono::milliseconds(300);
+  control.apply_delay = std::chrono::milliseconds(100);
+  // A syncer just started (validated nothing yet): the membership change is validated.
+  Syncer fresh{test_config(), provider, control, files};
+  auto outcome = fresh.run(state, false);
+  auto& r = outcome.report;
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(control.applied.size(), 1u);
+  ASSERT_TRUE(r->config_validated);
+  EXPECT_GE(r->phases.discover, 0.05);
+  EXPECT_LT(r->phases.discover, 0.3) << "AWS is not charged with haproxy -c";
+  EXPECT_GE(r->phases.validate, 0.3);
+  EXPECT_GE(r->phases.apply, 0.1);
+  EXPECT_LT(r->phases.apply, 0.3) << "applying is not charged with haproxy -c";
+  EXPECT_LT(r->phases.observe, 0.3);
+
+  // Nothing to validate: no time for it.
+  provider.delay = std::chrono::milliseconds(0);
+  outcome = fresh.run(outcome.state, false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->config_changed);
+  EXPECT_LT(r->phases.validate, 0.3);
+}
+
+// `haproxy -c` runs on every render but one that differs from a validated one only in server lines of a form
+// HAProxy accepted (haproxy::admits()), while HAProxy runs and nothing reloads.
+TEST_F(SyncerTest, OnlyAMembershipChangeAfterAValidatedRenderSkipsHaproxyC) {
+  // SetUp validated the file HAProxy started from (i-1): membership changes from there go without it.
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-3", "::1"}});
+  auto r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(files.stages, 0);
+  EXPECT_EQ(files.unchecked, 1);
+  EXPECT_EQ(files.installs, 1);
+  EXPECT_NE(files.current.find("server i-3 [::1]:80"), std::string::npos) << files.current;
+
+  // A structural change (the template edited): validated, and reloaded.
+  files.tmpl += "    timeout server 5s\n";
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(files.stages, 1);
+  EXPECT_TRUE(r->config_validated);
+  EXPECT_EQ(control.reloads, 1);
+  control.actual[0].servers.clear();
+  for (const auto& [id, addr] : {std::pair{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-3", "::1"}})
+    control.actual[0].servers.push_back(
+        {id, addr, 80, core::AdminState::Ready, true, 0, false, false, core::server_id_candidate(id)});
+
+  // Membership only again: unchecked.
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}, {"i-3", "::1"}, {"i-4", "127.0.0.4"}});
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(files.stages, 1);
+  EXPECT_EQ(files.unchecked, 2);
+  EXPECT_FALSE(r->config_validated);
+
+  // With HAProxy down, the file is what it will start from: validated.
+  control.servers_error = make_error("HaproxyNotRunning", "admin.sock: connect: No such file or directory");
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  r = run(false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(files.stages, 2);
+  EXPECT_EQ(files.unchecked, 2);
+  control.servers_error = Error{};
 }
 
 TEST_F(SyncerTest, AFailedReloadIsRetriedByTheNextCycles) {
@@ -380,6 +469,7 @@ TEST_F(SyncerTest, IncompleteDiscoveryNeverWritesAFileThatCouldEmptyABackend) {
 
 TEST_F(SyncerTest, FailedValidationChangesNothing) {
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  files.tmpl += "    timeout server 5s\n";  // a template edit (membership alone goes without haproxy -c)
   files.invalid = true;
   auto r = run(false);
   ASSERT_FALSE(r.ok());
@@ -396,6 +486,7 @@ TEST_F(SyncerTest, DiscoveryFailureIsReportedAsSuch) {
   EXPECT_FALSE(discovery_ok);
   provider.fail = false;
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  files.tmpl += "    timeout server 5s\n";
   files.invalid = true;
   r = run(false);
   ASSERT_FALSE(r.ok());

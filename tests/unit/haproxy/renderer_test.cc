@@ -352,6 +352,41 @@ TEST(StructureOf, MembershipIsNotStructureButOptionsAndPortAre) {
   EXPECT_NE(structure_of(*a), structure_of(*c));
 }
 
+// What may be written without `haproxy -c` after a render that passed it: other members in blocks that had server
+// lines of the same form; not a first server in an empty block (its options never parsed by HAProxy), not a
+// structural change, not a name or id twice.
+TEST(RenderShape, OnlyOtherMembersOfAFormHaproxyAcceptedAreAdmitted) {
+  auto shape = [](const std::vector<ManagedBackend>& m, const std::string& tmpl = kTemplate) {
+    auto r = render(tmpl, "t", m);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return shape_of(r.ok() ? *r : std::string());
+  };
+  auto other = [](std::vector<DesiredServer> servers) {
+    return ManagedBackend{"static", "static-asg", 80, "check", std::move(servers)};
+  };
+  const RenderShape validated = shape({app({{"i-1", "127.0.0.2", 80, 70001}}), other({})});
+  EXPECT_EQ(validated.servers, (std::vector<size_t>{1, 0}));
+  EXPECT_TRUE(validated.unique);
+  EXPECT_EQ(validated.structure, structure_of(*render(kTemplate, "t", {app({}), other({})})));
+
+  // Members come and go, addresses of either family, ids or none: admitted.
+  EXPECT_TRUE(admits(validated, shape({app({{"i-2", "127.0.0.3", 80, 70002}, {"i-3", "::1", 8080, 0}}), other({})})));
+  EXPECT_TRUE(admits(validated, shape({app({}), other({})})));
+  // A first server where HAProxy never saw one: not admitted.
+  EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}), other({{"i-9", "127.0.0.9", 80}})})));
+  // Another port or options (the marker) or template: structure, not admitted.
+  EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}, "check inter 2s", 81), other({})})));
+  EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}, "check inter 9s"), other({})})));
+  EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}), other({})},
+                                       std::string(kTemplate) + "\nbackend extra\n    balance first\n")));
+  // An id twice (HAProxy refuses it): not admitted.
+  const RenderShape twice = shape({app({{"i-1", "127.0.0.2", 80, 70001}, {"i-2", "127.0.0.3", 80, 70001}}), other({})});
+  EXPECT_FALSE(twice.unique);
+  EXPECT_FALSE(admits(validated, twice));
+  // A shape that was not unique admits nothing.
+  EXPECT_FALSE(admits(twice, validated));
+}
+
 TEST(InspectTemplate, BackendsAndDeclaredServers) {
   auto r = inspect_template(kTemplate, "t");
   ASSERT_TRUE(r.ok()) << r.error().to_string();
