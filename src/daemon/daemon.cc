@@ -141,13 +141,7 @@ void Daemon::cycle() {
                  r.phases.discover, r.phases.observe, r.phases.validate, r.phases.apply);
   }
   // Also after a failure: a reload that failed must stay pending across a restart.
-  if (auto st = state_file_.save(state_); !st)
-    faults_.report("state_file", st.error().message,
-                   "let haproxy-asg write " + cfg_.state_file +
-                       " and its directory (permissions, a read-only mount, free space); until then drains in "
-                       "progress and a pending reload live in memory only, and a restart of haproxy-asg forgets them");
-  else
-    faults_.resolve("state_file");
+  save_state();
   // The HAProxy and file edges' faults, each under its own key (logged once when it starts and when it ends).
   for (const auto& f : outcome.faults) faults_.report(f.key, f.message, f.remedy);
   for (const auto& k : outcome.working) faults_.resolve(k);
@@ -185,6 +179,21 @@ void Daemon::cycle() {
                         "retried with backoff; see the error for what to fix"))
       spdlog::debug("cycle failed (attempt {}), last good state kept: {}", failures_, last_error_);
   }
+}
+
+void Daemon::save_state() {
+  if (auto st = state_file_.save(state_); !st)
+    faults_.report("state_file", st.error().message,
+                   "let haproxy-asg write " + cfg_.state_file +
+                       " and its directory (permissions, a read-only mount, free space); until then drains in "
+                       "progress and a pending reload live in memory only, and a restart of haproxy-asg forgets them");
+  else
+    faults_.resolve("state_file");
+}
+
+void Daemon::keep_hooks_alive() {
+  next_due_ = edges_.syncer->keep_hooks_alive(state_, core::Clock::now(), /*between_cycles=*/true);
+  save_state();
 }
 
 void Daemon::reload_config() {
@@ -381,30 +390,45 @@ int Daemon::run() {
     listening = listening.substr(0, colon + 1) + std::to_string(endpoint.port());
   spdlog::info("haproxy-asg running: {} backend(s), interval {} ms, metrics on http://{}/metrics",
                cfg_.backends.size(), cfg_.interval.count(), listening);
-  for (;;) {
+  for (bool stopping = false; !stopping;) {
     cycle();
     // A cycle allocates a few MB at 5,000 instances (AWS's XML, HAProxy's state, the rendered file, the report it
     // replaced) and then sleeps for an interval: give the freed pages back instead of keeping them resident until
     // the next cycle. After cycle() has returned, so that its own locals are freed too.
     malloc_trim(0);
-    auto deadline = std::chrono::steady_clock::now() + next_wait();
-    if (next_due_) {
-      // Something timed (a heartbeat due, a launch timeout) needs a cycle before the interval ends.
-      auto until = *next_due_ - core::Clock::now();
-      auto due = std::chrono::steady_clock::now() +
-                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::max(until, core::Clock::duration::zero()));
-      deadline = std::min(deadline, due);
-    }
-    std::unique_lock lock(mu_);
-    // A requested cycle runs at once while cycles succeed; during a failure backoff it waits for the backoff's end
-    // (the backoff protects AWS and HAProxy from a storm of cycles that would fail the same way).
-    wake_.wait_until(lock, deadline,
-                     [&] { return stop_ || reload_ || (!cycle_requested_.empty() && failures_ == 0); });
-    if (stop_) break;
-    if (reload_) {
-      reload_ = false;
+    const auto next_cycle = std::chrono::steady_clock::now() + next_wait();
+    for (;;) {
+      auto deadline = next_cycle;
+      bool heartbeats_first = false;
+      std::unique_lock lock(mu_);
+      if (next_due_) {
+        // Something timed (a heartbeat due, a launch timeout) comes due before the next cycle: while cycles work,
+        // it takes a cycle; during a failure backoff, only the heartbeats go (the backoff holds discovery back).
+        auto until = *next_due_ - core::Clock::now();
+        auto due = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::max(until, core::Clock::duration::zero()));
+        if (due < deadline) {
+          deadline = due;
+          heartbeats_first = failures_ > 0;
+        }
+      }
+      // A requested cycle runs at once while cycles succeed; during a failure backoff it waits for the backoff's
+      // end (the backoff protects AWS and HAProxy from a storm of cycles that would fail the same way).
+      const bool woken = wake_.wait_until(
+          lock, deadline, [&] { return stop_ || reload_ || (!cycle_requested_.empty() && failures_ == 0); });
+      if (stop_) {
+        stopping = true;
+        break;
+      }
+      if (reload_) {
+        reload_ = false;
+        lock.unlock();
+        reload_config();
+        break;
+      }
+      if (woken || !heartbeats_first) break;
       lock.unlock();
-      reload_config();
+      keep_hooks_alive();
     }
   }
   stop_sources();

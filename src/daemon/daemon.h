@@ -65,6 +65,9 @@ class Daemon {
 
  private:
   void cycle();
+  // During a failure backoff: the heartbeats due, alone (Syncer::keep_hooks_alive), and the state saved.
+  void keep_hooks_alive();
+  void save_state();
   void reload_config();
   std::chrono::milliseconds next_wait();
   void watch_drains(const CycleReport* report);

@@ -562,7 +562,8 @@ Status Syncer::apply(const Observed& seen, CycleReport& report, CycleOutcome& ou
   return Ok{};
 }
 
-std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, core::TimePoint now) {
+std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, core::TimePoint now,
+                                                        bool between_cycles) {
   // A failed cycle, discovery's included, decides nothing (completing a hook could let the group kill an instance
   // still served), but an instance draining on our termination hook must not have it expire meanwhile: its
   // heartbeats go out on the same schedule as the planner's, and the loop wakes for the next one even while it
@@ -582,7 +583,8 @@ std::optional<core::TimePoint> Syncer::keep_hooks_alive(core::SyncState& state, 
       if (st || st.error().code == "NoActiveLifecycleAction") {
         h.last_beat = now;
         if (!st) h.completed = true;
-        spdlog::info("lifecycle hook {} of {}: heartbeat for {} (the cycle failed)", h.hook, h.group, instance);
+        spdlog::info("lifecycle hook {} of {}: heartbeat for {} while cycles fail ({})", h.hook, h.group, instance,
+                     between_cycles ? "sent between them" : "sent by a failed cycle");
         due = now + every;
       } else {
         spdlog::log(level_of(st.error()), "lifecycle hook {} of {}: heartbeat for {} failed: {}", h.hook, h.group,

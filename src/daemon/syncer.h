@@ -109,6 +109,14 @@ class Syncer {
   // The rendered configuration for the current discovery, with no HAProxy involved (`render`).
   Result<std::string> render_only();
 
+  // Between failed cycles: sends the heartbeats due of the hooks of instances draining on our termination hook (a
+  // failed one is retried in 5 s) and says when the next is due. A failed cycle does the same before it ends; the
+  // daemon calls this alone when one comes due during the failure backoff, so that keeping a hook alive does not
+  // ask AWS for discovery again (what the backoff holds back).
+  // `between_cycles`: called by the daemon during the backoff (logged as such), not by a failed cycle.
+  std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now,
+                                                  bool between_cycles = false);
+
   const config::Config& config() const { return cfg_; }
 
  private:
@@ -118,7 +126,6 @@ class Syncer {
   core::PlanInput plan_input(const Observed& seen, const core::SyncState& state, core::TimePoint now) const;
   Status apply(const Observed& seen, CycleReport& report, CycleOutcome& out);
   void apply_lifecycle(CycleReport& report, core::SyncState& state, core::TimePoint now);
-  std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now);
   core::ClusterView cluster_view(const std::vector<core::GroupMembers>& groups);
   void log_refused(const std::vector<core::GroupMembers>& groups);
 

@@ -4,6 +4,7 @@
 // /healthz says it (503 once it outlasts the grace of three intervals), and once the fault ends the daemon recovers
 // by itself: HAProxy follows the change made to the group during the fault, /healthz is ok, "recovered" is logged.
 // README "Faults and what haproxy-asg does" is the table of these cases.
+#include <csignal>
 #include <future>
 #include <regex>
 
@@ -582,7 +583,7 @@ TEST_F(FaultMatrixAws, HeartbeatsGoOnWhileDiscoveryFails) {
   ASSERT_TRUE(wait_until([&] { return lines_with(" error: aws.autoscaling: ") > 0; }, 15s)) << log();
 
   ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 2; }, 15s)) << "the heartbeat due at 10 s\n" << log();
-  EXPECT_EQ(lines_with("heartbeat for " + leaving + " (the cycle failed)"), 1) << log();
+  EXPECT_EQ(lines_with("heartbeat for " + leaving + " while cycles fail"), 1) << log();
   // Past the drain timeout, still failing: not completed on a failed discovery.
   ASSERT_TRUE(wait_until([&] { return std::chrono::steady_clock::now() > wait_began + 13s; }, 15s));
   EXPECT_FALSE(completed(leaving)) << log();
@@ -599,6 +600,41 @@ TEST_F(FaultMatrixAws, HeartbeatsGoOnWhileDiscoveryFails) {
   ASSERT_TRUE(wait_until([&] { return healthz().body == "ok\n"; }, 10s)) << healthz().body << log();
   EXPECT_EQ(lines_with("aws.autoscaling: recovered after"), 1) << log();
   EXPECT_EQ(lines_with(" error: aws.autoscaling: "), 1) << log();
+  end_held_requests();
+}
+
+// During a failure backoff, a heartbeat due (and its retry 5 s after a failed try) goes alone, between the
+// backoff's cycles: a cycle of its own would ask AWS for discovery again, what the backoff holds back. Made
+// deterministic by a 30 s interval (SIGHUP), so the backoff after the first failure is 30 to 60 s: every discovery
+// call in that time would be a cycle the heartbeats caused.
+TEST_F(FaultMatrixAws, AHeartbeatDueDuringTheBackoffGoesAlone) {
+  sim::SimOptions opt;
+  opt.instance_net = 193;
+  opt.instance_delay_ms = 40000;
+  opt.hook_second = std::chrono::milliseconds(600);
+  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "40s");
+  put_drain_hook(30);
+  start_daemon();
+  const std::string leaving = scale_in_while_busy();
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << log();
+  // Discovery fails from here; the SIGHUP's cycle (at once) is the first failure.
+  rig_->sim().inject({"DescribeAutoScalingGroups", K::ServerError, -1});
+  rig_->sim().inject({"RecordLifecycleActionHeartbeat", K::ServerError, 3});  // the next try: its 3 attempts
+  const std::string yaml = rig_->dir().file("haproxy-asg.yaml");
+  write_file(yaml, std::regex_replace(read_file(yaml), std::regex("interval: 250ms"), "interval: 30s"));
+  daemon_->signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return lines_with(" error: aws.autoscaling: ") > 0; }, 10s)) << log();
+  const uint64_t discovery_calls = rig_->sim().calls("DescribeAutoScalingGroups");
+
+  // The heartbeat due 10 s after the first fails; its retry 5 s later goes through.
+  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 2; }, 20s)) << log();
+  EXPECT_EQ(lines_with("heartbeat for " + leaving + " while cycles fail (sent between them)"), 1) << log();
+  EXPECT_GE(rig_->sim().calls("RecordLifecycleActionHeartbeat"), 5u) << "a failed try (3 attempts), then the retry";
+  EXPECT_EQ(rig_->sim().calls("DescribeAutoScalingGroups"), discovery_calls)
+      << "no cycle for the heartbeats within the backoff\n" << log();
+  EXPECT_FALSE(completed(leaving));
+  rig_->sim().clear_faults();
   end_held_requests();
 }
 
