@@ -143,11 +143,16 @@ core::ClusterView Syncer::cluster_view(const std::vector<core::GroupMembers>& gr
   view.self = cfg_.cluster.node_id;
   auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.group == cfg_.cluster.group; });
   if (g == groups.end() || !g->found) {
-    spdlog::warn("cluster group {} was not found: termination hooks complete only at their drain timeout",
-                 cfg_.cluster.group);
+    // Said when it starts and when it ends, not at every cycle.
+    if (!cluster_group_missing_)
+      spdlog::warn("cluster group {} was not found: termination hooks complete only at their drain timeout",
+                   cfg_.cluster.group);
+    cluster_group_missing_ = true;
     view.complete = false;
     return view;
   }
+  if (cluster_group_missing_) spdlog::info("cluster group {} is found again", cfg_.cluster.group);
+  cluster_group_missing_ = false;
   for (const auto& m : g->members)
     if (m.lifecycle_state == "InService") view.nodes.insert(m.instance_id);
   if (view.self.empty()) {

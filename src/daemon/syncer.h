@@ -149,6 +149,7 @@ class Syncer {
   // The shape of the last render `haproxy -c` accepted (in this process: a file edited by hand is never trusted).
   std::optional<haproxy::RenderShape> validated_;
   bool peers_self_missing_ = false;  // cluster.peers: this node was not among the peers at the last cycle
+  bool cluster_group_missing_ = false;  // cluster.group was not found at the last cycle
 };
 
 // Everything a cycle touches, built from the configuration: the HAProxy edges and the syncer over them. The one

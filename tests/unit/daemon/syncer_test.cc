@@ -3,9 +3,12 @@
 #include "daemon/syncer.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/server_id.h"
@@ -859,6 +862,47 @@ TEST(SyncerPeers, AMembershipChangeOfTheClusterReloadsAndNothingElseDoes) {
   r = cycle();
   EXPECT_EQ(control.reloads, 2);
   EXPECT_EQ(files.current.find("peer i-n2 "), std::string::npos) << files.current;
+}
+
+// A cluster group that does not exist (a typo, or deleted) is said when it starts and when it ends, not at every
+// cycle: the daemon runs a cycle a second.
+TEST(SyncerCluster, AMissingClusterGroupIsSaidOnceAndItsReturnOnce) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(log)));
+  auto cfg = test_config();
+  cfg.cluster.group = "lb";
+  cfg.cluster.node_id = "i-n1";
+  FakeProvider provider;
+  FakeControl control;
+  FakeFiles files;
+  Syncer syncer{cfg, provider, control, files};
+  core::SyncState state;
+  auto count = [&](const std::string& text) {
+    const std::string s = log.str();
+    int n = 0;
+    for (size_t at = s.find(text); at != std::string::npos; at = s.find(text, at + 1)) ++n;
+    return n;
+  };
+  provider.set_members({{"i-1", "127.0.0.2"}});
+  provider.groups.push_back(core::GroupMembers{"lb", false, {}});
+  for (int i = 0; i < 3; ++i) {
+    auto out = syncer.run(state, false);
+    state = out.state;
+    ASSERT_TRUE(out.report.ok()) << out.report.error().message;
+  }
+  EXPECT_EQ(count("cluster group lb was not found"), 1) << log.str();
+  provider.groups[1] = core::GroupMembers{"lb", true, {}};
+  provider.groups[1].members.push_back({"i-n1", "lb", "InService", "Healthy", "z", "running", "127.0.1.2", "", true, ""});
+  for (int i = 0; i < 2; ++i) {
+    auto out = syncer.run(state, false);
+    state = out.state;
+    ASSERT_TRUE(out.report.ok()) << out.report.error().message;
+  }
+  EXPECT_EQ(count("cluster group lb is found again"), 1) << log.str();
+  EXPECT_EQ(count("cluster group lb was not found"), 1) << log.str();
+  spdlog::set_default_logger(previous);
 }
 
 }  // namespace
