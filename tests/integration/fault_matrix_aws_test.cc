@@ -241,6 +241,23 @@ class FaultMatrixAws : public ::testing::Test {
     })) << log();
     return leaving;
   }
+  // A rig of two slow instances (requests held open 40 s) whose group has a termination hook with a 30 s
+  // heartbeat timeout (hook seconds of 600 ms: the simulator times an action out 18 s after its last heartbeat, the
+  // daemon beats every 10 s), the daemon running; scales in while busy and returns the leaving instance once its
+  // first heartbeat went out.
+  std::string drain_on_hook(int net, const std::string& drain_timeout) {
+    sim::SimOptions opt;
+    opt.instance_net = net;
+    opt.instance_delay_ms = 40000;
+    opt.hook_second = std::chrono::milliseconds(600);
+    start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", drain_timeout);
+    put_drain_hook(30);
+    start_daemon();
+    if (HasFailure()) return "";
+    const std::string leaving = scale_in_while_busy();
+    EXPECT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << "the first sight's heartbeat\n" << log();
+    return leaving;
+  }
   // Stops the daemon, HAProxy and the simulator: the requests still held open end with them.
   void end_held_requests() {
     daemon_.reset();
@@ -515,17 +532,9 @@ TEST_F(FaultMatrixAws, CompleteLifecycleActionFailing) {
 // (every cycle, not at the next beat); once AWS answers again it goes through, and the hook, kept alive past its
 // timeout, is completed CONTINUE when the drain ends (drain_timeout 22 s, a request still open on it).
 TEST_F(FaultMatrixAws, RecordLifecycleActionHeartbeatFailing) {
-  sim::SimOptions opt;
-  opt.instance_net = 190;
-  opt.instance_delay_ms = 40000;  // requests held open through the whole drain
-  opt.hook_second = std::chrono::milliseconds(600);
-  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "22s");
-  put_drain_hook(30);
-  start_daemon();
-  const std::string leaving = scale_in_while_busy();
+  const std::string leaving = drain_on_hook(190, "22s");
   ASSERT_FALSE(HasFailure());
   const std::string staying = *rig_->ready_servers().begin();
-  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << "the first sight's heartbeat\n" << log();
   rig_->sim().inject({"RecordLifecycleActionHeartbeat", K::ServerError, -1});
 
   const std::string error_line = " error: aws.lifecycle: ";
@@ -568,17 +577,9 @@ TEST_F(FaultMatrixAws, RecordLifecycleActionHeartbeatFailing) {
 // completed even once its drain timed out), yet the heartbeat due 10 s into the wait goes out; once discovery works
 // again, the hook is completed CONTINUE.
 TEST_F(FaultMatrixAws, HeartbeatsGoOnWhileDiscoveryFails) {
-  sim::SimOptions opt;
-  opt.instance_net = 191;
-  opt.instance_delay_ms = 40000;
-  opt.hook_second = std::chrono::milliseconds(600);
-  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "12s");
-  put_drain_hook(30);
-  start_daemon();
-  const std::string leaving = scale_in_while_busy();
+  const std::string leaving = drain_on_hook(191, "12s");
   ASSERT_FALSE(HasFailure());
   const auto wait_began = action(leaving)->entered_wait;
-  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << log();
   rig_->sim().inject({"DescribeAutoScalingGroups", K::ServerError, -1});
   ASSERT_TRUE(wait_until([&] { return lines_with(" error: aws.autoscaling: ") > 0; }, 15s)) << log();
 
@@ -608,16 +609,8 @@ TEST_F(FaultMatrixAws, HeartbeatsGoOnWhileDiscoveryFails) {
 // deterministic by a 30 s interval (SIGHUP), so the backoff after the first failure is 30 to 60 s: every discovery
 // call in that time would be a cycle the heartbeats caused.
 TEST_F(FaultMatrixAws, AHeartbeatDueDuringTheBackoffGoesAlone) {
-  sim::SimOptions opt;
-  opt.instance_net = 193;
-  opt.instance_delay_ms = 40000;
-  opt.hook_second = std::chrono::milliseconds(600);
-  start_rig(opt, 2, false, "    lifecycle_hooks:\n      terminating: drain\n", "", "40s");
-  put_drain_hook(30);
-  start_daemon();
-  const std::string leaving = scale_in_while_busy();
+  const std::string leaving = drain_on_hook(193, "40s");
   ASSERT_FALSE(HasFailure());
-  ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 1; }, 3s)) << log();
   // Discovery fails from here; the SIGHUP's cycle (at once) is the first failure.
   rig_->sim().inject({"DescribeAutoScalingGroups", K::ServerError, -1});
   rig_->sim().inject({"RecordLifecycleActionHeartbeat", K::ServerError, 3});  // the next try: its 3 attempts
