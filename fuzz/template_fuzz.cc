@@ -1,6 +1,7 @@
 // The template scanner and renderer (the user's haproxy.cfg). Beyond not crashing: the servers written are exactly
-// the ones given, membership never changes structure_of() (so a membership change never causes a reload), and a
-// rendered file is never accepted as a template again (that would duplicate its servers).
+// the ones given, membership never changes structure_of() (so a membership change never causes a reload), a block
+// emptied is admitted without `haproxy -c` and a block's first servers are not, and a rendered file is never accepted
+// as a template again (that would duplicate its servers).
 #include "fuzz_check.h"
 #include "haproxy/renderer.h"
 #include "util/strings.h"
@@ -29,6 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!two) return 0;
 
   FUZZ_CHECK(haproxy::structure_of(*empty) == haproxy::structure_of(*two));
+  // Membership alone: a block emptied may be written without `haproxy -c` after the render with servers passed it;
+  // the first servers of a block never are (their options were never parsed by HAProxy).
+  FUZZ_CHECK(haproxy::admits(haproxy::shape_of(*two), haproxy::shape_of(*empty)));
+  FUZZ_CHECK(!haproxy::admits(haproxy::shape_of(*empty), haproxy::shape_of(*two)));
   FUZZ_CHECK(two->find("\n    server i-0123456789abcdef0 127.0.0.1:8080 check inter 2s\n") != std::string::npos);
   FUZZ_CHECK(two->find("\n    server i-00000001 [::1]:81 check inter 2s\n") != std::string::npos);
   FUZZ_CHECK(!haproxy::render(*two, "fuzz.cfg", {m}).ok());

@@ -16,11 +16,11 @@
 #include "core/planner.h"
 #include "core/types.h"
 #include "daemon/cluster_records.h"
-#include "haproxy/renderer.h"
 #include "daemon/cycle_fingerprint.h"
 #include "daemon/haproxy_control.h"
 #include "daemon/lifecycle_control.h"
 #include "discovery/provider.h"
+#include "haproxy/renderer.h"
 
 namespace hasg::daemon {
 
@@ -109,11 +109,10 @@ class Syncer {
   // The rendered configuration for the current discovery, with no HAProxy involved (`render`).
   Result<std::string> render_only();
 
-  // Between failed cycles: sends the heartbeats due of the hooks of instances draining on our termination hook (a
-  // failed one is retried in 5 s) and says when the next is due. A failed cycle does the same before it ends; the
-  // daemon calls this alone when one comes due during the failure backoff, so that keeping a hook alive does not
-  // ask AWS for discovery again (what the backoff holds back).
-  // `between_cycles`: called by the daemon during the backoff (logged as such), not by a failed cycle.
+  // While cycles fail: sends the heartbeats due of the hooks of instances draining on our termination hook (a
+  // failed one is retried in 5 s) and says when the next is due. A failed cycle does it before it ends; the daemon
+  // calls it alone (`between_cycles`, logged as such) when one comes due during the failure backoff, so that keeping
+  // a hook alive does not ask AWS for discovery again (what the backoff holds back).
   std::optional<core::TimePoint> keep_hooks_alive(core::SyncState& state, core::TimePoint now,
                                                   bool between_cycles = false);
 
