@@ -135,7 +135,8 @@ void Daemon::cycle() {
   if (secs * 1000 > static_cast<double>(cfg_.interval.count()) && outcome.report) {
     const auto& r = *outcome.report;
     spdlog::warn("cycle took {:.2f} s, longer than the interval ({} ms): {} op(s) applied, {} runtime command(s){}{}; "
-                 "AWS {:.2f} s, HAProxy's state and the files {:.2f} s, haproxy -c {:.2f} s, applying {:.2f} s",
+                 "discovery {:.2f} s, reading HAProxy's state, the files and the cluster's records {:.2f} s, haproxy -c "
+                 "{:.2f} s, applying (runtime API, reload, lifecycle calls) {:.2f} s",
                  secs, cfg_.interval.count(), r.applied_ops.size(), r.runtime_commands,
                  r.config_validated ? ", a configuration validated (haproxy -c)" : "", r.reloaded ? ", reloaded" : "",
                  r.phases.discover, r.phases.observe, r.phases.validate, r.phases.apply);

@@ -55,9 +55,10 @@ struct CycleReport {
   // Nothing had changed since the last computed cycle, which had nothing to do: desire, plan, render and apply were
   // skipped (plan is that cycle's, rendered is empty).
   bool skipped = false;
-  // Where the cycle's time went, in seconds (a cycle longer than its interval is logged with them): asking AWS,
-  // reading HAProxy's state and the files, `haproxy -c` on a changed render, and carrying out the plan (runtime
-  // commands, a reload, lifecycle calls). The rest (plan, render) is the cycle's own computing.
+  // Where the cycle's time went, in seconds (a cycle longer than its interval is logged with them): discovery (Auto
+  // Scaling and EC2); reading HAProxy's state, the files and the cluster's drain records; deciding whether the render
+  // needs `haproxy -c`, and running it; carrying out the plan (runtime commands, a reload, lifecycle calls). The
+  // rest (plan, render) is the cycle's own computing.
   struct Phases {
     double discover = 0;
     double observe = 0;

@@ -289,14 +289,22 @@ RenderShape shape_of(std::string_view rendered) {
   std::vector<std::vector<std::string_view>> blocks;
   RenderShape shape;
   shape.structure = scan_managed(rendered, &blocks);
-  for (const auto& block : blocks) {
-    shape.servers.push_back(block.size());
-    std::set<std::string_view> names, ids;
-    for (auto line : block) {
-      auto w = words(line, 5);  // server NAME ADDR:PORT [id N]
-      if (w.size() < 3 || !names.insert(w[1]).second) shape.unique = false;
-      if (w.size() == 5 && w[3] == "id" && !ids.insert(w[4]).second) shape.unique = false;
+  for (const auto& block : blocks) shape.servers.push_back(block.size());
+  // HAProxy refuses a server name or id twice in one proxy: the managed servers and the template's own together,
+  // section by section (an `id` word anywhere on a server line counts: a false alarm only costs a `haproxy -c`).
+  std::set<std::string_view> names, ids;
+  for (auto line : lines_of(rendered)) {
+    auto w = words(line, SIZE_MAX);
+    if (w.empty()) continue;
+    if (std::find(kSectionKeywords.begin(), kSectionKeywords.end(), w[0]) != kSectionKeywords.end()) {
+      names.clear();
+      ids.clear();
+      continue;
     }
+    if (w[0] != "server") continue;
+    if (w.size() < 3 || !names.insert(w[1]).second) shape.unique = false;
+    for (size_t i = 2; i + 1 < w.size(); ++i)
+      if (w[i] == "id" && !ids.insert(w[i + 1]).second) shape.unique = false;
   }
   return shape;
 }

@@ -65,7 +65,7 @@ Result<std::string> render(std::string_view template_text, const std::string& te
 std::string structure_of(std::string_view rendered);
 
 // What `haproxy -c` could still object to in a render beyond its structure: per managed block (in the file's order)
-// how many server lines it holds, and whether any block names a server or an id twice.
+// how many server lines it holds, and whether any section names a server or an id twice (template servers too).
 struct RenderShape {
   std::string structure;      // structure_of()
   std::vector<size_t> servers;  // server lines per managed block
@@ -76,9 +76,9 @@ RenderShape shape_of(std::string_view rendered);
 // Whether a render of shape `next` can be written without `haproxy -c` after one of shape `validated` passed it:
 // the same structure (every line but the managed server lines: the template, each block's marker with its port and
 // options, the peers), servers only in blocks where HAProxy accepted server lines of that form (the same options,
-// an address and port: the renderer writes plain IPs only), no name or id twice. `haproxy -c` costs 0.1 s of CPU at
-// 5,000 servers (0.26 s at 20,000) and says nothing new about such a change; a membership change is then a
-// runtime command and a file written, without a check that would make a 1 s cycle overrun on a busy machine.
+// an address and port: the renderer writes plain IPs only), no name or id twice in a section. `haproxy -c` costs
+// 0.1 s of CPU at 5,000 servers (0.26 s at 20,000) and says nothing new about such a change; a membership change is
+// then a runtime command and a file written, without a check that would make a 1 s cycle overrun on a busy machine.
 bool admits(const RenderShape& validated, const RenderShape& next);
 
 // The marker comment's leading text, after indentation (for tools that look for managed blocks).

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <future>
 #include <regex>
+#include <thread>
 
 #include "sync_rig.h"
 #include "unit/sim/sim_client.h"
@@ -609,7 +610,7 @@ TEST_F(FaultMatrixAws, HeartbeatsGoOnWhileDiscoveryFails) {
 // deterministic by a 30 s interval (SIGHUP), so the backoff after the first failure is 30 to 60 s: every discovery
 // call in that time would be a cycle the heartbeats caused.
 TEST_F(FaultMatrixAws, AHeartbeatDueDuringTheBackoffGoesAlone) {
-  const std::string leaving = drain_on_hook(193, "40s");
+  const std::string leaving = drain_on_hook(198, "40s");
   ASSERT_FALSE(HasFailure());
   // Discovery fails from here; the SIGHUP's cycle (at once) is the first failure.
   rig_->sim().inject({"DescribeAutoScalingGroups", K::ServerError, -1});
@@ -617,8 +618,15 @@ TEST_F(FaultMatrixAws, AHeartbeatDueDuringTheBackoffGoesAlone) {
   const std::string yaml = rig_->dir().file("haproxy-asg.yaml");
   write_file(yaml, std::regex_replace(read_file(yaml), std::regex("interval: 250ms"), "interval: 30s"));
   daemon_->signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return lines_with("SIGHUP: configuration reloaded") > 0; }, 10s)) << log();
   ASSERT_TRUE(wait_until([&] { return lines_with(" error: aws.autoscaling: ") > 0; }, 10s)) << log();
-  const uint64_t discovery_calls = rig_->sim().calls("DescribeAutoScalingGroups");
+  // The SIGHUP's cycle ends its retries; from then the backoff (30 s at least) allows no cycle.
+  uint64_t discovery_calls = rig_->sim().calls("DescribeAutoScalingGroups");
+  ASSERT_TRUE(wait_until([&] {
+    const uint64_t before = discovery_calls;
+    std::this_thread::sleep_for(1s);
+    return (discovery_calls = rig_->sim().calls("DescribeAutoScalingGroups")) == before;
+  }, 8s)) << log();
 
   // The heartbeat due 10 s after the first fails; its retry 5 s later goes through.
   ASSERT_TRUE(wait_until([&] { return heartbeats(leaving) == 2; }, 20s)) << log();

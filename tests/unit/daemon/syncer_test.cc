@@ -425,6 +425,22 @@ TEST_F(SyncerTest, ARuntimeApplyFailingHalfwayIsCompletedByTheNextCycle) {
 // A full disk or a read-only directory: the render cannot be validated or written, but it is not known to be wrong.
 // Membership still follows the group through the Runtime API (a scale-in is drained, not left in rotation until its
 // instance dies); the file follows once it can be written.
+// The same when the render is to be validated (a syncer just started): staging it fails, membership still follows.
+TEST_F(SyncerTest, AnUnwritableConfigFileStillLetsAValidatedChangeThrough) {
+  Syncer fresh{test_config(), provider, control, files};
+  provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
+  files.unwritable = true;
+  auto outcome = fresh.run(state, false);
+  ASSERT_TRUE(outcome.report.ok()) << outcome.report.error().message;
+  EXPECT_EQ(files.stages, 1);
+  ASSERT_EQ(outcome.faults.size(), 1u);
+  EXPECT_EQ(outcome.faults[0].key, "haproxy.config_file");
+  ASSERT_EQ(control.applied.size(), 1u);
+  EXPECT_EQ(control.applied[0].server, "i-2");
+  EXPECT_EQ(files.installs, 0);
+  EXPECT_FALSE(outcome.report->config_written);
+}
+
 TEST_F(SyncerTest, AnUnwritableConfigFileStillLetsMembershipFollowTheGroup) {
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
   files.unwritable = true;
@@ -471,13 +487,17 @@ TEST_F(SyncerTest, IncompleteDiscoveryNeverWritesAFileThatCouldEmptyABackend) {
 }
 
 TEST_F(SyncerTest, FailedValidationChangesNothing) {
+  // A membership change a syncer just started validates (it trusts no render yet); refused, nothing is sent.
+  Syncer fresh{test_config(), provider, control, files};
   provider.set_members({{"i-1", "127.0.0.2"}, {"i-2", "127.0.0.3"}});
-  files.tmpl += "    timeout server 5s\n";  // a template edit (membership alone goes without haproxy -c)
   files.invalid = true;
-  auto r = run(false);
+  auto outcome = fresh.run(state, false);
+  const auto& r = outcome.report;
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "InvalidConfig");
-  EXPECT_EQ(faults(), std::set<std::string>{"template"});
+  ASSERT_EQ(outcome.faults.size(), 1u);
+  EXPECT_EQ(outcome.faults[0].key, "template");
+  EXPECT_EQ(files.stages, 1);
   EXPECT_TRUE(control.applied.empty()) << "no runtime command before the render is validated";
   EXPECT_EQ(files.installs, 0);
 }
@@ -868,7 +888,11 @@ TEST(SyncerPeers, AMembershipChangeOfTheClusterReloadsAndNothingElseDoes) {
 // cycle: the daemon runs a cycle a second.
 TEST(SyncerCluster, AMissingClusterGroupIsSaidOnceAndItsReturnOnce) {
   std::ostringstream log;
-  auto previous = spdlog::default_logger();
+  // Restored however the test ends (a failed ASSERT returns early): later tests must not log into `log`.
+  struct Restore {
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    ~Restore() { spdlog::set_default_logger(previous); }
+  } restore;
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(log)));
   auto cfg = test_config();
@@ -902,7 +926,6 @@ TEST(SyncerCluster, AMissingClusterGroupIsSaidOnceAndItsReturnOnce) {
   }
   EXPECT_EQ(count("cluster group lb is found again"), 1) << log.str();
   EXPECT_EQ(count("cluster group lb was not found"), 1) << log.str();
-  spdlog::set_default_logger(previous);
 }
 
 }  // namespace

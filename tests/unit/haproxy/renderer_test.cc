@@ -385,6 +385,19 @@ TEST(RenderShape, OnlyOtherMembersOfAFormHaproxyAcceptedAreAdmitted) {
   EXPECT_FALSE(admits(validated, twice));
   // A shape that was not unique admits nothing.
   EXPECT_FALSE(admits(twice, validated));
+  // The template's own servers count: a managed server with one's name or id in the same section is refused by
+  // HAProxy, so it is not admitted either.
+  std::string with_ids = kTemplate;
+  with_ids.replace(with_ids.find("server s1 127.0.0.1:9001 check"), 30, "server s1 127.0.0.1:9001 id 70009 check");
+  const RenderShape base = shape(
+      {app({{"i-1", "127.0.0.2", 80, 70001}}), other({{"i-8", "127.0.0.8", 80, 70008}})}, with_ids);
+  ASSERT_TRUE(base.unique);
+  EXPECT_TRUE(admits(base, shape({app({}), other({{"i-7", "127.0.0.7", 80, 70007}})}, with_ids)));
+  EXPECT_FALSE(admits(base, shape({app({}), other({{"i-9", "127.0.0.9", 80, 70009}})}, with_ids)));
+  EXPECT_FALSE(admits(base, shape({app({}), other({{"s1", "127.0.0.9", 80, 70010}})}, with_ids)));
+  // The same id in two sections is HAProxy's to accept (ids are per proxy).
+  EXPECT_TRUE(admits(base, shape({app({{"i-1", "127.0.0.2", 80, 70008}}), other({{"i-8", "127.0.0.8", 80, 70008}})},
+                                 with_ids)));
 }
 
 TEST(InspectTemplate, BackendsAndDeclaredServers) {
