@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "util/files.h"
@@ -45,8 +46,10 @@ std::optional<core::TimePoint> time_of(const nlohmann::json& v) {
                              : (v.get<int64_t>() < 0 || v.get<int64_t>() > int64_t{kMaxMs}))
     return std::nullopt;
   // A time after now is no start of anything this daemon saw: taken as now, so that adding a timeout to it cannot
-  // overflow either (a time near 2262 would).
-  return std::min(core::TimePoint(std::chrono::milliseconds(v.get<int64_t>())), core::Clock::now());
+  // overflow either (a time near 2262 would). Now in whole milliseconds, as the file holds times: read, written and
+  // read again, it stays the same (found by the state_file fuzz target: fuzz/regressions/state_file/).
+  const core::TimePoint now = std::chrono::floor<std::chrono::milliseconds>(core::Clock::now());
+  return std::min(core::TimePoint(std::chrono::milliseconds(v.get<int64_t>())), now);
 }
 
 }  // namespace

@@ -71,6 +71,25 @@ TEST(StateFile, TimesNoClockGivesAreSkipped) {
   EXPECT_EQ(warnings.size(), 5u);  // four drains and the hook record
 }
 
+// A time after now is read as now, in whole milliseconds as the file holds them: written and read again, the state
+// is the same (a restart never changes the books by itself).
+TEST(StateFile, ATimeAfterNowIsNowAndStaysSoThroughAWrite) {
+  std::vector<std::string> warnings;
+  const auto before = core::Clock::now();
+  auto s = state_from_json(R"({"drains": {"app/i-1": 7664112000000}, "down_since": {"app/i-2": 7664112000000}})",
+                           warnings);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_EQ(s->drains.size(), 1u);
+  const core::TimePoint t = s->drains.begin()->second.since;
+  EXPECT_GE(t, std::chrono::floor<std::chrono::milliseconds>(before));
+  EXPECT_LE(t, core::Clock::now());
+  EXPECT_EQ(t, std::chrono::floor<std::chrono::milliseconds>(t));
+  auto again = state_from_json(state_to_json(*s), warnings);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *s);
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST(StateFile, SavedStateIsLoadedAfterARestart) {
   test::TempDir dir;
   const std::string path = dir.file("state.json");
