@@ -11,6 +11,7 @@
 #include "daemon/http_endpoint.h"
 #include "daemon/status_view.h"
 #include "util/backoff.h"
+#include "util/clock.h"
 
 namespace hasg::daemon {
 
@@ -26,10 +27,6 @@ constexpr const char* kImdsRemedy =
 // How long a passing AWS failure of a call not made again keeps its edge failing (AwsFaultReporter).
 std::chrono::milliseconds settle_of(const config::Config& cfg) {
   return settle_time(cfg.interval, cfg.cloudwatch.enabled ? cfg.cloudwatch.period : std::chrono::milliseconds(0));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace

@@ -13,14 +13,11 @@
 #include "core/membership.h"
 #include "daemon/cycle_fingerprint.h"
 #include "haproxy/renderer.h"
+#include "util/clock.h"
 
 namespace hasg::daemon {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // A failed AWS call the fault book already logged (once) is debug here; any other stays a warning.
 spdlog::level::level_enum level_of(const Error& e) {
