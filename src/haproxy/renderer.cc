@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdint>
 #include <map>
+#include <unordered_set>
 
 #include "core/aws_values.h"
 #include "util/strings.h"
@@ -12,10 +13,11 @@
 namespace hasg::haproxy {
 namespace {
 
-// Words that open a section in HAProxy 2.6's configuration (log-forward too, which 2.6 has).
-constexpr std::array<std::string_view, 14> kSectionKeywords = {
-    "global", "defaults", "frontend", "backend", "listen",  "peers", "resolvers",
-    "userlist", "program", "http-errors", "ring", "mailers", "cache", "log-forward"};
+// Words that open a section in HAProxy 2.6's configuration: its REGISTER_CONFIG_SECTION list (the spoe-* sections
+// live in SPOE's own files, not in haproxy.cfg).
+constexpr std::array<std::string_view, 16> kSectionKeywords = {
+    "global",      "defaults", "frontend", "backend", "listen", "peers",       "resolvers", "userlist",
+    "program",     "http-errors", "ring",  "mailers", "cache",  "log-forward", "fcgi-app",  "namespace_list"};
 
 constexpr std::string_view kIndent = "    ";
 
@@ -290,6 +292,26 @@ RenderShape shape_of(std::string_view rendered) {
   RenderShape shape;
   shape.structure = scan_managed(rendered, &blocks);
   for (const auto& block : blocks) shape.servers.push_back(block.size());
+  // The managed servers the rest of the file names (`use-server`, `track B/S`, `srv_is_up(B/S)`, a comment): the
+  // words of a server name's alphabet (HAProxy's: letters, digits, '-', '_', '.', ':') in the structure.
+  std::unordered_set<std::string_view> words_of_structure;
+  const std::string_view st = shape.structure;
+  auto in_name = [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == ':';
+  };
+  for (size_t i = 0; i < st.size(); ++i) {
+    size_t j = i;
+    while (j < st.size() && in_name(st[j])) ++j;
+    if (j > i) words_of_structure.insert(st.substr(i, j - i));
+    i = j;  // st[j] is not a name's character (or the end)
+  }
+  for (const auto& block : blocks)
+    for (auto line : block)
+      if (auto w = words(line, 2); w.size() == 2 && words_of_structure.contains(w[1]))
+        shape.referenced.emplace_back(w[1]);
+  std::sort(shape.referenced.begin(), shape.referenced.end());
+  shape.referenced.erase(std::unique(shape.referenced.begin(), shape.referenced.end()), shape.referenced.end());
   // HAProxy refuses a server name or id twice in one proxy: the managed servers and the template's own together,
   // section by section (an `id` word anywhere on a server line counts: a false alarm only costs a `haproxy -c`).
   std::set<std::string_view> names, ids;
@@ -313,9 +335,13 @@ bool admits(const RenderShape& validated, const RenderShape& next) {
   if (!validated.unique || !next.unique || next.structure != validated.structure ||
       next.servers.size() != validated.servers.size())
     return false;
+  // A block's first servers (their options never parsed by HAProxy), and a block emptied (HAProxy may want a server
+  // there: a backend with `use-fcgi-app` refuses to have none): validated.
   for (size_t i = 0; i < next.servers.size(); ++i)
-    if (next.servers[i] > 0 && validated.servers[i] == 0) return false;
-  return true;
+    if ((next.servers[i] == 0) != (validated.servers[i] == 0)) return false;
+  // A server the rest of the file names must still be there (HAProxy refuses a reference to a server it lacks).
+  return std::includes(next.referenced.begin(), next.referenced.end(), validated.referenced.begin(),
+                       validated.referenced.end());
 }
 
 }  // namespace hasg::haproxy

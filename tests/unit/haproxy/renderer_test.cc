@@ -371,9 +371,11 @@ TEST(RenderShape, OnlyOtherMembersOfAFormHaproxyAcceptedAreAdmitted) {
 
   // Members come and go, addresses of either family, ids or none: admitted.
   EXPECT_TRUE(admits(validated, shape({app({{"i-2", "127.0.0.3", 80, 70002}, {"i-3", "::1", 8080, 0}}), other({})})));
-  EXPECT_TRUE(admits(validated, shape({app({}), other({})})));
+  EXPECT_TRUE(validated.referenced.empty());
   // A first server where HAProxy never saw one: not admitted.
   EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}), other({{"i-9", "127.0.0.9", 80}})})));
+  // A block emptied: not admitted either (HAProxy 2.6 refuses a backend with `use-fcgi-app` and no server).
+  EXPECT_FALSE(admits(validated, shape({app({}), other({})})));
   // Another port or options (the marker) or template: structure, not admitted.
   EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}, "check inter 2s", 81), other({})})));
   EXPECT_FALSE(admits(validated, shape({app({{"i-1", "127.0.0.2", 80}}, "check inter 9s"), other({})})));
@@ -392,12 +394,52 @@ TEST(RenderShape, OnlyOtherMembersOfAFormHaproxyAcceptedAreAdmitted) {
   const RenderShape base = shape(
       {app({{"i-1", "127.0.0.2", 80, 70001}}), other({{"i-8", "127.0.0.8", 80, 70008}})}, with_ids);
   ASSERT_TRUE(base.unique);
-  EXPECT_TRUE(admits(base, shape({app({}), other({{"i-7", "127.0.0.7", 80, 70007}})}, with_ids)));
-  EXPECT_FALSE(admits(base, shape({app({}), other({{"i-9", "127.0.0.9", 80, 70009}})}, with_ids)));
-  EXPECT_FALSE(admits(base, shape({app({}), other({{"s1", "127.0.0.9", 80, 70010}})}, with_ids)));
+  const DesiredServer i2{"i-2", "127.0.0.3", 80, 70002};
+  EXPECT_TRUE(admits(base, shape({app({i2}), other({{"i-7", "127.0.0.7", 80, 70007}})}, with_ids)));
+  EXPECT_FALSE(admits(base, shape({app({i2}), other({{"i-9", "127.0.0.9", 80, 70009}})}, with_ids)));
+  EXPECT_FALSE(admits(base, shape({app({i2}), other({{"s1", "127.0.0.9", 80, 70010}})}, with_ids)));
   // The same id in two sections is HAProxy's to accept (ids are per proxy).
   EXPECT_TRUE(admits(base, shape({app({{"i-1", "127.0.0.2", 80, 70008}}), other({{"i-8", "127.0.0.8", 80, 70008}})},
                                  with_ids)));
+}
+
+// A managed server the template names (`use-server`, `track`, a `srv_*` fetch) must stay: HAProxy refuses a reference
+// to a server it does not have ("unable to find server ... referenced in a 'use-server' rule"), so a render without
+// it is validated. Other members still come and go unchecked.
+TEST(RenderShape, AManagedServerTheTemplateNamesLeavesOnlyThroughHaproxyC) {
+  std::string tmpl = kTemplate;
+  tmpl.replace(tmpl.find("    balance roundrobin\n"), 23,
+               "    balance roundrobin\n    use-server i-0aaaaaaa if { req.hdr(x-canary) -m found }\n");
+  tmpl += "backend monitor\n    http-request deny if !{ srv_is_up(app/i-0bbbbbbb) }\n";
+  auto shape = [&](std::vector<DesiredServer> servers) {
+    auto r = render(tmpl, "t", {app(std::move(servers))});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return shape_of(r.ok() ? *r : std::string());
+  };
+  const DesiredServer a{"i-0aaaaaaa", "127.0.0.2", 80, 70001}, b{"i-0bbbbbbb", "127.0.0.3", 80, 70002},
+      c{"i-0ccccccc", "127.0.0.4", 80, 70003}, d{"i-0ddddddd", "127.0.0.5", 80, 70004};
+  const RenderShape validated = shape({a, b, c});
+  EXPECT_EQ(validated.referenced, (std::vector<std::string>{"i-0aaaaaaa", "i-0bbbbbbb"}));
+  EXPECT_TRUE(admits(validated, shape({a, b, d})));  // i-0ccccccc is named nowhere
+  EXPECT_FALSE(admits(validated, shape({b, c})));    // use-server i-0aaaaaaa
+  EXPECT_FALSE(admits(validated, shape({a, c})));    // srv_is_up(app/i-0bbbbbbb)
+  // A name that only contains a member's (a longer word) is not a reference to it.
+  std::string longer = kTemplate;
+  longer += "backend monitor\n    http-request deny if !{ srv_is_up(app/i-0aaaaaaa0) }\n";
+  auto r = render(longer, "t", {app({a, c})});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(shape_of(*r).referenced.empty());
+}
+
+// fcgi-app (and namespace_list) open sections in HAProxy 2.6: a backend's managed servers go into the backend, not
+// into an fcgi-app section that follows it (which would refuse `server`).
+TEST(Render, AnFcgiAppSectionEndsTheBackendBeforeIt) {
+  const std::string tmpl = "backend php\n    use-fcgi-app php\nfcgi-app php\n    docroot /var/www/html\n";
+  auto r = render(tmpl, "t", {ManagedBackend{"php", "php-asg", 9000, "proto fcgi", {{"i-1", "127.0.0.2", 9000, 70001}}}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto at_server = r->find("    server i-1 127.0.0.2:9000 id 70001 proto fcgi\n");
+  ASSERT_NE(at_server, std::string::npos) << *r;
+  EXPECT_LT(at_server, r->find("\nfcgi-app php\n")) << *r;
 }
 
 TEST(InspectTemplate, BackendsAndDeclaredServers) {
