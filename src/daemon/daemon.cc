@@ -113,6 +113,10 @@ void Daemon::retry_node_id() {
 
 void Daemon::cycle() {
   retry_node_id();
+  // A member EC2 says is stopping (or stopped, ...) is drained at once, not only once Auto Scaling's health check
+  // later calls it Unhealthy: discovery asks EC2 about it again instead of trusting its cached `running`.
+  if (events_ != nullptr)
+    if (auto changed = events_->take_changed_instances(); !changed.empty()) aws_->provider().forget(changed);
   {
     std::lock_guard lock(mu_);
     if (!cycle_requested_.empty()) spdlog::debug("cycle requested: {}", cycle_requested_);

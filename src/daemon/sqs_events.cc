@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <random>
+#include <utility>
 
 #include "aws/sqs.h"
 #include "daemon/aws_faults.h"
@@ -119,6 +120,8 @@ void SqsEvents::poll_loop() {
           auto [it, fresh] = held_.emplace(msg.message_id, Held{msg.receipt_handle, now});
           if (!fresh) it->second.receipt_handle = msg.receipt_handle;
           if (first_reason.empty()) first_reason = "event: " + m.reason;
+          if (m.kind == core::EventKind::Ec2StateChange && instances_.contains(m.instance_id))
+            changed_.insert(m.instance_id);
           spdlog::debug("events: {}", m.reason);
         } else {
           if (v.outcome == "malformed")
@@ -139,6 +142,11 @@ void SqsEvents::poll_loop() {
     }
     if (!drop.empty()) delete_now(std::move(drop));
   }
+}
+
+std::set<std::string> SqsEvents::take_changed_instances() {
+  std::lock_guard lock(mu_);
+  return std::exchange(changed_, {});
 }
 
 void SqsEvents::cycle_ended(const CycleEnd& end) {

@@ -65,6 +65,14 @@ Result<std::vector<core::GroupMembers>> AsgProvider::discover(const std::vector<
   return members;
 }
 
+void AsgProvider::forget(const std::set<std::string>& instance_ids) {
+  std::lock_guard lock(mu_);
+  size_t erased = 0;
+  for (const auto& id : instance_ids) erased += cache_.erase(id);
+  // The members handed out again unparsed were made from what was just forgotten.
+  if (erased > 0) steady_.reset();
+}
+
 size_t AsgProvider::cached_addresses() const {
   std::lock_guard lock(mu_);
   return cache_.size();

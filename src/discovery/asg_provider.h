@@ -1,12 +1,13 @@
 // Discovery from AWS: one paginated DescribeAutoScalingGroups for all groups, then DescribeInstances only for
 // InService instances whose address is not cached yet (an instance's private address never changes for its
-// life, so a running instance is asked about once), or that Auto Scaling marks Unhealthy (their EC2 state may
-// have changed). A steady, healthy cycle costs one API call for all groups together.
+// life, so a running instance is asked about once), or that Auto Scaling marks Unhealthy or an EC2 state-change
+// event names (their EC2 state may have changed: forget()). A steady, healthy cycle costs one API call for all groups together.
 #pragma once
 
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +26,9 @@ class AsgProvider : public Provider {
   // A new one at every discovery that made its members; the same when they were handed out again unchanged.
   std::optional<uint64_t> generation() const override { return generation_; }
   size_t cached_addresses() const;
+  // What EC2 said about these instances may be stale (an EC2 state-change event named them): the next discover()
+  // asks EC2 about them again. On the cycle's thread, like discover().
+  void forget(const std::set<std::string>& instance_ids);
 
  private:
   aws::QueryClient& asg_;

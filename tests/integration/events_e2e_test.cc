@@ -126,6 +126,47 @@ TEST_F(EventsE2E, AScaleInIsCompletedWithinASecondOrTwoAndEveryMessageEndsDelete
   EXPECT_LT(ms_between(stopping, SteadyClock::now()), 2000) << r.log();
 }
 
+// An operator stops a member: Auto Scaling still says InService and Healthy (its health check notices later), and
+// discovery asks EC2 about a running, healthy member only once. The EC2 state-change event makes discovery ask
+// again: the member leaves HAProxy within a second or two, under a 30 s interval.
+TEST_F(EventsE2E, AMemberEc2SaysIsStoppingLeavesWithinSecondsThroughItsEvent) {
+  HookRigOptions o;
+  o.net = 78;
+  o.interval = "30s";
+  HookRig r(o);
+  auto url = r.sim().create_queue("events");
+  ASSERT_TRUE(url.ok());
+  ASSERT_TRUE(r.sim().route_events_to_queue("events").ok());
+  write_file(r.yaml_path(), read_file(r.yaml_path()) + "events:\n  queue_url: " + *url + "\n");
+  r.start_haproxy();
+  r.start_daemon();
+  // EC2's events do not name a group: one about an instance is acted on once a cycle has seen it a member.
+  ASSERT_TRUE(wait_until([&] {
+    return r.converged() && r.rig().ready_servers().size() == 2 &&
+           r.metric("haproxy_asg_cycles_total", {{"outcome", "ok"}}) >= 1;
+  })) << r.log();
+  auto queue_empty = [&] {
+    auto m = r.sim().queue_messages("events");
+    return m.has_value() && m->empty();
+  };
+
+  const std::string stopped = r.newest();
+  const auto at = SteadyClock::now();
+  ASSERT_TRUE(r.sim().set_ec2_state(stopped, "stopping").ok());
+  ASSERT_TRUE(wait_until([&] { return !r.rig().haproxy_servers().contains(stopped); }, 5s)) << r.log();
+  EXPECT_LT(ms_between(at, SteadyClock::now()), 3000) << "the event, not the 30 s interval";
+  EXPECT_EQ(r.rig().ready_servers().size(), 1u);
+  EXPECT_GE(r.metric("haproxy_asg_event_messages_total", {{"kind", "ec2-state-change"}, {"outcome", "trigger"}}), 1);
+  EXPECT_NE(r.log().find(stopped), std::string::npos);
+  ASSERT_TRUE(wait_until(queue_empty, 5s)) << "the event deleted once its cycle succeeded";
+
+  // Started again: back in HAProxy through its `running` event.
+  ASSERT_TRUE(r.sim().set_ec2_state(stopped, "running").ok());
+  ASSERT_TRUE(wait_until([&] { return r.rig().ready_servers().contains(stopped); }, 5s)) << r.log();
+  EXPECT_EQ(r.rig().ready_servers().size(), 2u);
+  EXPECT_EQ(r.metric("haproxy_asg_cycles_total", {{"outcome", "error"}}), -1) << r.log();
+}
+
 TEST_F(EventsE2E, AMessageWhoseCycleFailedStaysUntilACycleSucceeds) {
   HookRigOptions o;
   o.net = 76;

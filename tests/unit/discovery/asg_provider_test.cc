@@ -109,6 +109,36 @@ TEST_F(AddressCache, AnUnhealthyMemberIsAskedAboutAgainAndEvictedOnceItStopped) 
   EXPECT_EQ(describes.size(), 3u) << "not cached: asked about again while it is not running";
 }
 
+// An EC2 state-change event (the events queue) names a member: its cached `running` is forgotten and EC2 is asked
+// again, even though Auto Scaling's answer is byte for byte the same (the members handed out again unparsed were
+// made from the forgotten entry).
+TEST_F(AddressCache, AForgottenMemberIsAskedAboutAgainUnderAnUnchangedAnswer) {
+  ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}};
+  group({{"i-00000001"}, {"i-00000002"}});
+  ASSERT_EQ(served().size(), 2u);
+  ASSERT_EQ(served().size(), 2u);
+  const auto generation = provider.generation();
+  ec2_state["i-00000002"] = "stopping";
+  EXPECT_EQ(served().size(), 2u) << "without the event, a healthy member's EC2 state is not asked again";
+  EXPECT_EQ(describes.size(), 1u);
+  EXPECT_EQ(provider.generation(), generation);
+
+  provider.forget({"i-00000002", "i-0000000f"});  // one not a member: nothing to forget
+  EXPECT_EQ(served(), (std::set<std::string>{"i-00000001"}));
+  ASSERT_EQ(describes.size(), 2u);
+  EXPECT_EQ(describes[1], (std::set<std::string>{"i-00000002"})) << "only the forgotten one is asked about";
+  EXPECT_NE(provider.generation(), generation);
+  // Started again: running, cached, served.
+  ec2_state["i-00000002"] = "running";
+  EXPECT_EQ(served().size(), 2u);
+  EXPECT_EQ(provider.cached_addresses(), 2u);
+  // Forgetting only what is not cached leaves the unchanged answer's members as they were.
+  const auto size = describes.size();
+  provider.forget({"i-0000000f"});
+  EXPECT_EQ(served().size(), 2u);
+  EXPECT_EQ(describes.size(), size);
+}
+
 TEST_F(AddressCache, AnInstanceThatLeftEveryGroupIsForgotten) {
   ec2_state = {{"i-00000001", "running"}, {"i-00000002", "running"}};
   group({{"i-00000001"}, {"i-00000002"}});
