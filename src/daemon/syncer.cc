@@ -330,6 +330,7 @@ CycleOutcome Syncer::run(const core::SyncState& state, bool dry_run, core::TimeP
     // Nothing is concluded from it, but the hooks of instances draining on our termination hook are kept alive: a
     // discovery that fails for longer than a hook's heartbeat timeout (throttled, 5xx) must not let the group
     // terminate an instance HAProxy may still be draining (not in a dry run).
+    last_.reset();  // as after any failure: the next cycle computes (a provider without generations included)
     if (!dry_run) out.next_due = keep_hooks_alive(out.state, core::Clock::now());
     out.report = groups.error();
     return out;
