@@ -1,7 +1,8 @@
 // Discovery from AWS: one paginated DescribeAutoScalingGroups for all groups, then DescribeInstances only for
 // InService instances whose address is not cached yet (an instance's private address never changes for its
 // life, so a running instance is asked about once), or that Auto Scaling marks Unhealthy or an EC2 state-change
-// event names (their EC2 state may have changed: forget()). A steady, healthy cycle costs one API call for all groups together.
+// event names (their EC2 state may have changed: forget()). A steady, healthy cycle costs one API call for all
+// groups together.
 #pragma once
 
 #include <map>

@@ -78,9 +78,10 @@ RenderShape shape_of(std::string_view rendered);
 // the same structure (every line but the managed server lines: the template, each block's marker with its port and
 // options, the peers), servers only in blocks where HAProxy accepted server lines of that form (the same options,
 // an address and port: the renderer writes plain IPs only) and no block emptied, no name or id twice in a section,
-// and every managed server the template names (`use-server`, `track`, `srv_*(backend/server)`) still there. `haproxy -c` costs
-// 0.1 s of CPU at 5,000 servers (0.26 s at 20,000) and says nothing new about such a change; a membership change is
-// then a runtime command and a file written, without a check that would make a 1 s cycle overrun on a busy machine.
+// and every managed server the template names (`use-server`, `track`, `srv_*(backend/server)`) still there.
+// `haproxy -c` costs 0.1 s of CPU at 5,000 servers (0.26 s at 20,000) and says nothing new about such a change; a
+// membership change is then a runtime command and a file written, without a check that would make a 1 s cycle
+// overrun on a busy machine.
 bool admits(const RenderShape& validated, const RenderShape& next);
 
 // The marker comment's leading text, after indentation (for tools that look for managed blocks).

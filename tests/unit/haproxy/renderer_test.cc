@@ -435,7 +435,8 @@ TEST(RenderShape, AManagedServerTheTemplateNamesLeavesOnlyThroughHaproxyC) {
 // into an fcgi-app section that follows it (which would refuse `server`).
 TEST(Render, AnFcgiAppSectionEndsTheBackendBeforeIt) {
   const std::string tmpl = "backend php\n    use-fcgi-app php\nfcgi-app php\n    docroot /var/www/html\n";
-  auto r = render(tmpl, "t", {ManagedBackend{"php", "php-asg", 9000, "proto fcgi", {{"i-1", "127.0.0.2", 9000, 70001}}}});
+  auto r = render(tmpl, "t",
+                  {ManagedBackend{"php", "php-asg", 9000, "proto fcgi", {{"i-1", "127.0.0.2", 9000, 70001}}}});
   ASSERT_TRUE(r.ok()) << r.error().message;
   const auto at_server = r->find("    server i-1 127.0.0.2:9000 id 70001 proto fcgi\n");
   ASSERT_NE(at_server, std::string::npos) << *r;
