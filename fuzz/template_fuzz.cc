@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // the template's own servers repeat a name or id, or the template names the member: HAProxy would not pass it);
   // the first servers of a block and a block emptied never are.
   const haproxy::RenderShape shape_two = haproxy::shape_of(*two), shape_empty = haproxy::shape_of(*empty);
-  const bool named = std::binary_search(shape_two.referenced.begin(), shape_two.referenced.end(), "i-00000001");
+  const bool named = std::binary_search(shape_two.referenced.begin(), shape_two.referenced.end(),
+                                        std::pair<size_t, std::string>{0, "i-00000001"});
   FUZZ_CHECK(haproxy::admits(shape_two, haproxy::shape_of(*one)) == (shape_two.unique && !named));
   FUZZ_CHECK(!haproxy::admits(shape_two, shape_empty));
   FUZZ_CHECK(!haproxy::admits(shape_empty, shape_two));

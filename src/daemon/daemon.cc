@@ -113,10 +113,6 @@ void Daemon::retry_node_id() {
 
 void Daemon::cycle() {
   retry_node_id();
-  // A member EC2 says is stopping (or stopped, ...) is drained at once, not only once Auto Scaling's health check
-  // later calls it Unhealthy: discovery asks EC2 about it again instead of trusting its cached `running`.
-  if (events_ != nullptr)
-    if (auto changed = events_->take_changed_instances(); !changed.empty()) aws_->provider().forget(changed);
   {
     std::lock_guard lock(mu_);
     if (!cycle_requested_.empty()) spdlog::debug("cycle requested: {}", cycle_requested_);
@@ -124,6 +120,11 @@ void Daemon::cycle() {
     if (!reload_requested_.empty()) state_.reload_requested = std::move(reload_requested_);
     reload_requested_.clear();
   }
+  // A member EC2 says is stopping (or stopped, ...) is drained at once, not only once Auto Scaling's health check
+  // later calls it Unhealthy: discovery asks EC2 about it again instead of trusting its cached `running`. (After the
+  // requests are cleared: an event arriving in between wakes the next cycle.)
+  if (events_ != nullptr)
+    if (auto changed = events_->take_changed_instances(); !changed.empty()) aws_->provider().forget(changed);
   auto start = std::chrono::steady_clock::now();
   auto outcome = edges_.syncer->run(state_, false);
   // A failed cycle has no plan to be due for: the failure backoff decides when the next one runs, unless a hook's

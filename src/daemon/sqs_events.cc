@@ -114,14 +114,15 @@ void SqsEvents::poll_loop() {
       for (const auto& msg : *got) {
         core::EventMessage m = core::parse_event_message(msg.body);
         EventVerdict v = judge_event(m, groups_, instances_);
+        // Whatever the verdict (a member cached by a cycle still running is not in instances_ yet): forgetting an
+        // instance discovery never cached costs nothing.
+        if (m.kind == core::EventKind::Ec2StateChange) changed_.try_emplace(m.instance_id, now);
         metrics_.inc("haproxy_asg_event_messages_total", {{"kind", core::to_string(m.kind)}, {"outcome", v.outcome}});
         if (v.wake) {
           // A duplicate keeps the first arrival (and the newest receipt handle, which is the one that deletes).
           auto [it, fresh] = held_.emplace(msg.message_id, Held{msg.receipt_handle, now});
           if (!fresh) it->second.receipt_handle = msg.receipt_handle;
           if (first_reason.empty()) first_reason = "event: " + m.reason;
-          if (m.kind == core::EventKind::Ec2StateChange && instances_.contains(m.instance_id))
-            changed_.insert(m.instance_id);
           spdlog::debug("events: {}", m.reason);
         } else {
           if (v.outcome == "malformed")
@@ -145,8 +146,16 @@ void SqsEvents::poll_loop() {
 }
 
 std::set<std::string> SqsEvents::take_changed_instances() {
+  // Each is handed out until its second look is due: EC2's answer may still say `running` at the first cycle after
+  // the event (and be cached again), not a second later.
+  const auto now = std::chrono::steady_clock::now();
+  std::set<std::string> out;
   std::lock_guard lock(mu_);
-  return std::exchange(changed_, {});
+  for (auto it = changed_.begin(); it != changed_.end();) {
+    out.insert(it->first);
+    it = now >= it->second + kSecondLook ? changed_.erase(it) : std::next(it);
+  }
+  return out;
 }
 
 void SqsEvents::cycle_ended(const CycleEnd& end) {

@@ -47,8 +47,9 @@ class SqsEvents : public EventSource, public CycleObserver {
   void cycle_ended(const CycleEnd& end) override;
   // The configured groups (SIGHUP may change them).
   void set_groups(std::set<std::string> groups);
-  // The members EC2 said changed state (stopping, stopped, ...) since the last call: what discovery cached about
-  // them is stale (it asks EC2 about a running, healthy member only once). Taken by the loop before a cycle.
+  // The instances EC2 said changed state (stopping, stopped, ...): what discovery cached about them is stale (it
+  // asks EC2 about a running, healthy member only once). Taken by the loop before each cycle; each is handed out
+  // until its event's second look (a second after it arrived) is past.
   std::set<std::string> take_changed_instances();
 
  private:
@@ -72,7 +73,7 @@ class SqsEvents : public EventSource, public CycleObserver {
   std::condition_variable cv_;
   bool stop_ = false;
   std::set<std::string> instances_;            // members of the configured groups at the last cycle
-  std::set<std::string> changed_;              // members an EC2 state change was about, not yet taken
+  std::map<std::string, std::chrono::steady_clock::time_point> changed_;  // EC2 state changes: instance -> arrival
   std::map<std::string, Held> held_;           // message id -> waiting for a successful cycle
   std::vector<std::string> to_delete_;         // receipt handles
   std::vector<double> latencies_;              // event -> applied, seconds, to observe

@@ -45,7 +45,7 @@ class AsgProvider : public Provider {
   uint64_t cycle_ = 0;
   // The last discovery that asked EC2 nothing: its Auto Scaling answer and the members made of it. When the next
   // answer has the same bytes, so are its members (the cache they were made from has not changed either): they are
-  // handed out again, unparsed. Only discover() (the cycle's thread) touches it.
+  // handed out again, unparsed. Only discover() and forget() (the cycle's thread) touch it.
   struct Steady {
     aws::AsgAnswerMemo answer;
     std::vector<core::GroupMembers> members;

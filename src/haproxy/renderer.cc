@@ -293,23 +293,30 @@ RenderShape shape_of(std::string_view rendered) {
   shape.structure = scan_managed(rendered, &blocks);
   for (const auto& block : blocks) shape.servers.push_back(block.size());
   // The managed servers the rest of the file names (`use-server`, `track B/S`, `srv_is_up(B/S)`, a comment): the
-  // words of a server name's alphabet (HAProxy's: letters, digits, '-', '_', '.', ':') in the structure.
+  // words of a server name's alphabet (HAProxy's: letters, digits, '-', '_', '.', ':') in the structure. A line that
+  // can name a server and holds what HAProxy rewrites first (an environment variable, an escape, quotes that join
+  // words) could name any of them.
   std::unordered_set<std::string_view> words_of_structure;
-  const std::string_view st = shape.structure;
+  bool any_name = false;
   auto in_name = [](char ch) {
     const auto c = static_cast<unsigned char>(ch);
     return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == ':';
   };
-  for (size_t i = 0; i < st.size(); ++i) {
-    size_t j = i;
-    while (j < st.size() && in_name(st[j])) ++j;
-    if (j > i) words_of_structure.insert(st.substr(i, j - i));
-    i = j;  // st[j] is not a name's character (or the end)
+  for (auto line : lines_of(shape.structure)) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      size_t j = i;
+      while (j < line.size() && in_name(line[j])) ++j;
+      if (j > i) words_of_structure.insert(line.substr(i, j - i));
+      i = j;  // line[j] is not a name's character (or the end)
+    }
+    if (!any_name && line.find_first_of("$\\\"'") != std::string_view::npos)
+      for (auto w : words(line, SIZE_MAX))
+        if (w == "use-server" || w == "track" || w.find("srv_") != std::string_view::npos) any_name = true;
   }
-  for (const auto& block : blocks)
-    for (auto line : block)
-      if (auto w = words(line, 2); w.size() == 2 && words_of_structure.contains(w[1]))
-        shape.referenced.emplace_back(w[1]);
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (auto line : blocks[b])
+      if (auto w = words(line, 2); w.size() == 2 && (any_name || words_of_structure.contains(w[1])))
+        shape.referenced.emplace_back(b, std::string(w[1]));
   std::sort(shape.referenced.begin(), shape.referenced.end());
   shape.referenced.erase(std::unique(shape.referenced.begin(), shape.referenced.end()), shape.referenced.end());
   // HAProxy refuses a server name or id twice in one proxy: the managed servers and the template's own together,
@@ -339,7 +346,8 @@ bool admits(const RenderShape& validated, const RenderShape& next) {
   // there: a backend with `use-fcgi-app` refuses to have none): validated.
   for (size_t i = 0; i < next.servers.size(); ++i)
     if ((next.servers[i] == 0) != (validated.servers[i] == 0)) return false;
-  // A server the rest of the file names must still be there (HAProxy refuses a reference to a server it lacks).
+  // A server the rest of the file names must still be there, in the same block (HAProxy refuses a reference to a
+  // server it lacks, and `track app/X` names the backend too).
   return std::includes(next.referenced.begin(), next.referenced.end(), validated.referenced.begin(),
                        validated.referenced.end());
 }

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -65,12 +66,16 @@ Result<std::string> render(std::string_view template_text, const std::string& te
 std::string structure_of(std::string_view rendered);
 
 // What `haproxy -c` could still object to in a render beyond its structure: per managed block (in the file's order)
-// how many server lines it holds, and whether any section names a server or an id twice (template servers too).
+// how many server lines it holds, whether any section names a server or an id twice (template servers too), and
+// which managed servers the rest of the file names (a reference HAProxy resolves at start-up).
 struct RenderShape {
   std::string structure;      // structure_of()
   std::vector<size_t> servers;  // server lines per managed block
   bool unique = true;
-  std::vector<std::string> referenced;  // managed servers whose names the structure mentions (sorted)
+  // (managed block, server name) of each managed server the structure names, sorted: a word of the structure equal
+  // to its name, or every managed server when a line that can name one (`use-server`, `track`, a `srv_*` fetch)
+  // also holds what HAProxy rewrites before it reads a name (`$` of an environment variable, `\`, quotes).
+  std::vector<std::pair<size_t, std::string>> referenced;
 };
 RenderShape shape_of(std::string_view rendered);
 

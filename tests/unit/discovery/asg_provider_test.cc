@@ -132,11 +132,16 @@ TEST_F(AddressCache, AForgottenMemberIsAskedAboutAgainUnderAnUnchangedAnswer) {
   ec2_state["i-00000002"] = "running";
   EXPECT_EQ(served().size(), 2u);
   EXPECT_EQ(provider.cached_addresses(), 2u);
-  // Forgetting only what is not cached leaves the unchanged answer's members as they were.
+  // Forgetting only what is not cached leaves the unchanged answer's members as they were (handed out again).
+  EXPECT_EQ(served().size(), 2u);
   const auto size = describes.size();
+  const auto steady = provider.generation();
+  EXPECT_EQ(served().size(), 2u);
+  ASSERT_EQ(provider.generation(), steady) << "the unchanged answer's members handed out again";
   provider.forget({"i-0000000f"});
   EXPECT_EQ(served().size(), 2u);
   EXPECT_EQ(describes.size(), size);
+  EXPECT_EQ(provider.generation(), steady);
 }
 
 TEST_F(AddressCache, AnInstanceThatLeftEveryGroupIsForgotten) {

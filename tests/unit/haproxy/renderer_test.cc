@@ -419,7 +419,8 @@ TEST(RenderShape, AManagedServerTheTemplateNamesLeavesOnlyThroughHaproxyC) {
   const DesiredServer a{"i-0aaaaaaa", "127.0.0.2", 80, 70001}, b{"i-0bbbbbbb", "127.0.0.3", 80, 70002},
       c{"i-0ccccccc", "127.0.0.4", 80, 70003}, d{"i-0ddddddd", "127.0.0.5", 80, 70004};
   const RenderShape validated = shape({a, b, c});
-  EXPECT_EQ(validated.referenced, (std::vector<std::string>{"i-0aaaaaaa", "i-0bbbbbbb"}));
+  using Ref = std::pair<size_t, std::string>;
+  EXPECT_EQ(validated.referenced, (std::vector<Ref>{{0, "i-0aaaaaaa"}, {0, "i-0bbbbbbb"}}));
   EXPECT_TRUE(admits(validated, shape({a, b, d})));  // i-0ccccccc is named nowhere
   EXPECT_FALSE(admits(validated, shape({b, c})));    // use-server i-0aaaaaaa
   EXPECT_FALSE(admits(validated, shape({a, c})));    // srv_is_up(app/i-0bbbbbbb)
@@ -429,6 +430,38 @@ TEST(RenderShape, AManagedServerTheTemplateNamesLeavesOnlyThroughHaproxyC) {
   auto r = render(longer, "t", {app({a, c})});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(shape_of(*r).referenced.empty());
+
+  // A member moving to another managed backend leaves the one `track app/X` names: validated.
+  auto two_blocks = [&](std::vector<DesiredServer> in_app, std::vector<DesiredServer> in_static) {
+    auto r2 = render(kTemplate + std::string("backend monitor\n    server m 127.0.0.1:9 track app/i-0aaaaaaa\n"),
+                     "t", {app(std::move(in_app)), ManagedBackend{"static", "static-asg", 80, "check",
+                                                                  std::move(in_static)}});
+    EXPECT_TRUE(r2.ok()) << r2.error().message;
+    return shape_of(r2.ok() ? *r2 : std::string());
+  };
+  const RenderShape tracked = two_blocks({a, c}, {d});
+  EXPECT_EQ(tracked.referenced, (std::vector<Ref>{{0, "i-0aaaaaaa"}}));
+  EXPECT_TRUE(admits(tracked, two_blocks({a}, {d})));
+  EXPECT_FALSE(admits(tracked, two_blocks({c}, {a, d})));
+
+  // What HAProxy rewrites before it reads a name (an environment variable, an escape, joined quotes) on a line that
+  // can name a server: any managed server may be the one named.
+  for (const std::string line : {"    use-server \"${CANARY}\" if { req.hdr(x-canary) -m found }\n",
+                                 "    use-server i-0cc\"cccccc\" if { req.hdr(x-canary) -m found }\n",
+                                 "    http-request deny if !{ srv_is_up(app/i\\x2d0cccccc) }\n"}) {
+    std::string indirect = kTemplate;
+    indirect.replace(indirect.find("    balance roundrobin\n"), 23, "    balance roundrobin\n" + line);
+    auto v = render(indirect, "t", {app({a, c})}), n = render(indirect, "t", {app({a})});
+    ASSERT_TRUE(v.ok() && n.ok()) << line;
+    EXPECT_EQ(shape_of(*v).referenced, (std::vector<Ref>{{0, "i-0aaaaaaa"}, {0, "i-0ccccccc"}})) << line;
+    EXPECT_FALSE(admits(shape_of(*v), shape_of(*n))) << line;
+  }
+  // Quotes elsewhere (no line that can name a server) change nothing.
+  std::string quoted = kTemplate;
+  quoted.replace(quoted.find("    balance roundrobin\n"), 23, "    balance roundrobin\n    http-request set-header x \"$y\"\n");
+  auto qv = render(quoted, "t", {app({a, c})}), qn = render(quoted, "t", {app({a})});
+  ASSERT_TRUE(qv.ok() && qn.ok());
+  EXPECT_TRUE(admits(shape_of(*qv), shape_of(*qn)));
 }
 
 // fcgi-app (and namespace_list) open sections in HAProxy 2.6: a backend's managed servers go into the backend, not
