@@ -124,7 +124,8 @@ void Daemon::cycle() {
   // later calls it Unhealthy: discovery asks EC2 about it again instead of trusting its cached `running`. (After the
   // requests are cleared: an event arriving in between wakes the next cycle.)
   if (events_ != nullptr)
-    if (auto changed = events_->take_changed_instances(); !changed.empty()) aws_->provider().forget(changed);
+    if (auto changed = events_->take_changed_instances(std::chrono::steady_clock::now()); !changed.empty())
+      aws_->provider().forget(changed);
   auto start = std::chrono::steady_clock::now();
   auto outcome = edges_.syncer->run(state_, false);
   // A failed cycle has no plan to be due for: the failure backoff decides when the next one runs, unless a hook's

@@ -145,10 +145,9 @@ void SqsEvents::poll_loop() {
   }
 }
 
-std::set<std::string> SqsEvents::take_changed_instances() {
+std::set<std::string> SqsEvents::take_changed_instances(std::chrono::steady_clock::time_point now) {
   // Each is handed out until its second look is due: EC2's answer may still say `running` at the first cycle after
   // the event (and be cached again), not a second later.
-  const auto now = std::chrono::steady_clock::now();
   std::set<std::string> out;
   std::lock_guard lock(mu_);
   for (auto it = changed_.begin(); it != changed_.end();) {

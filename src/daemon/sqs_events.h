@@ -49,8 +49,8 @@ class SqsEvents : public EventSource, public CycleObserver {
   void set_groups(std::set<std::string> groups);
   // The instances EC2 said changed state (stopping, stopped, ...): what discovery cached about them is stale (it
   // asks EC2 about a running, healthy member only once). Taken by the loop before each cycle; each is handed out
-  // until its event's second look (a second after it arrived) is past.
-  std::set<std::string> take_changed_instances();
+  // until its event's second look (a second after it arrived) is past at `now`.
+  std::set<std::string> take_changed_instances(std::chrono::steady_clock::time_point now);
 
  private:
   struct Held {
