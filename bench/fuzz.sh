@@ -9,7 +9,8 @@
 #   bench/fuzz.sh --no-build --max-time 600 --timeout 5 --max-len 1024 --jobs 2
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_NICE (default 10: the fuzzers yield to other work on the
-# machine). --jobs N (default: the number of CPUs) runs N targets at a time, each on one core. Allocation stacks are
+# machine; started in a session of their own, e.g. with setsid, Linux's autogroup scheduling shares the CPU between
+# sessions whatever the nice value: `echo 19 > /proc/PID/autogroup` then). --jobs N (default: the number of CPUs) runs N targets at a time, each on one core. Allocation stacks are
 # not recorded (ASan's malloc_context_size=0: a quarter of the time of the allocating targets); to see where a
 # crashing input's memory was allocated, run it again: ASAN_OPTIONS=malloc_context_size=30 BUILD/fuzz/NAME_fuzz FILE. Each target starts from its seed corpus (fuzz/corpus/NAME, never written to) plus what earlier runs
 # found (BUILD/fuzz-work/NAME/corpus); an input that crashes is saved in BUILD/fuzz-work/NAME/artifacts/ (to keep
