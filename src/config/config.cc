@@ -322,9 +322,7 @@ class Parser {
           b.backend = string_value(v, full, true);
           // HAProxy's own rule for proxy names (letters, digits, '-', '_', '.', ':'); it is also a word of runtime
           // commands ("add server BACKEND/NAME"), where a '/', ';' or newline would change their meaning.
-          if (!std::all_of(b.backend.begin(), b.backend.end(), [](unsigned char ch) {
-                return std::isalnum(ch) || std::strchr("-_.:", ch) != nullptr;
-              }))
+          if (!std::all_of(b.backend.begin(), b.backend.end(), is_haproxy_name_char))
             fail(v, full, "a backend name is letters, digits, '-', '_', '.' or ':' (HAProxy's rule), got " + kind(v));
           if (!names.insert(b.backend).second) fail(v, full, "backend '" + b.backend + "' is managed twice");
         } else if (key == "group") {

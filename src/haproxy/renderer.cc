@@ -298,14 +298,10 @@ RenderShape shape_of(std::string_view rendered) {
   // words) could name any of them.
   std::unordered_set<std::string_view> words_of_structure;
   bool any_name = false;
-  auto in_name = [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == ':';
-  };
   for (auto line : lines_of(shape.structure)) {
     for (size_t i = 0; i < line.size(); ++i) {
       size_t j = i;
-      while (j < line.size() && in_name(line[j])) ++j;
+      while (j < line.size() && is_haproxy_name_char(line[j])) ++j;
       if (j > i) words_of_structure.insert(line.substr(i, j - i));
       i = j;  // line[j] is not a name's character (or the end)
     }

@@ -67,6 +67,11 @@ void split_ws_into(std::string_view s, std::vector<std::string_view>& out, size_
   }
 }
 
+bool is_haproxy_name_char(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == ':';
+}
+
 bool parse_int(std::string_view s, int& out) {
   s = trim(s);
   if (s.empty()) return false;

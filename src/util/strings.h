@@ -20,6 +20,9 @@ std::vector<std::string_view> split_ws(std::string_view s);
 // The same, appended to `out` (a caller splitting many lines reuses one vector), up to `max_words` words (the rest
 // of the line is not looked at).
 void split_ws_into(std::string_view s, std::vector<std::string_view>& out, size_t max_words = SIZE_MAX);
+// A character of HAProxy's names (proxies, servers, ACLs...): a letter, a digit, '-', '_', '.' or ':' (2.6's
+// invalid_char() in src/tools.c refuses all others).
+bool is_haproxy_name_char(char ch);
 // A whole decimal integer, surrounding whitespace allowed; false on anything else.
 bool parse_int(std::string_view s, int& out);
 bool starts_with_icase(std::string_view s, std::string_view prefix);

@@ -251,6 +251,11 @@ TEST(Config, ValuesThatWouldBreakALineAreRefused) {
                   .find("backends[0].backend: a backend name is letters, digits, '-', '_', '.' or ':'"),
               std::string::npos)
         << name;
+  // Every character of HAProxy's alphabet for names (2.6's invalid_char()) is accepted.
+  auto ok = parse_config(std::string(kMinimalHead) + "backends: [{backend: \"Web-1_a.b:c\", group: g, port: 1}]\n",
+                         "/etc/haproxy-asg.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->backends.at(0).backend, "Web-1_a.b:c");
   EXPECT_EQ(msg("backends: [{backend: b, group: \"app\\nserver evil 127.0.0.9:80\", port: 1}]\n"),
             "/etc/haproxy-asg.yaml:5: backends[0].group: a group name is 1-255 characters without control characters "
             "(newline, tab...), got 'app\\x0aserver evil 127.0.0.9:80'");
