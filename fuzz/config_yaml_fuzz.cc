@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "fuzz_check.h"
+#include "util/strings.h"
 
 using namespace hasg;
 
@@ -31,5 +32,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(b.port >= 1 && b.port <= 65535);
   }
   FUZZ_CHECK(!has_control(r->cluster.group) && !has_control(r->cluster.node_id));
+  FUZZ_CHECK(std::all_of(r->cluster.peers_section.begin(), r->cluster.peers_section.end(), is_haproxy_name_char));
   return 0;
 }

@@ -203,8 +203,12 @@ class Parser {
           std::string pfull = full + "." + pk;
           if (pk == "section") {
             cl.peers_section = string_value(pv, pfull, true);
-            if (cl.peers_section.find_first_of(" \t#") != std::string::npos)
-              fail(pv, pfull, "expected the name of a peers section of the template, got " + kind(pv));
+            // HAProxy's rule for section names; the name is also written into a comment of haproxy.cfg.
+            if (!std::all_of(cl.peers_section.begin(), cl.peers_section.end(), is_haproxy_name_char))
+              fail(pv, pfull,
+                   "expected the name of a peers section of the template (letters, digits, '-', '_', '.' or ':', "
+                   "HAProxy's rule), got " +
+                       kind(pv));
           } else {
             cl.peers_port = port_value(pv, pfull);
           }
@@ -214,8 +218,9 @@ class Parser {
       } else {
         cl.node_id = string_value(v, full, true);
         const auto& id = cl.node_id;
+        // (Not strchr: it finds a NUL byte, YAML's "\0", as the string's terminator.)
         bool allowed = std::all_of(id.begin(), id.end(), [](unsigned char ch) {
-          return std::isalnum(ch) || std::strchr("+-=._:/@", ch) != nullptr;
+          return std::isalnum(ch) || std::string_view("+-=._:/@").find(static_cast<char>(ch)) != std::string_view::npos;
         });
         if (id.size() > 107 || !allowed)
           fail(v, full, "expected this node's instance id (at most 107 letters, digits or + - = . _ : / @), got " +

@@ -246,7 +246,9 @@ TEST(Config, ValueChecks) {
 // what would break or inject into a line is refused, naming the key; Auto Scaling's spaces in group names are kept.
 TEST(Config, ValuesThatWouldBreakALineAreRefused) {
   auto msg = [&](const std::string& backend) { return parse_error(std::string(kMinimalHead) + backend).message; };
-  for (const char* name : {"\"app/x\"", "\"app x\"", "\"app;x\"", "\"app#x\"", "\"app\\nx\"", "\"app\\tx\""})
+  // (A NUL byte, YAML's "\0", was once accepted: strchr found it as the terminator of the allowed characters.)
+  for (const char* name :
+       {"\"app/x\"", "\"app x\"", "\"app;x\"", "\"app#x\"", "\"app\\nx\"", "\"app\\tx\"", "\"app\\0x\""})
     EXPECT_NE(msg(std::string("backends: [{backend: ") + name + ", group: g, port: 1}]\n")
                   .find("backends[0].backend: a backend name is letters, digits, '-', '_', '.' or ':'"),
               std::string::npos)
@@ -459,6 +461,11 @@ TEST(Config, ClusterGroupAndNodeId) {
                 .message.find("cluster.node_id"),
             std::string::npos);
   EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
+                                                    "cluster: {group: lb, node_id: \"i-1\\0\"}\n")
+                .message.find("cluster.node_id: expected this node's instance id"),
+            std::string::npos)
+      << "a NUL byte (YAML's \\0) is not one of the allowed characters";
+  EXPECT_NE(parse_error(std::string(kMinimalHead) + "backends: [{backend: b, group: app, port: 1}]\n"
                                                     "cluster: {group: lb, nodes: 3}\n")
                 .message.find("unknown key"),
             std::string::npos);
@@ -481,8 +488,14 @@ TEST(Config, ClusterPeers) {
   EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: lb, port: 70000}}\n")
                 .message.find("cluster.peers.port"),
             std::string::npos);
-  EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: 'a b'}}\n").message.find("cluster.peers.section"),
-            std::string::npos);
+  for (const char* section : {"'a b'", "\"a\\nb\"", "\"a\\0b\"", "a#b", "a/b"})
+    EXPECT_NE(parse_error(head + "cluster: {group: lb, peers: {section: " + section + "}}\n")
+                  .message.find("cluster.peers.section: expected the name of a peers section of the template"),
+              std::string::npos)
+        << section;
+  r = parse_config(head + "cluster: {group: lb, peers: {section: \"Lb-1_a.b:c\"}}\n", "/x.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cluster.peers_section, "Lb-1_a.b:c");
 }
 
 }  // namespace hasg::config
