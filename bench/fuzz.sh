@@ -87,8 +87,10 @@ done
 # run_target NAME: one target's run; writes its result row to BUILD/fuzz-work/NAME/row and returns 1 unless ok.
 run_target() {
   local t=$1 bin=$BUILD/fuzz/${1}_fuzz work=$BUILD/fuzz-work/$1 log before start end rc execs rate secs found reports
-  local corpus verdict
+  local corpus verdict dict=()
   mkdir -p "$work/corpus" "$work/artifacts"
+  # A target's dictionary (fuzz/dict/NAME.dict: keywords and escapes it would take long to guess), when it has one.
+  [[ -f $ROOT/fuzz/dict/$t.dict ]] && dict=(-dict="$ROOT/fuzz/dict/$t.dict")
   log=$work/fuzz.log
   # Findings are crash-, leak-, timeout- and oom- files; libFuzzer's slow-unit- files (an input over 10 s, which a
   # busy machine or a stopped process makes) are not failures.
@@ -96,7 +98,7 @@ run_target() {
   before=$(findings)
   start=$(date +%s.%N)
   nice -n "$NICE" "$bin" -runs="$RUNS" -max_total_time="$MAX_TIME" -timeout="$TIMEOUT" -max_len="$MAX_LEN" \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" "${dict[@]}" \
     "$work/corpus" "$ROOT/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   end=$(date +%s.%N)
