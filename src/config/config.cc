@@ -82,6 +82,9 @@ class Parser {
     if (!n.IsScalar()) fail(n, key, "expected a string, got " + kind(n));
     std::string v = n.Scalar();
     if (required && trim(v).empty()) fail(n, key, "expected a value, got an empty string");
+    // YAML's "\0" makes a NUL byte, which ends the value for every C call it reaches (open, connect, exec): a path
+    // "/etc/haproxy/haproxy.cfg\0" would pass as different from "/etc/haproxy/haproxy.cfg" yet be the same file.
+    if (v.find('\0') != std::string::npos) fail(n, key, "a value cannot hold a NUL byte (\\0), got " + kind(n));
     return v;
   }
 
@@ -300,8 +303,9 @@ class Parser {
     if (!have_template) fail(map, "haproxy.template", "required key missing (the haproxy.cfg template)");
     if (!have_config) fail(map, "haproxy.config", "required key missing (the haproxy.cfg HAProxy runs with)");
     if (!have_runtime) fail(map, "haproxy.runtime_socket", "required key missing (HAProxy's stats socket)");
-    // The rendered file written over its own template would grow by one copy of the servers every cycle.
-    if (h.template_path == h.config_path)
+    // The rendered file written over its own template would grow by one copy of the servers every cycle (compared
+    // as paths: "/etc/haproxy/./haproxy.cfg" and "/etc/haproxy//haproxy.cfg" are one file).
+    if (fs::path(h.template_path).lexically_normal() == fs::path(h.config_path).lexically_normal())
       fail(map, "haproxy.config", "must differ from haproxy.template ('" + h.config_path + "')");
     return h;
   }
