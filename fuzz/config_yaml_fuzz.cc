@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(!has_control(r->cluster.group) && !has_control(r->cluster.node_id));
   // (Not the parser's own rule, is_haproxy_name_char: a mistake in it would agree with itself.)
-  FUZZ_CHECK(!has_control(r->cluster.peers_section) && r->cluster.peers_section.find_first_of(" #;/") == std::string::npos);
+  const std::string& peers = r->cluster.peers_section;
+  FUZZ_CHECK(!has_control(peers) && peers.find_first_of(" #;/") == std::string::npos);
   // A NUL byte would end a value for every C call it reaches (open, connect, exec).
   for (const std::string* v : {&r->haproxy.template_path, &r->haproxy.config_path, &r->haproxy.runtime_socket,
                                &r->haproxy.master_socket, &r->haproxy.binary, &r->state_file, &r->listen,

@@ -241,7 +241,8 @@ TEST(Config, ValueChecks) {
   auto same = parse_error("haproxy: {template: /x.cfg, config: /x.cfg, runtime_socket: /s}\n" + be);
   EXPECT_NE(same.message.find("haproxy.config: must differ from haproxy.template"), std::string::npos);
   for (const char* config : {"/etc/./x.cfg", "/etc//x.cfg", "/etc/haproxy/../x.cfg"})
-    EXPECT_NE(parse_error(std::string("haproxy: {template: /etc/x.cfg, config: ") + config + ", runtime_socket: /s}\n" + be)
+    EXPECT_NE(parse_error(std::string("haproxy: {template: /etc/x.cfg, config: ") + config +
+                          ", runtime_socket: /s}\n" + be)
                   .message.find("haproxy.config: must differ from haproxy.template"),
               std::string::npos)
         << config << " is the template's path written another way";
