@@ -10,12 +10,14 @@
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_NICE (default 10: the fuzzers yield to other work on the
 # machine; started in a session of their own, e.g. with setsid, Linux's autogroup scheduling shares the CPU between
-# sessions whatever the nice value: `echo 19 > /proc/PID/autogroup` then). --jobs N (default: the number of CPUs) runs N targets at a time, each on one core. Allocation stacks are
-# not recorded (ASan's malloc_context_size=0: a quarter of the time of the allocating targets); to see where a
-# crashing input's memory was allocated, run it again: ASAN_OPTIONS=malloc_context_size=30 BUILD/fuzz/NAME_fuzz FILE. Each target starts from its seed corpus (fuzz/corpus/NAME, never written to) plus what earlier runs
-# found (BUILD/fuzz-work/NAME/corpus), with its dictionary (fuzz/dict/NAME.dict) if any; an input that crashes is saved in BUILD/fuzz-work/NAME/artifacts/ (to keep
-# it, copy it to fuzz/regressions/NAME/: CI replays those). Exits non-zero when any target crashed, leaked, hung or
-# fell short of --runs within --max-time.
+# sessions whatever the nice value: `echo 19 > /proc/PID/autogroup` then). --jobs N (default: the number of CPUs) runs N
+# targets at a time, each on one core. Allocation stacks are not recorded (ASan's malloc_context_size=0: a quarter of
+# the time of the allocating targets); to see where a crashing input's memory was allocated, run it again:
+# ASAN_OPTIONS=malloc_context_size=30 BUILD/fuzz/NAME_fuzz FILE. Each target starts from its seed corpus
+# (fuzz/corpus/NAME, never written to) plus what earlier runs found (BUILD/fuzz-work/NAME/corpus), with its dictionary
+# (fuzz/dict/NAME.dict) if any; an input that crashes is saved in BUILD/fuzz-work/NAME/artifacts/ (to keep it, copy it
+# to fuzz/regressions/NAME/: CI replays those). Exits non-zero when any target crashed, leaked, hung or fell short of
+# --runs within --max-time.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
